@@ -1,0 +1,55 @@
+"""Both cores for the CPU-bound stages: map a function over contiguous chunks in worker processes.
+
+Prefect tasks stay one per stage and batch; inside a task the work is spread here. Workers start from a
+forkserver (never fork a process that runs Prefect's threads) and live for the whole run. Results come
+back in input order, so chunking never changes the output.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_MIN_PARALLEL_ITEMS = 64  # below this, starting workers costs more than it saves
+_pool: ProcessPoolExecutor | None = None
+
+
+def workers() -> int:
+    """HUUNGHI_WORKERS, or one worker per core."""
+    return max(1, int(os.environ.get("HUUNGHI_WORKERS") or os.cpu_count() or 1))
+
+
+def _get_pool() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        context = multiprocessing.get_context("forkserver")
+        _pool = ProcessPoolExecutor(max_workers=workers(), mp_context=context)
+        atexit.register(shutdown)
+    return _pool
+
+
+def shutdown() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(cancel_futures=True)
+        _pool = None
+
+
+def chunks(items: Sequence[T], parts: int) -> list[Sequence[T]]:
+    size = max(1, -(-len(items) // parts))
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def map_chunks(fn: Callable[[Sequence[T]], R], items: Sequence[T]) -> list[R]:
+    """fn over chunks of items, in parallel when worth it; results in input order."""
+    n = workers()
+    if n == 1 or len(items) < _MIN_PARALLEL_ITEMS:
+        return [fn(items)]
+    return list(_get_pool().map(fn, chunks(items, n * 4)))

@@ -1,0 +1,62 @@
+"""Text helpers shared by the stages: normalization, doubled titles, slugs, stable keys.
+
+Saved pages come with NFD accents, CRLF line ends, non-breaking spaces and zero-width characters;
+every stage works on the normalized form so that equality means equality.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]+")
+_MEDIA_TAG = re.compile(r"^\s*\[(video|clip|infographic|ảnh|photo|podcast|emagazine)\]\s*", re.IGNORECASE)
+_KEY_DROP = re.compile(r"[\W_]+", re.UNICODE)
+_SLUG = re.compile(r"[a-z0-9]+(?: [a-z0-9]+){2,}")
+
+
+def normalize_text(text: str) -> str:
+    """NFC, LF line ends, plain spaces; no zero-width characters; each line right-stripped."""
+    text = text.translate(_ZERO_WIDTH).replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text)
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def strip_media_tag(title: str) -> str:
+    """'[Video] Người truyền cảm hứng …' → 'Người truyền cảm hứng …'."""
+    return _MEDIA_TAG.sub("", title).strip()
+
+
+def title_key(title: str) -> str:
+    """The comparison form of a title: case, punctuation, quotes, spacing and media tags ignored."""
+    title = unicodedata.normalize("NFC", strip_media_tag(title)).casefold()
+    return " ".join(_KEY_DROP.sub(" ", title).split())
+
+
+def stable_id(*parts: str, length: int = 16) -> str:
+    """A short hex id that depends only on its parts (never on order of arrival or run)."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:length]
+
+
+def undouble(line: str) -> str | None:
+    """Return T when the line is a teaser title written twice (`T T` or `TT`), else None."""
+    n = len(line)
+    if n < 8:
+        return None
+    half = n // 2
+    if n % 2 == 1 and line[half] == " " and line[:half] == line[half + 1 :]:
+        return line[:half]
+    if n % 2 == 0 and line[:half] == line[half:]:
+        return line[:half]
+    return None
+
+
+def is_slug(line: str) -> bool:
+    """An unaccented, lowercase image alt or URL slug ('hop tac bien gioi viet lao …').
+
+    Vietnamese prose is accented, so a line of three or more plain ASCII lowercase words is a slug.
+    """
+    return bool(_SLUG.fullmatch(line))
