@@ -88,6 +88,8 @@ class _PageParser:
     def __init__(self, text: str, layout: Layout) -> None:
         self.layout = layout
         self.lines = normalize_text(text).split("\n")
+        if len(self.lines) > 1 and not self.lines[-1]:  # the final newline ends a line, it opens none
+            self.lines.pop()
         self.labels: list[str | None] = ["blank" if not line else None for line in self.lines]
         self.page = ParsedPage(lines=self.lines)
 

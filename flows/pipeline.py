@@ -1,0 +1,159 @@
+"""The daily pipeline as one Prefect flow: ingest → clean → dedup → enrich → load.
+
+Each stage works on batches and ends at a Great Expectations gate; a failed gate stops the run before
+load, so the warehouse stays at its previous snapshot.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+from prefect import flow, get_run_logger, task
+from prefect.runtime import flow_run
+
+from huunghi import parallel
+from huunghi.corpus import bundled_corpus
+from huunghi.records import CleanResult, Quarantined, RawPage
+from tasks.clean import clean_pages
+from tasks.dedup import content_hash, dedup_articles
+from tasks.enrich import enrich_articles
+from tasks.gates import gate
+from tasks.ingest import discover, ingest_pages
+from tasks.load import RunInfo, RunTables, known_content, load_run
+from warehouse import store
+from warehouse.tables import build
+
+DEFAULT_BATCH_SIZE = 2000
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    warehouse: str
+    pages: int
+    counts: dict[str, int]
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, stage: str):
+        watch = self
+
+        class _Span:
+            def __enter__(self):
+                self.t0 = time.perf_counter()
+
+            def __exit__(self, *exc):
+                watch.seconds[stage] = watch.seconds.get(stage, 0.0) + time.perf_counter() - self.t0
+
+        return _Span()
+
+
+def _raw_table(pages: list[RawPage]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{"source_uri": p.source_uri, "sha256": p.sha256, "format": p.format, "size": p.size} for p in pages],
+        schema=pa.schema([("source_uri", pa.string()), ("sha256", pa.string()), ("format", pa.string()),
+                          ("size", pa.int64())]),
+    )
+
+
+def _pages_table(pages: list[RawPage], articles: pa.Table, quarantined: list[Quarantined],
+                 run_id: str) -> pa.Table:
+    """Where every input ended: article, duplicate or quarantine."""
+    ended = {
+        row["source_uri"]: ("duplicate" if row["duplicate_of"] else "article", row["article_id"])
+        for row in articles.select(["source_uri", "article_id", "duplicate_of"]).to_pylist()
+    }
+    rows = [
+        {"source_uri": p.source_uri, "sha256": p.sha256, "format": p.format, "size": p.size,
+         "fetched_at": p.fetched_at, "outcome": ended.get(p.source_uri, ("quarantine", None))[0],
+         "article_id": ended.get(p.source_uri, (None, None))[1], "run_id": run_id}
+        for p in pages
+    ]
+    seen = {r["source_uri"] for r in rows}
+    rows += [
+        {"source_uri": q.source_uri, "sha256": q.sha256, "outcome": "quarantine", "run_id": run_id}
+        for q in quarantined if q.source_uri not in seen
+    ]
+    return build("pages", sorted(rows, key=lambda r: r["source_uri"]))
+
+
+@task(name="find sources")
+def find_sources(sources: list[str]) -> list[Path]:
+    return discover(sources)
+
+
+@flow(name="huunghi-pipeline", log_prints=True)
+def pipeline(
+    sources: list[str] | None = None,
+    warehouse: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> RunSummary:
+    """Turn news pages into the warehouse: one run, one snapshot."""
+    logger = get_run_logger()
+    started_at = datetime.now(UTC)
+    flow_run_id = str(flow_run.id) if flow_run.id else None
+    run_id = flow_run_id or str(uuid.uuid4())
+    root = store.check_location(warehouse, create=True)
+    watch = _Stopwatch()
+
+    with watch("ingest"):
+        paths = find_sources(sources or [str(bundled_corpus())])
+        logger.info("%d page files from %d source(s)", len(paths), len(sources or [1]))
+        pages: list[RawPage] = []
+        quarantined: list[Quarantined] = []
+        for start in range(0, len(paths), batch_size):
+            batch = ingest_pages(paths[start : start + batch_size])
+            pages.extend(batch.pages)
+            quarantined.extend(batch.quarantined)
+        gate("raw_pages", _raw_table(pages))
+
+    with watch("clean"):
+        cleaned = CleanResult.merge(
+            [clean_pages(pages[start : start + batch_size]) for start in range(0, len(pages), batch_size)]
+        )
+        quarantined.extend(cleaned.quarantined)
+
+    with watch("dedup"):
+        hashes = sorted({content_hash(r) for r in cleaned.articles})
+        known = known_content(root, hashes)
+        deduped = dedup_articles(cleaned.articles, known, run_id)
+        gate("articles", deduped.articles)
+        gate("paragraphs", deduped.paragraphs)
+        gate("stories", deduped.stories)
+        gate("story_appearances", deduped.appearances)
+
+    with watch("enrich"):
+        enriched = enrich_articles(deduped.canonical)
+        gate("entities", enriched.entities)
+        gate("mentions", enriched.mentions)
+
+    with watch("load"):
+        quarantine_rows = [
+            {"source_uri": q.source_uri, "sha256": q.sha256, "stage": q.stage, "reason": q.reason,
+             "details": q.details, "raw": q.raw, "run_id": run_id}
+            for q in sorted(quarantined, key=lambda q: (q.source_uri, q.stage))
+        ]
+        tables = RunTables(
+            articles=deduped.articles,
+            paragraphs=deduped.paragraphs,
+            stories=deduped.stories,
+            appearances=deduped.appearances,
+            entities=enriched.entities,
+            mentions=enriched.mentions,
+            pages=_pages_table(pages, deduped.articles, quarantined, run_id),
+            quarantine=build("quarantine", quarantine_rows),
+        )
+        counts = load_run(root, tables, RunInfo(run_id, flow_run_id, started_at))
+    parallel.shutdown()
+    logger.info("run %s committed: %s", run_id, counts)
+    return RunSummary(run_id, str(root), len(paths), counts, watch.seconds)
+

@@ -1,0 +1,148 @@
+"""The `huunghi` command: run the pipeline, query the warehouse, generate a corpus."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+EXAMPLE_QUERY = "SELECT title, published_at FROM articles ORDER BY published_at DESC LIMIT 5"
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"huunghi: error: {message}", file=sys.stderr)
+    return code
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def _prefect_environment() -> None:
+    """Quiet defaults for a local run; Prefect needs its home folder to exist for its database."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")  # first start migrates
+    if home := os.environ.get("PREFECT_HOME"):
+        Path(home).expanduser().mkdir(parents=True, exist_ok=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _prefect_environment()
+    from flows.pipeline import pipeline
+    from tasks.gates import GateFailed
+    from tasks.ingest import SourceError
+    from warehouse import store
+
+    try:
+        summary = pipeline(sources=args.source or None, warehouse=args.warehouse, batch_size=args.batch_size)
+    except (GateFailed, SourceError, store.WarehouseError) as exc:
+        return _fail(str(exc))
+    con = store.connect(Path(summary.warehouse), read_only=True)
+    try:
+        counts = store.row_counts(con)
+    finally:
+        con.close()
+    print(f"\nWarehouse: {summary.warehouse}")
+    print(f"Run {summary.run_id}: {summary.pages} pages; " + ", ".join(f"{k} {v}" for k, v in summary.counts.items()))
+    print("Rows per table:")
+    for table, n in counts.items():
+        print(f"  {table:<18} {n:>8}")
+    print(f'Try:  huunghi sql "{EXAMPLE_QUERY}"')
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from warehouse import store
+
+    try:
+        root = store.check_location(args.warehouse, create=False)
+        con = store.connect(root, read_only=True)
+    except store.WarehouseError as exc:
+        return _fail(str(exc))
+    try:
+        cursor = con.execute(args.query)
+        columns = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall() if columns else []
+    except duckdb.Error as exc:
+        message = str(exc).splitlines()[0]
+        if "read-only" in message.lower() or "read only" in message.lower():
+            message = f"the warehouse is read-only through `huunghi sql`: {message}"
+        return _fail(message)
+    finally:
+        con.close()
+    _print_rows(columns, rows, args.format)
+    return 0
+
+
+def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps([{c: _jsonable(v) for c, v in zip(columns, row, strict=True)} for row in rows],
+                         ensure_ascii=False, indent=1))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[_jsonable(v) for v in row] for row in rows])
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns, show_lines=False)
+        for row in rows:
+            table.add_row(*["" if v is None else str(_jsonable(v)) for v in row])
+        Console(width=max(120, os.get_terminal_size(0).columns if sys.stdout.isatty() else 160)).print(table)
+        print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from huunghi.corpus import generate
+
+    out = generate(Path(args.out), args.pages, args.seed)
+    print(f"{args.pages} pages and truth.jsonl written to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="huunghi", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the pipeline once (a Prefect flow run)")
+    run.add_argument("--source", action="append", metavar="PATH",
+                     help="page file or folder (recursive); repeatable; default: the bundled corpus")
+    run.add_argument("--warehouse", metavar="DIR", help="warehouse folder (default: $HUUNGHI_WAREHOUSE or var/warehouse)")
+    run.add_argument("--batch-size", type=int, default=2000, help="pages per batch (default 2000)")
+    run.set_defaults(func=cmd_run)
+
+    sql = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
+    sql.add_argument("--warehouse", metavar="DIR")
+    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.add_argument("query")
+    sql.set_defaults(func=cmd_sql)
+
+    gen = sub.add_parser("generate", help="write a generated corpus with its ground truth")
+    gen.add_argument("--pages", type=int, default=1000)
+    gen.add_argument("--seed", type=int, default=2022)
+    gen.add_argument("--out", required=True, metavar="DIR")
+    gen.set_defaults(func=cmd_generate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Load: write a run's tables to the warehouse in one DuckLake transaction (one snapshot), or nothing.
+
+Idempotent by construction: an article is (re)written only when its source is new or its raw bytes
+changed; stories, entities, pages and quarantine rows are merged on their keys.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+from prefect import task
+
+from warehouse import store
+
+
+@dataclass
+class RunTables:
+    articles: pa.Table
+    paragraphs: pa.Table
+    stories: pa.Table
+    appearances: pa.Table
+    entities: pa.Table
+    mentions: pa.Table
+    pages: pa.Table
+    quarantine: pa.Table
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    flow_run_id: str | None
+    started_at: datetime
+
+
+def known_content(root, hashes: list[str]) -> dict[str, str]:
+    """Canonical article id of each content hash already in the warehouse."""
+    if not (root / store.CATALOG_FILE).exists() or not hashes:
+        return {}
+    con = store.connect(root, read_only=True)
+    try:
+        if "articles" not in store.table_names(con):
+            return {}
+        con.register("wanted", pa.table({"content_hash": hashes}))
+        rows = con.execute(
+            """SELECT content_hash, min(article_id) FROM articles
+               WHERE duplicate_of IS NULL AND content_hash IN (SELECT content_hash FROM wanted)
+               GROUP BY content_hash"""
+        ).fetchall()
+        return dict(rows)
+    finally:
+        con.close()
+
+
+def _columns(table: pa.Table) -> str:
+    return ", ".join(f'"{name}"' for name in table.schema.names)  # names come from warehouse/tables.py
+
+
+def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dict[str, int]:
+    """All writes of one run inside the caller's transaction; returns the counts for `runs`."""
+    for name in ("articles", "paragraphs", "stories", "appearances", "entities", "mentions", "pages",
+                 "quarantine"):
+        con.register(f"new_{name}", getattr(t, name))
+
+    # Articles that are new, or whose raw bytes changed since they were loaded.
+    existing = dict(con.execute(
+        "SELECT article_id, sha256 FROM articles WHERE article_id IN (SELECT article_id FROM new_articles)"
+    ).fetchall())
+    rows = t.articles.select(["article_id", "sha256", "duplicate_of"]).to_pylist()
+    changed = [r for r in rows if existing.get(r["article_id"]) != r["sha256"]]
+    con.register("changed", pa.table({
+        "article_id": pa.array([r["article_id"] for r in changed], pa.string()),
+        "is_new": pa.array([r["article_id"] not in existing for r in changed], pa.bool_()),
+    }))
+    for table in ("articles", "paragraphs", "mentions", "story_appearances"):
+        con.execute(f"DELETE FROM {table} WHERE article_id IN "
+                    "(SELECT article_id FROM changed WHERE NOT is_new)")
+    new_stories = con.execute(
+        "SELECT count(*) FROM new_stories WHERE story_id NOT IN (SELECT story_id FROM stories)"
+    ).fetchone()[0]
+    counts = {}
+    for target, source in (("articles", "articles"), ("paragraphs", "paragraphs"),
+                           ("story_appearances", "appearances"), ("mentions", "mentions")):
+        cols = _columns(getattr(t, source))
+        counts[target] = con.execute(
+            f"INSERT INTO {target} ({cols}) SELECT {cols} FROM new_{source} "
+            "WHERE article_id IN (SELECT article_id FROM changed)"
+        ).fetchone()[0]
+
+    # A story keeps its first title; a longer summary seen later replaces a shorter one.
+    con.execute(f"""
+        MERGE INTO stories USING new_stories AS n ON stories.story_id = n.story_id
+        WHEN MATCHED AND length(coalesce(n.summary, '')) > length(coalesce(stories.summary, ''))
+            THEN UPDATE SET summary = n.summary
+        WHEN NOT MATCHED THEN INSERT ({_columns(t.stories)}) VALUES
+            ({", ".join("n." + c for c in t.stories.schema.names)})""")
+    con.execute(f"""
+        MERGE INTO entities USING new_entities AS n ON entities.entity_id = n.entity_id
+        WHEN MATCHED AND (entities.name, entities.name_2025, entities.iso_code_2025)
+                     IS DISTINCT FROM (n.name, n.name_2025, n.iso_code_2025)
+            THEN UPDATE SET name = n.name, name_2025 = n.name_2025, iso_code_2025 = n.iso_code_2025
+        WHEN NOT MATCHED THEN INSERT ({_columns(t.entities)}) VALUES
+            ({", ".join("n." + c for c in t.entities.schema.names)})""")
+    con.execute(f"""
+        MERGE INTO pages USING new_pages AS n ON pages.source_uri = n.source_uri
+        WHEN MATCHED AND (pages.sha256, pages.outcome, pages.article_id)
+                     IS DISTINCT FROM (n.sha256, n.outcome, n.article_id)
+            THEN UPDATE SET sha256 = n.sha256, format = n.format, size = n.size, fetched_at = n.fetched_at,
+                            outcome = n.outcome, article_id = n.article_id, run_id = n.run_id
+        WHEN NOT MATCHED THEN INSERT ({_columns(t.pages)}) VALUES
+            ({", ".join("n." + c for c in t.pages.schema.names)})""")
+    # A source that now reads fine leaves the quarantine; a new failure enters it once.
+    con.execute("DELETE FROM quarantine WHERE source_uri IN "
+                "(SELECT source_uri FROM new_pages WHERE outcome <> 'quarantine')")
+    quarantined = con.execute(f"""
+        INSERT INTO quarantine ({_columns(t.quarantine)})
+        SELECT {_columns(t.quarantine)} FROM new_quarantine AS n
+        WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.source_uri = n.source_uri
+                          AND q.sha256 IS NOT DISTINCT FROM n.sha256 AND q.stage = n.stage)""").fetchone()[0]
+    return {
+        "pages_in": t.pages.num_rows,
+        "articles_new": sum(1 for r in changed if r["article_id"] not in existing and not r["duplicate_of"]),
+        "articles_updated": sum(1 for r in changed if r["article_id"] in existing),
+        "duplicates_new": sum(1 for r in changed if r["article_id"] not in existing and r["duplicate_of"]),
+        "quarantined_new": quarantined,
+        "stories_new": new_stories,
+        "appearances_new": counts["story_appearances"],
+        "mentions_new": counts["mentions"],
+    }
+
+
+@task(name="load warehouse", retries=0)
+def load_run(root, tables: RunTables, run: RunInfo) -> dict[str, int]:
+    """Commit every table of the run at once: one DuckLake snapshot, or none if anything fails."""
+    con = store.connect(root, read_only=False)
+    try:
+        store.ensure_schema(con)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                f"CALL {store.ALIAS}.set_commit_message(?, ?, extra_info => ?)",
+                ["huunghi", f"run {run.run_id}", json.dumps({"run_id": run.run_id,
+                                                               "flow_run_id": run.flow_run_id})],
+            )
+            counts = write_run(con, tables, run)
+            con.execute(
+                """INSERT INTO runs VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [run.run_id, run.flow_run_id, run.started_at, datetime.now(UTC), counts["pages_in"],
+                 counts["articles_new"], counts["articles_updated"], counts["duplicates_new"],
+                 counts["quarantined_new"], counts["stories_new"], counts["appearances_new"],
+                 counts["mentions_new"]],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return counts
+    finally:
+        con.close()

@@ -1,0 +1,106 @@
+-- The warehouse tables (DuckLake: Parquet data files + a catalog). One run = one commit = one snapshot.
+-- DuckLake has no primary keys: the load step keeps the keys named in each comment unique.
+
+-- One row per page read as an article; key article_id (derived from source_uri).
+CREATE TABLE IF NOT EXISTS articles (
+    article_id    VARCHAR NOT NULL,
+    source_uri    VARCHAR NOT NULL,
+    url           VARCHAR,
+    title         VARCHAR NOT NULL,
+    published_at  TIMESTAMPTZ,
+    section       VARCHAR,
+    author        VARCHAR,
+    lead          VARCHAR,
+    body          VARCHAR,          -- body paragraphs joined by blank lines (no lead, no captions)
+    duplicate_of  VARCHAR,          -- article_id of the article this one repeats, else NULL
+    content_hash  VARCHAR NOT NULL, -- hash of title, lead and body, furniture excluded
+    sha256        VARCHAR NOT NULL, -- of the raw input bytes
+    run_id        VARCHAR NOT NULL  -- run that last wrote the row
+);
+
+-- Lead, body paragraphs and captions in page order; key (article_id, position).
+CREATE TABLE IF NOT EXISTS paragraphs (
+    article_id  VARCHAR NOT NULL,
+    position    INTEGER NOT NULL,
+    kind        VARCHAR NOT NULL,  -- lead | body | caption
+    text        VARCHAR NOT NULL
+);
+
+-- Teaser and sidebar stories, each once; key story_id (from the normalized title).
+CREATE TABLE IF NOT EXISTS stories (
+    story_id      VARCHAR NOT NULL,
+    title         VARCHAR NOT NULL,
+    summary       VARCHAR,
+    url           VARCHAR,
+    first_run_id  VARCHAR NOT NULL
+);
+
+-- Each sighting of a story on a page; key (article_id, position).
+CREATE TABLE IF NOT EXISTS story_appearances (
+    story_id    VARCHAR NOT NULL,
+    article_id  VARCHAR NOT NULL,
+    block       VARCHAR NOT NULL,  -- inline | related | other | most_read | multimedia | video | latest | sidebar
+    position    INTEGER NOT NULL
+);
+
+-- Reference entities (provinces of Viet Nam and Laos); key entity_id.
+CREATE TABLE IF NOT EXISTS entities (
+    entity_id      VARCHAR NOT NULL,
+    kind           VARCHAR NOT NULL,  -- province
+    name           VARCHAR NOT NULL,
+    iso_code       VARCHAR,
+    country        VARCHAR NOT NULL,  -- VN | LA
+    level          VARCHAR,           -- province | municipality | capital
+    name_2025      VARCHAR,           -- the provincial unit it belongs to since 1 July 2025 (VN)
+    iso_code_2025  VARCHAR
+);
+
+-- Entities named in an article's lead and body; key (article_id, paragraph_position, start_char).
+CREATE TABLE IF NOT EXISTS mentions (
+    article_id          VARCHAR NOT NULL,
+    entity_id           VARCHAR NOT NULL,
+    surface             VARCHAR NOT NULL,
+    paragraph_position  INTEGER NOT NULL,
+    start_char          INTEGER NOT NULL,
+    end_char            INTEGER NOT NULL
+);
+
+-- Every input page and where it ended; key source_uri.
+CREATE TABLE IF NOT EXISTS pages (
+    source_uri  VARCHAR NOT NULL,
+    sha256      VARCHAR,
+    format      VARCHAR,
+    size        BIGINT,
+    fetched_at  TIMESTAMPTZ,
+    outcome     VARCHAR NOT NULL,  -- article | duplicate | quarantine
+    article_id  VARCHAR,
+    run_id      VARCHAR NOT NULL
+);
+
+-- Inputs that could not become articles, with the raw bytes kept; key (source_uri, sha256, stage).
+CREATE TABLE IF NOT EXISTS quarantine (
+    source_uri  VARCHAR NOT NULL,
+    sha256      VARCHAR,
+    stage       VARCHAR NOT NULL,
+    reason      VARCHAR NOT NULL,
+    details     VARCHAR,
+    raw         BLOB,
+    run_id      VARCHAR NOT NULL
+);
+
+-- One row per successful run; key run_id.
+CREATE TABLE IF NOT EXISTS runs (
+    run_id            VARCHAR NOT NULL,
+    flow_run_id       VARCHAR,
+    started_at        TIMESTAMPTZ NOT NULL,
+    finished_at       TIMESTAMPTZ NOT NULL,
+    status            VARCHAR NOT NULL,
+    pages_in          INTEGER NOT NULL,
+    articles_new      INTEGER NOT NULL,
+    articles_updated  INTEGER NOT NULL,
+    duplicates_new    INTEGER NOT NULL,
+    quarantined_new   INTEGER NOT NULL,
+    stories_new       INTEGER NOT NULL,
+    appearances_new   INTEGER NOT NULL,
+    mentions_new      INTEGER NOT NULL
+);

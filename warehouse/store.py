@@ -1,0 +1,76 @@
+"""Opening the warehouse: a DuckLake catalog (a DuckDB file) plus Parquet data files, offline.
+
+DuckDB cannot download extensions here, nor can offline users: the ducklake extension comes from the
+PyPI package pinned with duckdb and is installed from its file.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import duckdb_extensions
+
+CATALOG_FILE = "catalog.ducklake"
+DATA_DIR = "data"
+ALIAS = "wh"
+
+
+class WarehouseError(ValueError):
+    """The warehouse location is unusable, or the warehouse does not exist yet."""
+
+
+def default_location() -> Path:
+    """HUUNGHI_WAREHOUSE, else var/warehouse in the checkout (git-ignored)."""
+    env = os.environ.get("HUUNGHI_WAREHOUSE")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "var" / "warehouse"
+
+
+def check_location(path: str | Path | None, *, create: bool) -> Path:
+    """Resolve a user-given warehouse folder; refuse files, odd characters and missing folders."""
+    root = Path(path).expanduser() if path else default_location()
+    root = root.resolve()
+    if any(ch in str(root) for ch in "'\"\n\r\x00"):
+        raise WarehouseError(f"warehouse path contains quotes or control characters: {root!s}")
+    if root.exists() and not root.is_dir():
+        raise WarehouseError(f"warehouse path is not a folder: {root}")
+    if not (root / CATALOG_FILE).exists():
+        if not create:
+            raise WarehouseError(f"no warehouse at {root}: run `huunghi run` first")
+        (root / DATA_DIR).mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def connect(root: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the warehouse attached as `wh` and selected as default."""
+    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
+    duckdb_extensions.import_extension("ducklake", con=con)
+    con.execute("LOAD ducklake")
+    # ATTACH takes no prepared parameters; check_location() refused quotes in the path.
+    options = [f"DATA_PATH '{root / DATA_DIR}/'", "DATA_INLINING_ROW_LIMIT 0"]
+    if read_only:
+        options.append("READ_ONLY")
+    con.execute(f"ATTACH 'ducklake:{root / CATALOG_FILE}' AS {ALIAS} ({', '.join(options)})")
+    con.execute(f"USE {ALIAS}")
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(resources.files("warehouse").joinpath("schema.sql").read_text("utf-8"))
+
+
+def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? ORDER BY table_name",
+        [ALIAS],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    # Table names come from the catalog itself, never from user input.
+    return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in table_names(con)}
