@@ -60,28 +60,43 @@ class _Stopwatch:
 def _raw_table(pages: list[RawPage]) -> pa.Table:
     return pa.Table.from_pylist(
         [{"source_uri": p.source_uri, "sha256": p.sha256, "format": p.format, "size": p.size} for p in pages],
-        schema=pa.schema([("source_uri", pa.string()), ("sha256", pa.string()), ("format", pa.string()),
-                          ("size", pa.int64())]),
+        schema=pa.schema(
+            [
+                ("source_uri", pa.string()),
+                ("sha256", pa.string()),
+                ("format", pa.string()),
+                ("size", pa.int64()),
+            ]
+        ),
     )
 
 
-def _pages_table(pages: list[RawPage], articles: pa.Table, quarantined: list[Quarantined],
-                 run_id: str) -> pa.Table:
+def _pages_table(
+    pages: list[RawPage], articles: pa.Table, quarantined: list[Quarantined], run_id: str
+) -> pa.Table:
     """Where every input ended: article, duplicate or quarantine."""
     ended = {
         row["source_uri"]: ("duplicate" if row["duplicate_of"] else "article", row["article_id"])
         for row in articles.select(["source_uri", "article_id", "duplicate_of"]).to_pylist()
     }
     rows = [
-        {"source_uri": p.source_uri, "sha256": p.sha256, "format": p.format, "size": p.size,
-         "fetched_at": p.fetched_at, "outcome": ended.get(p.source_uri, ("quarantine", None))[0],
-         "article_id": ended.get(p.source_uri, (None, None))[1], "run_id": run_id}
+        {
+            "source_uri": p.source_uri,
+            "sha256": p.sha256,
+            "format": p.format,
+            "size": p.size,
+            "fetched_at": p.fetched_at,
+            "outcome": ended.get(p.source_uri, ("quarantine", None))[0],
+            "article_id": ended.get(p.source_uri, (None, None))[1],
+            "run_id": run_id,
+        }
         for p in pages
     ]
     seen = {r["source_uri"] for r in rows}
     rows += [
         {"source_uri": q.source_uri, "sha256": q.sha256, "outcome": "quarantine", "run_id": run_id}
-        for q in quarantined if q.source_uri not in seen
+        for q in quarantined
+        if q.source_uri not in seen
     ]
     return build("pages", sorted(rows, key=lambda r: r["source_uri"]))
 
@@ -105,55 +120,63 @@ def pipeline(
     root = store.check_location(warehouse, create=True)
     watch = _Stopwatch()
 
-    with watch("ingest"):
-        paths = find_sources(sources or [str(bundled_corpus())])
-        logger.info("%d page files from %d source(s)", len(paths), len(sources or [1]))
-        pages: list[RawPage] = []
-        quarantined: list[Quarantined] = []
-        for start in range(0, len(paths), batch_size):
-            batch = ingest_pages(paths[start : start + batch_size])
-            pages.extend(batch.pages)
-            quarantined.extend(batch.quarantined)
-        gate("raw_pages", _raw_table(pages))
+    try:
+        with watch("ingest"):
+            paths = find_sources(sources or [str(bundled_corpus())])
+            logger.info("%d page files from %d source(s)", len(paths), len(sources or [1]))
+            pages: list[RawPage] = []
+            quarantined: list[Quarantined] = []
+            for start in range(0, len(paths), batch_size):
+                batch = ingest_pages(paths[start : start + batch_size])
+                pages.extend(batch.pages)
+                quarantined.extend(batch.quarantined)
+            gate("raw_pages", _raw_table(pages))
 
-    with watch("clean"):
-        cleaned = CleanResult.merge(
-            [clean_pages(pages[start : start + batch_size]) for start in range(0, len(pages), batch_size)]
-        )
-        quarantined.extend(cleaned.quarantined)
+        with watch("clean"):
+            cleaned = CleanResult.merge(
+                [clean_pages(pages[start : start + batch_size]) for start in range(0, len(pages), batch_size)]
+            )
+            quarantined.extend(cleaned.quarantined)
 
-    with watch("dedup"):
-        hashes = sorted({content_hash(r) for r in cleaned.articles})
-        known = known_content(root, hashes)
-        deduped = dedup_articles(cleaned.articles, known, run_id)
-        gate("articles", deduped.articles)
-        gate("paragraphs", deduped.paragraphs)
-        gate("stories", deduped.stories)
-        gate("story_appearances", deduped.appearances)
+        with watch("dedup"):
+            hashes = sorted({content_hash(r) for r in cleaned.articles})
+            known = known_content(root, hashes)
+            deduped = dedup_articles(cleaned.articles, known, run_id)
+            gate("articles", deduped.articles)
+            gate("paragraphs", deduped.paragraphs)
+            gate("stories", deduped.stories)
+            gate("story_appearances", deduped.appearances)
 
-    with watch("enrich"):
-        enriched = enrich_articles(deduped.canonical)
-        gate("entities", enriched.entities)
-        gate("mentions", enriched.mentions)
+        with watch("enrich"):
+            enriched = enrich_articles(deduped.canonical)
+            gate("entities", enriched.entities)
+            gate("mentions", enriched.mentions)
 
-    with watch("load"):
-        quarantine_rows = [
-            {"source_uri": q.source_uri, "sha256": q.sha256, "stage": q.stage, "reason": q.reason,
-             "details": q.details, "raw": q.raw, "run_id": run_id}
-            for q in sorted(quarantined, key=lambda q: (q.source_uri, q.stage))
-        ]
-        tables = RunTables(
-            articles=deduped.articles,
-            paragraphs=deduped.paragraphs,
-            stories=deduped.stories,
-            appearances=deduped.appearances,
-            entities=enriched.entities,
-            mentions=enriched.mentions,
-            pages=_pages_table(pages, deduped.articles, quarantined, run_id),
-            quarantine=build("quarantine", quarantine_rows),
-        )
-        counts = load_run(root, tables, RunInfo(run_id, flow_run_id, started_at))
-    parallel.shutdown()
+        with watch("load"):
+            quarantine_rows = [
+                {
+                    "source_uri": q.source_uri,
+                    "sha256": q.sha256,
+                    "stage": q.stage,
+                    "reason": q.reason,
+                    "details": q.details,
+                    "raw": q.raw,
+                    "run_id": run_id,
+                }
+                for q in sorted(quarantined, key=lambda q: (q.source_uri, q.stage))
+            ]
+            tables = RunTables(
+                articles=deduped.articles,
+                paragraphs=deduped.paragraphs,
+                stories=deduped.stories,
+                appearances=deduped.appearances,
+                entities=enriched.entities,
+                mentions=enriched.mentions,
+                pages=_pages_table(pages, deduped.articles, quarantined, run_id),
+                quarantine=build("quarantine", quarantine_rows),
+            )
+            counts = load_run(root, tables, RunInfo(run_id, flow_run_id, started_at))
+    finally:
+        parallel.shutdown()  # worker processes live for one run
     logger.info("run %s committed: %s", run_id, counts)
     return RunSummary(run_id, str(root), len(paths), counts, watch.seconds)
-

@@ -54,7 +54,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         con.close()
     print(f"\nWarehouse: {summary.warehouse}")
-    print(f"Run {summary.run_id}: {summary.pages} pages; " + ", ".join(f"{k} {v}" for k, v in summary.counts.items()))
+    print(
+        f"Run {summary.run_id}: {summary.pages} pages; "
+        + ", ".join(f"{k} {v}" for k, v in summary.counts.items())
+    )
     print("Rows per table:")
     for table, n in counts.items():
         print(f"  {table:<18} {n:>8}")
@@ -89,8 +92,13 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
     if fmt == "json":
-        print(json.dumps([{c: _jsonable(v) for c, v in zip(columns, row, strict=True)} for row in rows],
-                         ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                [{c: _jsonable(v) for c, v in zip(columns, row, strict=True)} for row in rows],
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
     elif fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
@@ -119,9 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the pipeline once (a Prefect flow run)")
-    run.add_argument("--source", action="append", metavar="PATH",
-                     help="page file or folder (recursive); repeatable; default: the bundled corpus")
-    run.add_argument("--warehouse", metavar="DIR", help="warehouse folder (default: $HUUNGHI_WAREHOUSE or var/warehouse)")
+    run.add_argument(
+        "--source",
+        action="append",
+        metavar="PATH",
+        help="page file or folder (recursive); repeatable; default: the bundled corpus",
+    )
+    run.add_argument(
+        "--warehouse", metavar="DIR", help="warehouse folder (default: $HUUNGHI_WAREHOUSE or var/warehouse)"
+    )
     run.add_argument("--batch-size", type=int, default=2000, help="pages per batch (default 2000)")
     run.set_defaults(func=cmd_run)
 

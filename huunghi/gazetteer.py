@@ -45,8 +45,14 @@ class Gazetteer:
         for row in csv.DictReader(_data("provinces.csv").splitlines()):
             code = row["iso_code"]
             self.entities[code] = Entity(
-                code, "province", row["name"], code, row["country"], row["level"],
-                row["name_2025"] or None, row["iso_code_2025"] or None,
+                code,
+                "province",
+                row["name"],
+                code,
+                row["country"],
+                row["level"],
+                row["name_2025"] or None,
+                row["iso_code_2025"] or None,
             )
             if row["country"] == "VN":  # Lao names are all listed as text forms in the alias file
                 aliases[row["name"]] = code

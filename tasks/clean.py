@@ -331,7 +331,7 @@ def clean_chunk(pages: list[RawPage]) -> CleanResult:
     for raw in pages:
         try:
             out = clean_page(raw)
-        except Exception as exc:  # noqa: BLE001 - any parser failure is a row-level failure
+        except Exception as exc:
             out = Quarantined.of(raw, "clean", "parser_error", f"{type(exc).__name__}: {exc}")
         if isinstance(out, Quarantined):
             result.quarantined.append(out)

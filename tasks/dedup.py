@@ -37,7 +37,9 @@ def story_id(title: str) -> str:
 
 def content_hash(record: dict) -> str:
     body = [text for kind, text in record["paragraphs"] if kind == "body"]
-    return stable_id("content", title_key(record["title"]), title_key(record["lead"] or ""), *map(title_key, body))
+    return stable_id(
+        "content", title_key(record["title"]), title_key(record["lead"] or ""), *map(title_key, body)
+    )
 
 
 def _pick(forms: Counter[str]) -> str:
@@ -61,15 +63,20 @@ def dedup_articles(records: list[dict], known: dict[str, str], run_id: str) -> D
         chash = content_hash(rec)
         canon = known.get(chash) or first_of.setdefault(chash, aid)
         duplicate_of = None if canon == aid else canon
-        articles.append({
-            **{k: rec[k] for k in ("source_uri", "url", "title", "published_at", "section", "author", "lead")},
-            "article_id": aid,
-            "body": "\n\n".join(text for kind, text in rec["paragraphs"] if kind == "body"),
-            "duplicate_of": duplicate_of,
-            "content_hash": chash,
-            "sha256": rec["sha256"],
-            "run_id": run_id,
-        })
+        articles.append(
+            {
+                **{
+                    k: rec[k]
+                    for k in ("source_uri", "url", "title", "published_at", "section", "author", "lead")
+                },
+                "article_id": aid,
+                "body": "\n\n".join(text for kind, text in rec["paragraphs"] if kind == "body"),
+                "duplicate_of": duplicate_of,
+                "content_hash": chash,
+                "sha256": rec["sha256"],
+                "run_id": run_id,
+            }
+        )
         if duplicate_of is not None:
             continue  # kept once: a duplicate's paragraphs and stories are its canonical's
         canonical.append({**rec, "article_id": aid})

@@ -61,29 +61,49 @@ def _columns(table: pa.Table) -> str:
 
 def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dict[str, int]:
     """All writes of one run inside the caller's transaction; returns the counts for `runs`."""
-    for name in ("articles", "paragraphs", "stories", "appearances", "entities", "mentions", "pages",
-                 "quarantine"):
+    for name in (
+        "articles",
+        "paragraphs",
+        "stories",
+        "appearances",
+        "entities",
+        "mentions",
+        "pages",
+        "quarantine",
+    ):
         con.register(f"new_{name}", getattr(t, name))
 
     # Articles that are new, or whose raw bytes changed since they were loaded.
-    existing = dict(con.execute(
-        "SELECT article_id, sha256 FROM articles WHERE article_id IN (SELECT article_id FROM new_articles)"
-    ).fetchall())
+    existing = dict(
+        con.execute(
+            "SELECT article_id, sha256 FROM articles WHERE article_id IN (SELECT article_id FROM new_articles)"
+        ).fetchall()
+    )
     rows = t.articles.select(["article_id", "sha256", "duplicate_of"]).to_pylist()
     changed = [r for r in rows if existing.get(r["article_id"]) != r["sha256"]]
-    con.register("changed", pa.table({
-        "article_id": pa.array([r["article_id"] for r in changed], pa.string()),
-        "is_new": pa.array([r["article_id"] not in existing for r in changed], pa.bool_()),
-    }))
+    con.register(
+        "changed",
+        pa.table(
+            {
+                "article_id": pa.array([r["article_id"] for r in changed], pa.string()),
+                "is_new": pa.array([r["article_id"] not in existing for r in changed], pa.bool_()),
+            }
+        ),
+    )
     for table in ("articles", "paragraphs", "mentions", "story_appearances"):
-        con.execute(f"DELETE FROM {table} WHERE article_id IN "
-                    "(SELECT article_id FROM changed WHERE NOT is_new)")
+        con.execute(
+            f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM changed WHERE NOT is_new)"
+        )
     new_stories = con.execute(
         "SELECT count(*) FROM new_stories WHERE story_id NOT IN (SELECT story_id FROM stories)"
     ).fetchone()[0]
     counts = {}
-    for target, source in (("articles", "articles"), ("paragraphs", "paragraphs"),
-                           ("story_appearances", "appearances"), ("mentions", "mentions")):
+    for target, source in (
+        ("articles", "articles"),
+        ("paragraphs", "paragraphs"),
+        ("story_appearances", "appearances"),
+        ("mentions", "mentions"),
+    ):
         cols = _columns(getattr(t, source))
         counts[target] = con.execute(
             f"INSERT INTO {target} ({cols}) SELECT {cols} FROM new_{source} "
@@ -113,8 +133,10 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
         WHEN NOT MATCHED THEN INSERT ({_columns(t.pages)}) VALUES
             ({", ".join("n." + c for c in t.pages.schema.names)})""")
     # A source that now reads fine leaves the quarantine; a new failure enters it once.
-    con.execute("DELETE FROM quarantine WHERE source_uri IN "
-                "(SELECT source_uri FROM new_pages WHERE outcome <> 'quarantine')")
+    con.execute(
+        "DELETE FROM quarantine WHERE source_uri IN "
+        "(SELECT source_uri FROM new_pages WHERE outcome <> 'quarantine')"
+    )
     quarantined = con.execute(f"""
         INSERT INTO quarantine ({_columns(t.quarantine)})
         SELECT {_columns(t.quarantine)} FROM new_quarantine AS n
@@ -142,16 +164,29 @@ def load_run(root, tables: RunTables, run: RunInfo) -> dict[str, int]:
         try:
             con.execute(
                 f"CALL {store.ALIAS}.set_commit_message(?, ?, extra_info => ?)",
-                ["huunghi", f"run {run.run_id}", json.dumps({"run_id": run.run_id,
-                                                               "flow_run_id": run.flow_run_id})],
+                [
+                    "huunghi",
+                    f"run {run.run_id}",
+                    json.dumps({"run_id": run.run_id, "flow_run_id": run.flow_run_id}),
+                ],
             )
             counts = write_run(con, tables, run)
             con.execute(
                 """INSERT INTO runs VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [run.run_id, run.flow_run_id, run.started_at, datetime.now(UTC), counts["pages_in"],
-                 counts["articles_new"], counts["articles_updated"], counts["duplicates_new"],
-                 counts["quarantined_new"], counts["stories_new"], counts["appearances_new"],
-                 counts["mentions_new"]],
+                [
+                    run.run_id,
+                    run.flow_run_id,
+                    run.started_at,
+                    datetime.now(UTC),
+                    counts["pages_in"],
+                    counts["articles_new"],
+                    counts["articles_updated"],
+                    counts["duplicates_new"],
+                    counts["quarantined_new"],
+                    counts["stories_new"],
+                    counts["appearances_new"],
+                    counts["mentions_new"],
+                ],
             )
             con.execute("COMMIT")
         except BaseException:

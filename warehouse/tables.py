@@ -7,40 +7,93 @@ import pyarrow as pa
 TS = pa.timestamp("us", tz="UTC")
 
 SCHEMAS: dict[str, pa.Schema] = {
-    "articles": pa.schema([
-        ("article_id", pa.string()), ("source_uri", pa.string()), ("url", pa.string()),
-        ("title", pa.string()), ("published_at", TS), ("section", pa.string()), ("author", pa.string()),
-        ("lead", pa.string()), ("body", pa.string()), ("duplicate_of", pa.string()),
-        ("content_hash", pa.string()), ("sha256", pa.string()), ("run_id", pa.string()),
-    ]),
-    "paragraphs": pa.schema([
-        ("article_id", pa.string()), ("position", pa.int32()), ("kind", pa.string()), ("text", pa.string()),
-    ]),
-    "stories": pa.schema([
-        ("story_id", pa.string()), ("title", pa.string()), ("summary", pa.string()), ("url", pa.string()),
-        ("first_run_id", pa.string()),
-    ]),
-    "story_appearances": pa.schema([
-        ("story_id", pa.string()), ("article_id", pa.string()), ("block", pa.string()),
-        ("position", pa.int32()),
-    ]),
-    "entities": pa.schema([
-        ("entity_id", pa.string()), ("kind", pa.string()), ("name", pa.string()), ("iso_code", pa.string()),
-        ("country", pa.string()), ("level", pa.string()), ("name_2025", pa.string()),
-        ("iso_code_2025", pa.string()),
-    ]),
-    "mentions": pa.schema([
-        ("article_id", pa.string()), ("entity_id", pa.string()), ("surface", pa.string()),
-        ("paragraph_position", pa.int32()), ("start_char", pa.int32()), ("end_char", pa.int32()),
-    ]),
-    "pages": pa.schema([
-        ("source_uri", pa.string()), ("sha256", pa.string()), ("format", pa.string()), ("size", pa.int64()),
-        ("fetched_at", TS), ("outcome", pa.string()), ("article_id", pa.string()), ("run_id", pa.string()),
-    ]),
-    "quarantine": pa.schema([
-        ("source_uri", pa.string()), ("sha256", pa.string()), ("stage", pa.string()), ("reason", pa.string()),
-        ("details", pa.string()), ("raw", pa.binary()), ("run_id", pa.string()),
-    ]),
+    "articles": pa.schema(
+        [
+            ("article_id", pa.string()),
+            ("source_uri", pa.string()),
+            ("url", pa.string()),
+            ("title", pa.string()),
+            ("published_at", TS),
+            ("section", pa.string()),
+            ("author", pa.string()),
+            ("lead", pa.string()),
+            ("body", pa.string()),
+            ("duplicate_of", pa.string()),
+            ("content_hash", pa.string()),
+            ("sha256", pa.string()),
+            ("run_id", pa.string()),
+        ]
+    ),
+    "paragraphs": pa.schema(
+        [
+            ("article_id", pa.string()),
+            ("position", pa.int32()),
+            ("kind", pa.string()),
+            ("text", pa.string()),
+        ]
+    ),
+    "stories": pa.schema(
+        [
+            ("story_id", pa.string()),
+            ("title", pa.string()),
+            ("summary", pa.string()),
+            ("url", pa.string()),
+            ("first_run_id", pa.string()),
+        ]
+    ),
+    "story_appearances": pa.schema(
+        [
+            ("story_id", pa.string()),
+            ("article_id", pa.string()),
+            ("block", pa.string()),
+            ("position", pa.int32()),
+        ]
+    ),
+    "entities": pa.schema(
+        [
+            ("entity_id", pa.string()),
+            ("kind", pa.string()),
+            ("name", pa.string()),
+            ("iso_code", pa.string()),
+            ("country", pa.string()),
+            ("level", pa.string()),
+            ("name_2025", pa.string()),
+            ("iso_code_2025", pa.string()),
+        ]
+    ),
+    "mentions": pa.schema(
+        [
+            ("article_id", pa.string()),
+            ("entity_id", pa.string()),
+            ("surface", pa.string()),
+            ("paragraph_position", pa.int32()),
+            ("start_char", pa.int32()),
+            ("end_char", pa.int32()),
+        ]
+    ),
+    "pages": pa.schema(
+        [
+            ("source_uri", pa.string()),
+            ("sha256", pa.string()),
+            ("format", pa.string()),
+            ("size", pa.int64()),
+            ("fetched_at", TS),
+            ("outcome", pa.string()),
+            ("article_id", pa.string()),
+            ("run_id", pa.string()),
+        ]
+    ),
+    "quarantine": pa.schema(
+        [
+            ("source_uri", pa.string()),
+            ("sha256", pa.string()),
+            ("stage", pa.string()),
+            ("reason", pa.string()),
+            ("details", pa.string()),
+            ("raw", pa.binary()),
+            ("run_id", pa.string()),
+        ]
+    ),
 }
 
 

@@ -62,10 +62,16 @@ def _templates() -> dict:
 def _provinces() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(code, spelling) pairs: Vietnamese official names; Lao spellings as met in Vietnamese text."""
     data = resources.files("huunghi").joinpath("data")
-    vn = [(r["iso_code"], r["name"]) for r in csv.DictReader(data.joinpath("provinces.csv").open(encoding="utf-8"))
-          if r["country"] == "VN" and r["level"] == "province"]
-    la = [(r["iso_code"], r["alias"]) for r in csv.DictReader(data.joinpath("province_aliases.csv").open(encoding="utf-8"))
-          if r["iso_code"].startswith("LA-") and r["iso_code"] not in ("LA-VI", "LA-VT")]
+    vn = [
+        (r["iso_code"], r["name"])
+        for r in csv.DictReader(data.joinpath("provinces.csv").open(encoding="utf-8"))
+        if r["country"] == "VN" and r["level"] == "province"
+    ]
+    la = [
+        (r["iso_code"], r["alias"])
+        for r in csv.DictReader(data.joinpath("province_aliases.csv").open(encoding="utf-8"))
+        if r["iso_code"].startswith("LA-") and r["iso_code"] not in ("LA-VI", "LA-VT")
+    ]
     return vn, la
 
 
@@ -92,13 +98,25 @@ def _fill(template: str, rng: random.Random, ctx: dict) -> str:
 def _context(rng: random.Random) -> dict:
     vn, la = _provinces()
     (vn_code, vn_name), (la_code, la_name) = rng.choice(vn), rng.choice(la)
-    day = _FIRST_DAY + timedelta(days=rng.randrange(_DAYS), hours=rng.randrange(6, 22), minutes=rng.randrange(60))
+    day = _FIRST_DAY + timedelta(
+        days=rng.randrange(_DAYS), hours=rng.randrange(6, 22), minutes=rng.randrange(60)
+    )
     y1 = day.year + rng.choice([0, 1])
     return {
-        "vn": vn_name, "la": la_name, "vn_code": vn_code, "la_code": la_code, "when": day,
-        "d": day.day, "d2": min(day.day + 1, 28), "m": day.month, "y": day.year,
-        "y0": y1 - 3, "y1": y1, "y2": y1 + rng.choice([2, 3, 4]),
-        "slug_vn": _ascii(vn_name), "slug_la": _ascii(la_name),
+        "vn": vn_name,
+        "la": la_name,
+        "vn_code": vn_code,
+        "la_code": la_code,
+        "when": day,
+        "d": day.day,
+        "d2": min(day.day + 1, 28),
+        "m": day.month,
+        "y": day.year,
+        "y0": y1 - 3,
+        "y1": y1,
+        "y2": y1 + rng.choice([2, 3, 4]),
+        "slug_vn": _ascii(vn_name),
+        "slug_la": _ascii(la_name),
     }
 
 
@@ -121,7 +139,11 @@ def _pick_stories(rng: random.Random, seed: int, k: int) -> list[tuple[str, str 
     pool = story_pool(seed)
     picked: dict[str, tuple[str, str | None]] = {}
     while len(picked) < k:
-        story = pool[min(int(rng.paretovariate(1.2)) - 1, len(pool) - 1)] if rng.random() < 0.5 else rng.choice(pool)
+        story = (
+            pool[min(int(rng.paretovariate(1.2)) - 1, len(pool) - 1)]
+            if rng.random() < 0.5
+            else rng.choice(pool)
+        )
         picked.setdefault(story[0], story)
     return list(picked.values())
 
@@ -162,8 +184,10 @@ def generate_page(seed: int, index: int) -> Page:
     image_at = set(rng.sample(range(1, paragraphs), k=min(paragraphs - 1, rng.choice([1, 1, 2]))))
     for number in range(paragraphs):
         if number in image_at:
-            caption = f"{_fill(rng.choice(t['captions']), rng, ctx)} {_fill(rng.choice(t['credits']), rng, ctx)}"
-            page.add(rng.choice([title, caption.rsplit(' (', 1)[0], title]), "alt")
+            caption = (
+                f"{_fill(rng.choice(t['captions']), rng, ctx)} {_fill(rng.choice(t['credits']), rng, ctx)}"
+            )
+            page.add(rng.choice([title, caption.rsplit(" (", 1)[0], title]), "alt")
             page.add(caption, "caption")
             page.blank()
             captions.append(caption)
@@ -210,7 +234,9 @@ def generate_page(seed: int, index: int) -> Page:
         page.add("Multimedia", "box_header")
         page.blank()
         page.add("Xem trên", "navigation")
-    for slug in dict.fromkeys(_fill(rng.choice(t["slugs"]), rng, _context(rng)) for _ in range(rng.randint(2, 5))):
+    for slug in dict.fromkeys(
+        _fill(rng.choice(t["slugs"]), rng, _context(rng)) for _ in range(rng.randint(2, 5))
+    ):
         page.add(slug, "slug")
         stories.append(["multimedia", slug, None])
     page.add("Xin chờ trong giây lát...", "navigation")
@@ -246,8 +272,12 @@ def generate(out_dir: Path, pages: int, seed: int = BUNDLED_SEED) -> Path:
         for index in range(pages):
             if index % DUPLICATE_EVERY == DUPLICATE_EVERY - 1:
                 original = generate_page(seed, index - DUPLICATE_EVERY // 2)
-                page = Page(name=f"{index // PAGES_PER_FOLDER:03d}/page_{index:06d}.txt", lines=original.lines,
-                            labels=original.labels, truth={**original.truth, "file": None})
+                page = Page(
+                    name=f"{index // PAGES_PER_FOLDER:03d}/page_{index:06d}.txt",
+                    lines=original.lines,
+                    labels=original.labels,
+                    truth={**original.truth, "file": None},
+                )
                 page.truth["file"] = page.name
                 page.truth["same_as"] = original.name
             else:

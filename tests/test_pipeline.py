@@ -1,0 +1,252 @@
+"""End to end through the real Prefect engine and server: load, idempotency, gates, duplicates, determinism."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from flows.pipeline import pipeline
+from huunghi.corpus import read_truth
+from huunghi.text import title_key
+from tasks.dedup import article_id, story_id
+from tasks.gates import GateFailed
+from tests.conftest import SAMPLES, needs_samples, sample_files
+from tests.test_clean_samples import PAGES, expected_stories
+from warehouse import store
+
+pytestmark = pytest.mark.slow
+
+DATA_TABLES = [
+    "articles",
+    "paragraphs",
+    "stories",
+    "story_appearances",
+    "entities",
+    "mentions",
+    "pages",
+    "quarantine",
+]
+
+
+def state(root: Path) -> tuple[dict[str, int], int]:
+    con = store.connect(root, read_only=True)
+    try:
+        snapshot = con.execute("SELECT max(snapshot_id) FROM wh.snapshots()").fetchone()[0]
+        return store.row_counts(con), snapshot
+    finally:
+        con.close()
+
+
+def query(root: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = store.connect(root, read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def dump(root: Path) -> dict[str, list[tuple]]:
+    """Every data table's rows, without the run ids, sorted: what determinism compares."""
+    out = {}
+    con = store.connect(root, read_only=True)
+    try:
+        for table in DATA_TABLES:
+            cols = [
+                c
+                for (c,) in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'wh' AND table_name = ? "
+                    "ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+                if c not in ("run_id", "first_run_id")
+            ]
+            out[table] = sorted(map(repr, con.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall()))
+    finally:
+        con.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def sample_warehouse(tmp_path_factory) -> Path:
+    if not sample_files():
+        pytest.skip(f"real sample pages not found at {SAMPLES}")
+    root = tmp_path_factory.mktemp("wh-samples")
+    pipeline(sources=[str(SAMPLES)], warehouse=str(root))
+    return root
+
+
+@needs_samples
+def test_samples_loaded_with_instants(sample_warehouse):
+    rows = query(sample_warehouse, "SELECT title, published_at, author FROM articles ORDER BY published_at")
+    assert [(r[1].astimezone(UTC), r[2]) for r in rows] == [
+        (datetime(2022, 6, 10, 23, 10, tzinfo=UTC), "Nhật Nguyệt"),
+        (datetime(2022, 8, 22, 7, 7, tzinfo=UTC), "Hạnh Trần (t/h)"),
+        (datetime(2022, 12, 27, 11, 50, tzinfo=UTC), "Hạnh Trần (t/h)"),
+    ]
+
+
+@needs_samples
+def test_every_sample_story_exactly_once(sample_warehouse):
+    expected = [title for page in PAGES for _, title in expected_stories(page)]
+    keys = {title_key(t) for t in expected}
+    for title in expected:
+        rows = query(sample_warehouse, "SELECT title FROM stories WHERE story_id = ?", [story_id(title)])
+        assert len(rows) == 1, title
+        assert title_key(rows[0][0]) == title_key(title)
+    assert query(sample_warehouse, "SELECT count(*) FROM stories")[0][0] == len(keys)
+    # A story seen in two boxes of one page and on several pages: one story, every sighting kept.
+    appearances = query(sample_warehouse, "SELECT count(*) FROM story_appearances")[0][0]
+    assert appearances == len(expected)
+
+
+@needs_samples
+def test_sample_mentions_come_from_lead_and_body_only(sample_warehouse):
+    aid = article_id((SAMPLES / PAGES[0].file).resolve().as_uri())
+    codes = {
+        r[0] for r in query(sample_warehouse, "SELECT entity_id FROM mentions WHERE article_id = ?", [aid])
+    }
+    assert {"VN-25", "LA-SV", "LA-SL"} <= codes
+    assert "VN-61" not in codes  # Hải Dương is only in a teaser and the sidebars of that page
+    kinds = query(
+        sample_warehouse,
+        """SELECT DISTINCT p.kind FROM mentions m JOIN paragraphs p
+                                       ON p.article_id = m.article_id AND p.position = m.paragraph_position""",
+    )
+    assert {k for (k,) in kinds} <= {"lead", "body"}
+
+
+@needs_samples
+def test_second_run_adds_no_rows(sample_warehouse):
+    before, _ = state(sample_warehouse)
+    pipeline(sources=[str(SAMPLES)], warehouse=str(sample_warehouse))
+    after, _ = state(sample_warehouse)
+    assert {t: after[t] for t in DATA_TABLES} == {t: before[t] for t in DATA_TABLES}
+    assert after["runs"] == before["runs"] + 1  # the run itself is recorded, with nothing new
+    last = query(
+        sample_warehouse,
+        """SELECT articles_new + articles_updated + duplicates_new + quarantined_new
+                                      + stories_new + appearances_new + mentions_new FROM runs
+                                      ORDER BY finished_at DESC LIMIT 1""",
+    )
+    assert last == [(0,)]
+
+
+def _future_page(small_corpus: Path, into: Path) -> Path:
+    page = sorted(small_corpus.rglob("*.txt"))[0].read_text(encoding="utf-8")
+    lines = page.split("\n")
+    lines[1] = "09:00 | 01/01/2099 GMT+7"
+    target = into / "future.txt"
+    target.write_text("\n".join(lines), encoding="utf-8")
+    return target
+
+
+def test_failed_gate_stops_the_run_and_changes_nothing(small_corpus, tmp_path):
+    root = tmp_path / "wh"
+    pipeline(sources=[str(small_corpus)], warehouse=str(root))
+    before = state(root)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    _future_page(small_corpus, bad)
+    with pytest.raises(
+        GateFailed, match=r"gate 'articles' failed: expect_column_values_to_be_between\(published_at\)"
+    ):
+        pipeline(sources=[str(small_corpus), str(bad)], warehouse=str(root))
+    assert state(root) == before
+
+
+def test_cli_exits_nonzero_with_one_line_reason(small_corpus, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    page = _future_page(small_corpus, bad)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "huunghi.cli",
+            "run",
+            "--source",
+            str(bad),
+            "--warehouse",
+            str(tmp_path / "wh"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("huunghi: error:")]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("huunghi: error: gate 'articles' failed")
+    assert page.as_uri() in errors[0] and "2099" in errors[0]
+
+
+def test_duplicates_marked_and_every_input_accounted_for(small_corpus, tmp_path):
+    root = tmp_path / "wh"
+    pipeline(sources=[str(small_corpus)], warehouse=str(root))
+    truth = read_truth(small_corpus)
+    uri = {page["file"]: (small_corpus / page["file"]).resolve().as_uri() for page in truth}
+    rows = dict(query(root, "SELECT article_id, duplicate_of FROM articles"))
+    pairs = [(article_id(uri[p["file"]]), article_id(uri[p["same_as"]])) for p in truth if "same_as" in p]
+    assert pairs
+    for a, b in pairs:
+        assert {rows[a], rows[b]} == {None, min(a, b)}
+    outcomes = dict(query(root, "SELECT outcome, count(*) FROM pages GROUP BY outcome"))
+    assert outcomes == {"article": len(truth) - len(pairs), "duplicate": len(pairs)}
+    assert query(root, "SELECT count(DISTINCT source_uri) FROM pages")[0][0] == len(truth)
+    # A duplicate's paragraphs are its original's: kept once.
+    assert (
+        query(
+            root,
+            """SELECT count(*) FROM paragraphs WHERE article_id IN
+                          (SELECT article_id FROM articles WHERE duplicate_of IS NOT NULL)""",
+        )[0][0]
+        == 0
+    )
+
+
+def test_unreadable_page_is_quarantined_not_fatal(small_corpus, tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(small_corpus, src)
+    (src / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
+    (src / "empty.txt").write_bytes(b"")
+    (src / "nothing.txt").write_text("Trang chủ Hữu nghị\n", encoding="utf-8")
+    (src / "title-only.txt").write_text(
+        "Trang chủ Hữu nghị\n10:00 | 01/02/2022 GMT+7\n\nMột tiêu đề không có bài\n\nTin bài liên quan\n",
+        encoding="utf-8",
+    )
+    root = tmp_path / "wh"
+    pipeline(sources=[str(src)], warehouse=str(root))
+    reasons = dict(query(root, "SELECT regexp_extract(source_uri, '[^/]+$'), reason FROM quarantine"))
+    assert reasons == {
+        "binary.txt": "not_text",
+        "empty.txt": "empty",
+        "nothing.txt": "no_title",
+        "title-only.txt": "no_body",
+    }
+    assert query(root, "SELECT count(*) FROM pages WHERE outcome = 'quarantine'")[0][0] == 4
+
+
+def test_same_tables_whatever_order_batching_or_workers(small_corpus, tmp_path, monkeypatch):
+    files = [str(p) for p in sorted(small_corpus.rglob("*.txt"))]
+    pipeline(sources=[str(small_corpus)], warehouse=str(tmp_path / "a"))
+    random.Random(3).shuffle(files)
+    monkeypatch.setenv("HUUNGHI_WORKERS", "1")
+    pipeline(sources=files, warehouse=str(tmp_path / "b"), batch_size=7)
+    assert dump(tmp_path / "a") == dump(tmp_path / "b")
+
+
+def test_warehouse_path_checked(tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    with pytest.raises(store.WarehouseError, match="not a folder"):
+        store.check_location(target, create=True)
+    with pytest.raises(store.WarehouseError, match="quotes"):
+        store.check_location(tmp_path / "it's", create=True)
+    with pytest.raises(store.WarehouseError, match="no warehouse"):
+        store.check_location(tmp_path / "missing", create=False)
