@@ -71,9 +71,7 @@ def _raw_table(pages: list[RawPage]) -> pa.Table:
     )
 
 
-def _pages_table(
-    pages: list[RawPage], articles: pa.Table, quarantined: list[Quarantined], run_id: str
-) -> pa.Table:
+def _pages_table(pages: list[RawPage], articles: pa.Table, quarantined: list[Quarantined], run_id: str) -> pa.Table:
     """Where every input ended: article, duplicate or quarantine."""
     ended = {
         row["source_uri"]: ("duplicate" if row["duplicate_of"] else "article", row["article_id"])

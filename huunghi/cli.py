@@ -54,10 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         con.close()
     print(f"\nWarehouse: {summary.warehouse}")
-    print(
-        f"Run {summary.run_id}: {summary.pages} pages; "
-        + ", ".join(f"{k} {v}" for k, v in summary.counts.items())
-    )
+    print(f"Run {summary.run_id}: {summary.pages} pages; " + ", ".join(f"{k} {v}" for k, v in summary.counts.items()))
     print("Rows per table:")
     for table, n in counts.items():
         print(f"  {table:<18} {n:>8}")

@@ -283,12 +283,7 @@ class _PageParser:
         if j >= len(self.lines) or j - i > 1:
             return i
         line = self.lines[j]
-        if (
-            self.layout.is_marker(line)
-            or line in self.layout.widget_lines
-            or self._is_story_start(j)
-            or is_slug(line)
-        ):
+        if self.layout.is_marker(line) or line in self.layout.widget_lines or self._is_story_start(j) or is_slug(line):
             return i
         self._label(j, "story_summary")
         story.summary = line

@@ -37,9 +37,7 @@ def story_id(title: str) -> str:
 
 def content_hash(record: dict) -> str:
     body = [text for kind, text in record["paragraphs"] if kind == "body"]
-    return stable_id(
-        "content", title_key(record["title"]), title_key(record["lead"] or ""), *map(title_key, body)
-    )
+    return stable_id("content", title_key(record["title"]), title_key(record["lead"] or ""), *map(title_key, body))
 
 
 def _pick(forms: Counter[str]) -> str:
@@ -65,10 +63,7 @@ def dedup_articles(records: list[dict], known: dict[str, str], run_id: str) -> D
         duplicate_of = None if canon == aid else canon
         articles.append(
             {
-                **{
-                    k: rec[k]
-                    for k in ("source_uri", "url", "title", "published_at", "section", "author", "lead")
-                },
+                **{k: rec[k] for k in ("source_uri", "url", "title", "published_at", "section", "author", "lead")},
                 "article_id": aid,
                 "body": "\n\n".join(text for kind, text in rec["paragraphs"] if kind == "body"),
                 "duplicate_of": duplicate_of,

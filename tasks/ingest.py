@@ -77,9 +77,7 @@ def read_page(path: Path) -> RawPage | Quarantined:
     digest = hashlib.sha256(data).hexdigest()
     text = _decode(data)
     if text is None:
-        return Quarantined(
-            uri, digest, "ingest", "not_text", "bytes are not UTF-8 or BOM-marked UTF-16", data
-        )
+        return Quarantined(uri, digest, "ingest", "not_text", "bytes are not UTF-8 or BOM-marked UTF-16", data)
     if "\x00" in text:
         return Quarantined(uri, digest, "ingest", "not_text", "NUL characters: binary data", data)
     text = normalize_text(text)

@@ -91,9 +91,7 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
         ),
     )
     for table in ("articles", "paragraphs", "mentions", "story_appearances"):
-        con.execute(
-            f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM changed WHERE NOT is_new)"
-        )
+        con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM changed WHERE NOT is_new)")
     new_stories = con.execute(
         "SELECT count(*) FROM new_stories WHERE story_id NOT IN (SELECT story_id FROM stories)"
     ).fetchone()[0]
@@ -134,8 +132,7 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
             ({", ".join("n." + c for c in t.pages.schema.names)})""")
     # A source that now reads fine leaves the quarantine; a new failure enters it once.
     con.execute(
-        "DELETE FROM quarantine WHERE source_uri IN "
-        "(SELECT source_uri FROM new_pages WHERE outcome <> 'quarantine')"
+        "DELETE FROM quarantine WHERE source_uri IN (SELECT source_uri FROM new_pages WHERE outcome <> 'quarantine')"
     )
     quarantined = con.execute(f"""
         INSERT INTO quarantine ({_columns(t.quarantine)})

@@ -108,9 +108,7 @@ def test_every_sample_story_exactly_once(sample_warehouse):
 @needs_samples
 def test_sample_mentions_come_from_lead_and_body_only(sample_warehouse):
     aid = article_id((SAMPLES / PAGES[0].file).resolve().as_uri())
-    codes = {
-        r[0] for r in query(sample_warehouse, "SELECT entity_id FROM mentions WHERE article_id = ?", [aid])
-    }
+    codes = {r[0] for r in query(sample_warehouse, "SELECT entity_id FROM mentions WHERE article_id = ?", [aid])}
     assert {"VN-25", "LA-SV", "LA-SL"} <= codes
     assert "VN-61" not in codes  # Hải Dương is only in a teaser and the sidebars of that page
     kinds = query(
@@ -153,9 +151,7 @@ def test_failed_gate_stops_the_run_and_changes_nothing(small_corpus, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
     _future_page(small_corpus, bad)
-    with pytest.raises(
-        GateFailed, match=r"gate 'articles' failed: expect_column_values_to_be_between\(published_at\)"
-    ):
+    with pytest.raises(GateFailed, match=r"gate 'articles' failed: expect_column_values_to_be_between\(published_at\)"):
         pipeline(sources=[str(small_corpus), str(bad)], warehouse=str(root))
     assert state(root) == before
 

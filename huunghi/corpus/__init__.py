@@ -98,9 +98,7 @@ def _fill(template: str, rng: random.Random, ctx: dict) -> str:
 def _context(rng: random.Random) -> dict:
     vn, la = _provinces()
     (vn_code, vn_name), (la_code, la_name) = rng.choice(vn), rng.choice(la)
-    day = _FIRST_DAY + timedelta(
-        days=rng.randrange(_DAYS), hours=rng.randrange(6, 22), minutes=rng.randrange(60)
-    )
+    day = _FIRST_DAY + timedelta(days=rng.randrange(_DAYS), hours=rng.randrange(6, 22), minutes=rng.randrange(60))
     y1 = day.year + rng.choice([0, 1])
     return {
         "vn": vn_name,
@@ -139,11 +137,7 @@ def _pick_stories(rng: random.Random, seed: int, k: int) -> list[tuple[str, str 
     pool = story_pool(seed)
     picked: dict[str, tuple[str, str | None]] = {}
     while len(picked) < k:
-        story = (
-            pool[min(int(rng.paretovariate(1.2)) - 1, len(pool) - 1)]
-            if rng.random() < 0.5
-            else rng.choice(pool)
-        )
+        story = pool[min(int(rng.paretovariate(1.2)) - 1, len(pool) - 1)] if rng.random() < 0.5 else rng.choice(pool)
         picked.setdefault(story[0], story)
     return list(picked.values())
 
@@ -184,9 +178,7 @@ def generate_page(seed: int, index: int) -> Page:
     image_at = set(rng.sample(range(1, paragraphs), k=min(paragraphs - 1, rng.choice([1, 1, 2]))))
     for number in range(paragraphs):
         if number in image_at:
-            caption = (
-                f"{_fill(rng.choice(t['captions']), rng, ctx)} {_fill(rng.choice(t['credits']), rng, ctx)}"
-            )
+            caption = f"{_fill(rng.choice(t['captions']), rng, ctx)} {_fill(rng.choice(t['credits']), rng, ctx)}"
             page.add(rng.choice([title, caption.rsplit(" (", 1)[0], title]), "alt")
             page.add(caption, "caption")
             page.blank()
@@ -234,9 +226,7 @@ def generate_page(seed: int, index: int) -> Page:
         page.add("Multimedia", "box_header")
         page.blank()
         page.add("Xem trên", "navigation")
-    for slug in dict.fromkeys(
-        _fill(rng.choice(t["slugs"]), rng, _context(rng)) for _ in range(rng.randint(2, 5))
-    ):
+    for slug in dict.fromkeys(_fill(rng.choice(t["slugs"]), rng, _context(rng)) for _ in range(rng.randint(2, 5))):
         page.add(slug, "slug")
         stories.append(["multimedia", slug, None])
     page.add("Xin chờ trong giây lát...", "navigation")
