@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,12 +16,13 @@ from pathlib import Path
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from huunghi import parallel
 from huunghi.corpus import bundled_corpus
 from huunghi.records import CleanResult, Quarantined, RawPage
 from tasks.clean import clean_pages
-from tasks.dedup import content_hash, dedup_articles
+from tasks.dedup import dedup_articles
 from tasks.enrich import enrich_articles
 from tasks.gates import gate
 from tasks.ingest import discover, ingest_pages
@@ -41,20 +43,23 @@ class RunSummary:
 
 
 class _Stopwatch:
+    """Seconds per stage; time spent in a nested span (the gates) is not counted twice."""
+
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self._stack: list[list] = []
 
+    @contextmanager
     def __call__(self, stage: str):
-        watch = self
-
-        class _Span:
-            def __enter__(self):
-                self.t0 = time.perf_counter()
-
-            def __exit__(self, *exc):
-                watch.seconds[stage] = watch.seconds.get(stage, 0.0) + time.perf_counter() - self.t0
-
-        return _Span()
+        self._stack.append([stage, time.perf_counter(), 0.0])
+        try:
+            yield
+        finally:
+            name, t0, nested = self._stack.pop()
+            spent = time.perf_counter() - t0
+            self.seconds[name] = self.seconds.get(name, 0.0) + spent - nested
+            if self._stack:
+                self._stack[-1][2] += spent
 
 
 def _raw_table(pages: list[RawPage]) -> pa.Table:
@@ -99,6 +104,29 @@ def _pages_table(pages: list[RawPage], articles: pa.Table, quarantined: list[Qua
     return build("pages", sorted(rows, key=lambda r: r["source_uri"]))
 
 
+def _quarantine_table(quarantined: list[Quarantined], run_id: str) -> pa.Table:
+    rows = [
+        {
+            "source_uri": q.source_uri,
+            "sha256": q.sha256,
+            "stage": q.stage,
+            "reason": q.reason,
+            "details": q.details,
+            "raw": q.raw,
+            "run_id": run_id,
+        }
+        for q in sorted(quarantined, key=lambda q: (q.source_uri, q.stage))
+    ]
+    return build("quarantine", rows)
+
+
+def check(watch: _Stopwatch, **outputs: pa.Table) -> None:
+    """Run the quality gate of each stage output; the first failure stops the run."""
+    with watch("gates"):
+        for suite, table in outputs.items():
+            gate(suite, quote(table))
+
+
 @task(name="find sources")
 def find_sources(sources: list[str]) -> list[Path]:
     return discover(sources)
@@ -118,6 +146,7 @@ def pipeline(
     root = store.check_location(warehouse, create=True)
     watch = _Stopwatch()
 
+    parallel.warm_up()
     try:
         with watch("ingest"):
             paths = find_sources(sources or [str(bundled_corpus())])
@@ -125,44 +154,34 @@ def pipeline(
             pages: list[RawPage] = []
             quarantined: list[Quarantined] = []
             for start in range(0, len(paths), batch_size):
-                batch = ingest_pages(paths[start : start + batch_size])
+                batch = ingest_pages(quote(paths[start : start + batch_size]))
                 pages.extend(batch.pages)
                 quarantined.extend(batch.quarantined)
-            gate("raw_pages", _raw_table(pages))
+            check(watch, raw_pages=_raw_table(pages))
 
         with watch("clean"):
             cleaned = CleanResult.merge(
-                [clean_pages(pages[start : start + batch_size]) for start in range(0, len(pages), batch_size)]
+                [clean_pages(quote(pages[start : start + batch_size])) for start in range(0, len(pages), batch_size)]
             )
             quarantined.extend(cleaned.quarantined)
 
         with watch("dedup"):
-            hashes = sorted({content_hash(r) for r in cleaned.articles})
+            hashes = sorted({r["content_hash"] for r in cleaned.articles})
             known = known_content(root, hashes)
-            deduped = dedup_articles(cleaned.articles, known, run_id)
-            gate("articles", deduped.articles)
-            gate("paragraphs", deduped.paragraphs)
-            gate("stories", deduped.stories)
-            gate("story_appearances", deduped.appearances)
+            deduped = dedup_articles(quote(cleaned.articles), quote(known), run_id)
+            check(
+                watch,
+                articles=deduped.articles,
+                paragraphs=deduped.paragraphs,
+                stories=deduped.stories,
+                story_appearances=deduped.appearances,
+            )
 
         with watch("enrich"):
-            enriched = enrich_articles(deduped.canonical)
-            gate("entities", enriched.entities)
-            gate("mentions", enriched.mentions)
+            enriched = enrich_articles(quote(deduped.canonical))
+            check(watch, entities=enriched.entities, mentions=enriched.mentions)
 
         with watch("load"):
-            quarantine_rows = [
-                {
-                    "source_uri": q.source_uri,
-                    "sha256": q.sha256,
-                    "stage": q.stage,
-                    "reason": q.reason,
-                    "details": q.details,
-                    "raw": q.raw,
-                    "run_id": run_id,
-                }
-                for q in sorted(quarantined, key=lambda q: (q.source_uri, q.stage))
-            ]
             tables = RunTables(
                 articles=deduped.articles,
                 paragraphs=deduped.paragraphs,
@@ -171,9 +190,9 @@ def pipeline(
                 entities=enriched.entities,
                 mentions=enriched.mentions,
                 pages=_pages_table(pages, deduped.articles, quarantined, run_id),
-                quarantine=build("quarantine", quarantine_rows),
+                quarantine=_quarantine_table(quarantined, run_id),
             )
-            counts = load_run(root, tables, RunInfo(run_id, flow_run_id, started_at))
+            counts = load_run(root, quote(tables), RunInfo(run_id, flow_run_id, started_at))
     finally:
         parallel.shutdown()  # worker processes live for one run
     logger.info("run %s committed: %s", run_id, counts)

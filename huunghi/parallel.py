@@ -18,6 +18,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _MIN_PARALLEL_ITEMS = 64  # below this, starting workers costs more than it saves
+# Imported once by the forkserver, so each worker starts warm instead of importing Prefect and friends.
+PRELOAD = ["tasks.ingest", "tasks.clean", "tasks.enrich"]
 _pool: ProcessPoolExecutor | None = None
 
 
@@ -30,9 +32,16 @@ def _get_pool() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
         _pool = ProcessPoolExecutor(max_workers=workers(), mp_context=context)
         atexit.register(shutdown)
     return _pool
+
+
+def warm_up() -> None:
+    """Start the workers now, in the background, so that the first stage does not wait for them."""
+    if workers() > 1:
+        _get_pool().submit(int)
 
 
 def shutdown() -> None:

@@ -20,7 +20,7 @@ from prefect import task
 from huunghi import parallel
 from huunghi.layout import Layout, load_layout
 from huunghi.records import CleanResult, Quarantined, RawPage
-from huunghi.text import is_slug, normalize_text, strip_media_tag, undouble
+from huunghi.text import is_slug, normalize_text, stable_id, strip_media_tag, title_key, undouble
 
 _TIMESTAMP = re.compile(
     r"(\d{1,2}):(\d{2})\s*\|\s*(\d{1,2})/(\d{1,2})/(\d{4})"
@@ -30,6 +30,7 @@ _SITE_OFFSET = timedelta(hours=7)  # thoidai.com.vn publishes in Vietnam time
 _HEADER_SCAN = 12  # lines in which breadcrumb and timestamp are looked for
 _AUTHOR_MAX_CHARS = 80
 _CAPTION_MAX_CHARS = 400
+_STORY_TITLE_MAX_CHARS = 300  # a repeated long line is a repeated paragraph, not a sidebar story
 
 # Line labels. Article lines are `lead`, `body`, `caption`; every other label is furniture.
 ARTICLE_LABELS = frozenset({"title", "lead", "body", "caption"})
@@ -105,7 +106,12 @@ class _PageParser:
     def _is_story_start(self, i: int) -> bool:
         """Sidebar stories are written `T`, blank, `T` (then blank and a summary)."""
         lines = self.lines
-        return i + 2 < len(lines) and bool(lines[i]) and not lines[i + 1] and lines[i + 2] == lines[i]
+        return (
+            i + 2 < len(lines)
+            and 0 < len(lines[i]) <= _STORY_TITLE_MAX_CHARS
+            and not lines[i + 1]
+            and lines[i + 2] == lines[i]
+        )
 
     def _is_caption(self, line: str) -> bool:
         return len(line) <= _CAPTION_MAX_CHARS and bool(self.layout.caption_credit.search(line))
@@ -294,6 +300,11 @@ class _PageParser:
         return self.page
 
 
+def content_hash(title: str, lead: str | None, body: list[str]) -> str:
+    """What makes two pages the same article: title, lead and body, furniture and spacing excluded."""
+    return stable_id("content", title_key(title), title_key(lead or ""), *map(title_key, body))
+
+
 def parse_page(text: str) -> ParsedPage:
     """Split one page saved as text into its article fields, its stories and per-line labels."""
     return _PageParser(text, load_layout()).parse()
@@ -306,7 +317,9 @@ def clean_page(raw: RawPage) -> dict | Quarantined:
         return Quarantined.of(raw, "clean", "no_title", "no title line found in the page header")
     if not any(kind == "body" for kind, _ in page.paragraphs):
         return Quarantined.of(raw, "clean", "no_body", "no body paragraph between the lead and the furniture")
+    body = [text for kind, text in page.paragraphs if kind == "body"]
     return {
+        "content_hash": content_hash(page.title, page.lead, body),
         "source_uri": raw.source_uri,
         "sha256": raw.sha256,
         "url": raw.url,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyarrow as pa
 from prefect import task
@@ -31,13 +32,10 @@ def article_id(source_uri: str) -> str:
     return stable_id("article", source_uri)
 
 
+@lru_cache(maxsize=65536)
 def story_id(title: str) -> str:
+    """Stories repeat on page after page: the id of a title is computed once."""
     return stable_id("story", title_key(title))
-
-
-def content_hash(record: dict) -> str:
-    body = [text for kind, text in record["paragraphs"] if kind == "body"]
-    return stable_id("content", title_key(record["title"]), title_key(record["lead"] or ""), *map(title_key, body))
 
 
 def _pick(forms: Counter[str]) -> str:
@@ -58,7 +56,7 @@ def dedup_articles(records: list[dict], known: dict[str, str], run_id: str) -> D
     summaries: dict[str, set[str]] = defaultdict(set)
     for rec in sorted(records, key=lambda r: article_id(r["source_uri"])):
         aid = article_id(rec["source_uri"])
-        chash = content_hash(rec)
+        chash = rec["content_hash"]
         canon = known.get(chash) or first_of.setdefault(chash, aid)
         duplicate_of = None if canon == aid else canon
         articles.append(

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import task
 
+from huunghi import parallel
 from huunghi.records import Quarantined, RawPage
 from huunghi.text import normalize_text
 
@@ -65,7 +67,7 @@ def _decode(data: bytes) -> str | None:
 
 
 def read_page(path: Path) -> RawPage | Quarantined:
-    uri = path.as_uri()
+    uri = path.resolve().as_uri()
     try:
         size = path.stat().st_size
         if size > MAX_PAGE_BYTES:
@@ -87,11 +89,19 @@ def read_page(path: Path) -> RawPage | Quarantined:
     return RawPage(uri, digest, mtime, fmt, size, text)
 
 
-@task(name="ingest pages", retries=2, retry_delay_seconds=1)
-def ingest_pages(paths: list[Path]) -> IngestResult:
-    """Read a batch of page files into raw pages."""
+def read_chunk(paths: Sequence[Path]) -> IngestResult:
     result = IngestResult()
     for path in paths:
         page = read_page(path)
         (result.quarantined if isinstance(page, Quarantined) else result.pages).append(page)
+    return result
+
+
+@task(name="ingest pages", retries=2, retry_delay_seconds=1)
+def ingest_pages(paths: list[Path]) -> IngestResult:
+    """Read a batch of page files into raw pages (hashing and normalizing on all cores)."""
+    result = IngestResult()
+    for part in parallel.map_chunks(read_chunk, paths):
+        result.pages.extend(part.pages)
+        result.quarantined.extend(part.quarantined)
     return result

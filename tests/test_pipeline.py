@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -246,3 +247,14 @@ def test_warehouse_path_checked(tmp_path):
         store.check_location(tmp_path / "it's", create=True)
     with pytest.raises(store.WarehouseError, match="no warehouse"):
         store.check_location(tmp_path / "missing", create=False)
+
+
+def test_readme_queries_run(small_corpus, tmp_path):
+    root = tmp_path / "wh"
+    pipeline(sources=[str(small_corpus)], warehouse=str(root))
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sql\n(.*?)```", readme, flags=re.S)
+    statements = [s.strip() for block in blocks for s in block.split(";") if s.strip()]
+    assert len(statements) >= 4
+    for statement in statements:
+        assert query(root, statement), statement

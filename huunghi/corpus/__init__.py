@@ -21,7 +21,7 @@ from pathlib import Path
 
 from huunghi.text import strip_media_tag
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 BUNDLED_PAGES = 300
 BUNDLED_SEED = 2022
 PAGES_PER_FOLDER = 1000
@@ -185,6 +185,8 @@ def generate_page(seed: int, index: int) -> Page:
             captions.append(caption)
         pool = t["sentences"] + (t["quotes"] if number > 1 else [])
         paragraph = " ".join(_fill(s, rng, ctx) for s in rng.sample(pool, k=rng.randint(2, 3)))
+        while paragraph in body:  # real articles do not repeat a paragraph
+            paragraph = " ".join(_fill(s, rng, ctx) for s in rng.sample(pool, k=3))
         page.add(paragraph, "body")
         page.blank()
         body.append(paragraph)
