@@ -21,12 +21,12 @@ from prefect.utilities.annotations import quote
 from huunghi import parallel
 from huunghi.corpus import bundled_corpus
 from huunghi.records import CleanResult, Quarantined, RawPage
-from tasks.clean import clean_pages
-from tasks.dedup import dedup_articles
+from tasks.clean import Knowledge, clean_pages, second_pass
+from tasks.dedup import article_id, dedup_articles
 from tasks.enrich import enrich_articles
 from tasks.gates import gate
 from tasks.ingest import discover, ingest_pages
-from tasks.load import RunInfo, RunTables, known_content, load_run
+from tasks.load import RunInfo, RunTables, headline_counts, known_content, load_knowledge, load_run
 from warehouse import store
 from warehouse.tables import build
 
@@ -120,6 +120,16 @@ def _quarantine_table(quarantined: list[Quarantined], run_id: str) -> pa.Table:
     return build("quarantine", rows)
 
 
+def reclean_with_knowledge(pages: list[RawPage], cleaned: CleanResult, known: Knowledge, root: Path) -> CleanResult:
+    """Second look, with what the whole run learned, at the pages whose parse knowledge could change."""
+    ids = [article_id(r["source_uri"]) for r in cleaned.articles]
+    keys = sorted({key for r in cleaned.articles for key in r["headline_lines"]})
+    stored = headline_counts(root, keys, ids)
+    return second_pass(
+        pages, cleaned, known, stored, lambda doubtful, learned: clean_pages(quote(doubtful), quote(learned))
+    )
+
+
 def check(watch: _Stopwatch, **outputs: pa.Table) -> None:
     """Run the quality gate of each stage output; the first failure stops the run."""
     with watch("gates"):
@@ -160,9 +170,11 @@ def pipeline(
             check(watch, raw_pages=_raw_table(pages))
 
         with watch("clean"):
+            known = load_knowledge(root)
             cleaned = CleanResult.merge(
-                [clean_pages(quote(pages[start : start + batch_size])) for start in range(0, len(pages), batch_size)]
+                [clean_pages(quote(pages[i : i + batch_size]), quote(known)) for i in range(0, len(pages), batch_size)]
             )
+            cleaned = reclean_with_knowledge(pages, cleaned, known, root)
             quarantined.extend(cleaned.quarantined)
 
         with watch("dedup"):
@@ -187,6 +199,7 @@ def pipeline(
                 paragraphs=deduped.paragraphs,
                 stories=deduped.stories,
                 appearances=deduped.appearances,
+                headline_lines=deduped.headline_lines,
                 entities=enriched.entities,
                 mentions=enriched.mentions,
                 pages=_pages_table(pages, deduped.articles, quarantined, run_id),

@@ -119,6 +119,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    _prefect_environment()
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from huunghi.evaluate import evaluate, report
+
+    print(report(evaluate(args.pages, args.seed, args.batch_size)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="huunghi", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sql.add_argument("query")
     sql.set_defaults(func=cmd_sql)
+
+    ev = sub.add_parser("eval", help="score boilerplate removal and dedup on a generated corpus of mixed layouts")
+    ev.add_argument("--pages", type=int, default=5000)
+    ev.add_argument("--seed", type=int, default=2026)
+    ev.add_argument("--batch-size", type=int, default=2000)
+    ev.set_defaults(func=cmd_eval)
 
     gen = sub.add_parser("generate", help="write a generated corpus with its ground truth")
     gen.add_argument("--pages", type=int, default=1000)

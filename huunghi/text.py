@@ -54,6 +54,13 @@ def undouble(line: str) -> str | None:
     return None
 
 
+def ascii_fold(text: str) -> str:
+    """'Bà Rịa - Vũng Tàu' → 'ba ria vung tau': how the site writes slugs and image alts."""
+    text = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
+    plain = "".join(c if c.isalnum() else " " for c in text if not unicodedata.combining(c))
+    return " ".join(plain.lower().split())
+
+
 def is_slug(line: str) -> bool:
     """An unaccented, lowercase image alt or URL slug ('hop tac bien gioi viet lao …').
 

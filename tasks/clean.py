@@ -12,25 +12,33 @@ Every line gets a label, so the result can be checked line by line against gener
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from prefect import task
 
 from huunghi import parallel
 from huunghi.layout import Layout, load_layout
 from huunghi.records import CleanResult, Quarantined, RawPage
-from huunghi.text import is_slug, normalize_text, stable_id, strip_media_tag, title_key, undouble
+from huunghi.text import ascii_fold, is_slug, normalize_text, stable_id, strip_media_tag, title_key, undouble
 
 _TIMESTAMP = re.compile(
     r"(\d{1,2}):(\d{2})\s*\|\s*(\d{1,2})/(\d{1,2})/(\d{4})"
     r"(?:\s*(?:GMT|UTC)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?)?"
 )
+_DATE_LIKE = re.compile(r"\b\d{1,2}[/-]\d{1,2}[/-]\d{4}\b|\b\d{1,2}:\d{2}\b")
+_SLUG_WORD = re.compile(r"[a-z0-9]+")
+_SENTENCE_END = (".", "!", "?", "…", ";", ":")
+_CLOSING_QUOTES = "”’\"' "
 _SITE_OFFSET = timedelta(hours=7)  # thoidai.com.vn publishes in Vietnam time
 _HEADER_SCAN = 12  # lines in which breadcrumb and timestamp are looked for
 _AUTHOR_MAX_CHARS = 80
 _CAPTION_MAX_CHARS = 400
 _STORY_TITLE_MAX_CHARS = 300  # a repeated long line is a repeated paragraph, not a sidebar story
+BOILERPLATE_MIN_PAGES = 5  # a headline-like line on this many pages is site furniture
 
 # Line labels. Article lines are `lead`, `body`, `caption`; every other label is furniture.
 ARTICLE_LABELS = frozenset({"title", "lead", "body", "caption"})
@@ -41,6 +49,7 @@ class Story:
     block: str
     title: str
     summary: str | None = None
+    certain: bool = True  # False for a long teaser line that may be several titles joined
 
 
 @dataclass
@@ -54,6 +63,11 @@ class ParsedPage:
     stories: list[Story] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    # Headline-like lines kept in the article: what cross-page repetition is counted on.
+    headline_lines: list[str] = field(default_factory=list)
+    # Set when knowledge from other pages could change a decision (a long unsplit teaser line, or a
+    # headline-like line kept in the article): the run parses such pages again with what it learned.
+    needs_knowledge: bool = False
 
 
 def parse_timestamp(line: str) -> datetime | None:
@@ -85,14 +99,46 @@ def parse_section(breadcrumb: str, layout: Layout) -> str | None:
     return " › ".join(parts) or None
 
 
+@dataclass(frozen=True)
+class Knowledge:
+    """What other pages taught: story titles (as title keys) and lines that are furniture site-wide."""
+
+    titles: frozenset[str] = frozenset()
+    lines: frozenset[str] = frozenset()
+
+
+NO_KNOWLEDGE = Knowledge()
+
+
+def split_slug_title(line: str) -> str | None:
+    """'hop tac bien gioi viet lao … Hợp tác biên giới Việt – Lào …' → the title, when the line is an old
+    teaser box: an unaccented slug of the title (maybe cut short), then the title itself."""
+    words = line.split(" ")
+    k = 0
+    while k < len(words) and _SLUG_WORD.fullmatch(words[k]):
+        k += 1
+    for cut in range(min(k, len(words) - 2), 2, -1):
+        slug, title = " ".join(words[:cut]), " ".join(words[cut:])
+        folded = ascii_fold(title)
+        if folded != title.lower() and (folded.startswith(slug[:40]) or slug.startswith(folded[:40])):
+            return title
+    return None
+
+
 class _PageParser:
-    def __init__(self, text: str, layout: Layout) -> None:
+    def __init__(self, text: str, layout: Layout, known: Knowledge) -> None:
         self.layout = layout
+        self.known = known
+        self.pending_summary: Story | None = None
         self.lines = normalize_text(text).split("\n")
         if len(self.lines) > 1 and not self.lines[-1]:  # the final newline ends a line, it opens none
             self.lines.pop()
         self.labels: list[str | None] = ["blank" if not line else None for line in self.lines]
         self.page = ParsedPage(lines=self.lines)
+        # Titles this page itself shows as teasers or sidebar stories (doubled, or `T`, blank, `T`).
+        self.page_titles = frozenset(
+            title_key(t) for i, line in enumerate(self.lines) if (t := undouble(line) or self._story_title(i))
+        )
 
     # -- helpers ---------------------------------------------------------------------------------
     def _label(self, i: int, label: str) -> None:
@@ -112,6 +158,9 @@ class _PageParser:
             and not lines[i + 1]
             and lines[i + 2] == lines[i]
         )
+
+    def _story_title(self, i: int) -> str | None:
+        return self.lines[i] if self._is_story_start(i) else None
 
     def _is_caption(self, line: str) -> bool:
         return len(line) <= _CAPTION_MAX_CHARS and bool(self.layout.caption_credit.search(line))
@@ -149,6 +198,8 @@ class _PageParser:
             elif page.published_at is None and (ts := parse_timestamp(line)) and len(line) < 60:
                 self._label(i, "timestamp")
                 page.published_at = ts
+            elif page.title is None and _DATE_LIKE.search(line) and len(line) < 60:
+                self._label(i, "furniture")  # a timestamp that cannot be read: no date rather than a wrong one
             elif layout.is_marker(line):
                 self._label(i, "navigation")
             elif line in layout.widget_lines:
@@ -164,19 +215,18 @@ class _PageParser:
     def _article_end(self, title_idx: int) -> tuple[int, int]:
         """Return (end of article lines, start of furniture); label author and source lines."""
         layout, lines = self.layout, self.lines
-        marker = None
-        for i in range(title_idx + 1, len(lines)):
-            line = lines[i]
-            if line.startswith(layout.source_marker):
-                self._label(i, "source")
-                marker = i
-                break
-            if line in layout.box_headers or line in layout.footer_lines or line == layout.loading_line:
-                marker = i
-                break
-            if self._is_story_start(i) or is_slug(line):
-                marker = i
-                break
+        marker = next((i for i in range(title_idx + 1, len(lines)) if lines[i].startswith(layout.source_marker)), None)
+        if marker is not None:
+            self._label(marker, "source")
+        else:  # no "Nguồn:": the first box header, sidebar story or run of slugs ends the article
+            for i in range(title_idx + 1, len(lines)):
+                line = lines[i]
+                if line in layout.box_headers or line in layout.footer_lines or line == layout.loading_line:
+                    marker = i
+                    break
+                if self._is_story_start(i) or (is_slug(line) and i + 1 < len(lines) and is_slug(lines[i + 1])):
+                    marker = i
+                    break
         if marker is None:
             return len(lines), len(lines)
         furniture_start = marker + 1 if self.labels[marker] == "source" else marker
@@ -216,20 +266,58 @@ class _PageParser:
             if self.labels[i] in ("lead", "body", "caption")
         ]
 
+    def _is_title_like(self, line: str) -> bool:
+        """A headline: one short line that does not end like a sentence."""
+        return 8 <= len(line) <= _STORY_TITLE_MAX_CHARS and not line.rstrip(_CLOSING_QUOTES).endswith(_SENTENCE_END)
+
+    def _is_known_story(self, line: str) -> bool:
+        return title_key(line) in self.known.titles
+
+    def _teaser(self, i: int, title: str, *, plain: bool = False) -> Story:
+        """Label line i a teaser. A plain (not doubled) teaser line may hold several titles joined by
+        spaces: it is split on titles seen elsewhere, and stays doubtful while none is known."""
+        self._label(i, "teaser")
+        parts = self._split_joined(title) if plain else [title]
+        known = self.known.titles | self.page_titles
+        certain = not plain or len(parts) > 1 or title_key(title) in known
+        self.page.needs_knowledge |= not certain
+        for part in parts:
+            self.page.stories.append(Story("inline", part, certain=certain))
+        return self.page.stories[-1]
+
+    def _split_joined(self, line: str) -> list[str]:
+        """'T1 T2' → ['T1', 'T2'] when T1 and T2 are titles seen elsewhere (on this page or earlier)."""
+        known = self.known.titles | self.page_titles
+        if title_key(line) in known:
+            return [line]
+        words = line.split(" ")
+        cuts = [(" ".join(words[:c]), " ".join(words[c:])) for c in range(2, len(words) - 1)]
+        for left, right in cuts:  # a known title first, the rest after it
+            if title_key(left) in known and right[:1].isupper():
+                return [left, *self._split_joined(right)]
+        for left, right in cuts:  # or a known title last, a headline before it
+            if title_key(right) in known and self._is_title_like(left):
+                return [left, right]
+        return [line]
+
     def _block(self, block: list[int], *, is_lead_block: bool) -> None:
         """Label one block of article lines: teasers and their summaries, images, paragraphs."""
         lines, page = self.lines, self.page
         plain: list[int] = []
         last_teaser: Story | None = None
         for i in block:
-            title = undouble(lines[i])
+            line = lines[i]
+            title = undouble(line)
             if title is not None:
-                self._label(i, "teaser")
-                last_teaser = Story("inline", title)
-                page.stories.append(last_teaser)
-            elif last_teaser is not None and last_teaser.summary is None:
+                last_teaser = self._teaser(i, title)
+            elif old_box := split_slug_title(line):
+                last_teaser = self._teaser(i, old_box)
+                self.pending_summary = last_teaser
+            elif last_teaser is not None and last_teaser.summary is None and not self._is_title_like(line):
                 self._label(i, "teaser_summary")
-                last_teaser.summary = lines[i]
+                last_teaser.summary = line
+            elif (is_lead_block and self._is_title_like(line)) or (len(block) == 1 and self._is_known_story(line)):
+                last_teaser = self._teaser(i, line, plain=True)  # plain titles under the lead; known stories
             else:
                 plain.append(i)
         if len(plain) >= 2 and not is_lead_block:
@@ -239,7 +327,23 @@ class _PageParser:
             self._label(caption, "caption")
             return
         for i in plain:
-            self._label(i, "caption" if self._is_caption(lines[i]) else "body")
+            line = lines[i]
+            if self._is_title_like(line):
+                if title_key(line) in self.known.lines:
+                    self._label(i, "furniture")  # seen on many pages of the site: not this article's
+                    continue
+                page.headline_lines.append(line)
+                page.needs_knowledge = True
+            if self.pending_summary is not None and line.endswith(("...", "…")) and len(block) == 1:
+                self._label(i, "teaser_summary")  # the cut summary of an old teaser box
+                self.pending_summary.summary = line
+            elif not is_lead_block and len(block) == 1 and (line == page.title or is_slug(line)):
+                self._label(i, "alt")
+            else:
+                self._label(i, "caption" if self._is_caption(line) else "body")
+            self.pending_summary = None
+        if not plain and last_teaser is None:
+            self.pending_summary = None
 
     def _furniture(self, start: int) -> None:
         """Sidebar boxes, multimedia slugs, video list, trailing story list, footer."""
@@ -305,14 +409,14 @@ def content_hash(title: str, lead: str | None, body: list[str]) -> str:
     return stable_id("content", title_key(title), title_key(lead or ""), *map(title_key, body))
 
 
-def parse_page(text: str) -> ParsedPage:
+def parse_page(text: str, known: Knowledge = NO_KNOWLEDGE) -> ParsedPage:
     """Split one page saved as text into its article fields, its stories and per-line labels."""
-    return _PageParser(text, load_layout()).parse()
+    return _PageParser(text, load_layout(), known).parse()
 
 
-def clean_page(raw: RawPage) -> dict | Quarantined:
+def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> dict | Quarantined:
     """One raw page → a cleaned article record, or a quarantine entry saying why not."""
-    page = parse_page(raw.text)
+    page = parse_page(raw.text, known)
     if page.title is None:
         return Quarantined.of(raw, "clean", "no_title", "no title line found in the page header")
     if not any(kind == "body" for kind, _ in page.paragraphs):
@@ -330,15 +434,18 @@ def clean_page(raw: RawPage) -> dict | Quarantined:
         "lead": page.lead,
         "paragraphs": page.paragraphs,
         "stories": [(s.block, s.title, s.summary) for s in page.stories],
+        "learned_titles": [title_key(s.title) for s in page.stories if s.certain],
+        "headline_lines": [title_key(line) for line in page.headline_lines],
+        "needs_knowledge": page.needs_knowledge,
     }
 
 
-def clean_chunk(pages: list[RawPage]) -> CleanResult:
+def clean_chunk(pages: Sequence[RawPage], known: Knowledge = NO_KNOWLEDGE) -> CleanResult:
     """Clean a chunk of pages; a page that raises goes to quarantine instead of taking the run down."""
     result = CleanResult()
     for raw in pages:
         try:
-            out = clean_page(raw)
+            out = clean_page(raw, known)
         except Exception as exc:
             out = Quarantined.of(raw, "clean", "parser_error", f"{type(exc).__name__}: {exc}")
         if isinstance(out, Quarantined):
@@ -348,7 +455,45 @@ def clean_chunk(pages: list[RawPage]) -> CleanResult:
     return result
 
 
+def learn(articles: Sequence[dict], known: Knowledge, stored_counts: dict[str, int] | None = None) -> Knowledge:
+    """Knowledge from a whole run: every story title its pages show, plus headline-like lines that stand
+    in the articles of at least BOILERPLATE_MIN_PAGES pages (counting the warehouse's pages too), as
+    CCNet does for web text. Sets only grow, so the result does not depend on page order."""
+    titles = set(known.titles)
+    counts: Counter[str] = Counter(stored_counts or {})
+    for article in articles:
+        titles.update(article["learned_titles"])
+        counts.update(set(article["headline_lines"]))
+    frequent = {line for line, n in counts.items() if n >= BOILERPLATE_MIN_PAGES}
+    return Knowledge(titles=frozenset(titles), lines=frozenset(known.lines | frequent))
+
+
+def second_pass(
+    pages: Sequence[RawPage],
+    cleaned: CleanResult,
+    known: Knowledge,
+    stored_counts: dict[str, int],
+    clean: Callable[[list[RawPage], Knowledge], CleanResult],
+) -> CleanResult:
+    """Clean again, with what the whole run learned, the pages whose parse that knowledge could change.
+
+    Every page is first cleaned with what earlier runs learned; the titles and repeated lines seen across
+    all of this run's pages then settle the doubtful lines (joined teaser titles, headline-like lines).
+    """
+    learned = learn(cleaned.articles, known, stored_counts)
+    doubtful = {r["source_uri"] for r in cleaned.articles if r["needs_knowledge"]}
+    if not doubtful or learned == known:
+        return cleaned
+    again = clean([p for p in pages if p.source_uri in doubtful], learned)
+    redone = {r["source_uri"]: r for r in again.articles}
+    lost = {q.source_uri for q in again.quarantined}
+    return CleanResult(
+        articles=[redone.get(r["source_uri"], r) for r in cleaned.articles if r["source_uri"] not in lost],
+        quarantined=cleaned.quarantined + again.quarantined,
+    )
+
+
 @task(name="clean pages", retries=0)
-def clean_pages(pages: list[RawPage]) -> CleanResult:
+def clean_pages(pages: list[RawPage], known: Knowledge = NO_KNOWLEDGE) -> CleanResult:
     """Boilerplate removal for a batch, spread over all cores."""
-    return CleanResult.merge(parallel.map_chunks(clean_chunk, pages))
+    return CleanResult.merge(parallel.map_chunks(partial(clean_chunk, known=known), pages))

@@ -25,6 +25,7 @@ class DedupResult:
     paragraphs: pa.Table
     stories: pa.Table
     appearances: pa.Table
+    headline_lines: pa.Table
     canonical: list[dict]  # cleaned records of the articles that are not duplicates, with article_id
 
 
@@ -50,7 +51,7 @@ def dedup_articles(records: list[dict], known: dict[str, str], run_id: str) -> D
     `known` maps content hashes already in the warehouse to their canonical article id: the article
     loaded first stays canonical; within one run the smallest article id is.
     """
-    articles, paragraphs, appearances, canonical = [], [], [], []
+    articles, paragraphs, appearances, canonical, headlines = [], [], [], [], []
     first_of: dict[str, str] = {}
     titles: dict[str, Counter[str]] = defaultdict(Counter)
     summaries: dict[str, set[str]] = defaultdict(set)
@@ -73,6 +74,7 @@ def dedup_articles(records: list[dict], known: dict[str, str], run_id: str) -> D
         if duplicate_of is not None:
             continue  # kept once: a duplicate's paragraphs and stories are its canonical's
         canonical.append({**rec, "article_id": aid})
+        headlines.extend({"line_key": key, "article_id": aid} for key in sorted(set(rec["headline_lines"])))
         paragraphs.extend(
             {"article_id": aid, "position": pos, "kind": kind, "text": text}
             for pos, (kind, text) in enumerate(rec["paragraphs"])
@@ -98,5 +100,6 @@ def dedup_articles(records: list[dict], known: dict[str, str], run_id: str) -> D
         paragraphs=build("paragraphs", paragraphs),
         stories=build("stories", stories),
         appearances=build("story_appearances", appearances),
+        headline_lines=build("headline_lines", headlines),
         canonical=canonical,
     )

@@ -7,13 +7,16 @@ changed; stories, entities, pages and quarantine rows are merged on their keys.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 from prefect import task
 
+from huunghi.text import title_key
+from tasks.clean import BOILERPLATE_MIN_PAGES, Knowledge
 from warehouse import store
 
 
@@ -23,6 +26,7 @@ class RunTables:
     paragraphs: pa.Table
     stories: pa.Table
     appearances: pa.Table
+    headline_lines: pa.Table
     entities: pa.Table
     mentions: pa.Table
     pages: pa.Table
@@ -36,23 +40,58 @@ class RunInfo:
     started_at: datetime
 
 
-def known_content(root, hashes: list[str]) -> dict[str, str]:
-    """Canonical article id of each content hash already in the warehouse."""
-    if not (root / store.CATALOG_FILE).exists() or not hashes:
-        return {}
+def _read(root: Path, query: str, tables: dict[str, pa.Table]) -> list[tuple]:
+    """A read-only query on the warehouse as it is before this run; nothing when there is none yet."""
+    if not (root / store.CATALOG_FILE).exists():
+        return []
     con = store.connect(root, read_only=True)
     try:
-        if "articles" not in store.table_names(con):
-            return {}
-        con.register("wanted", pa.table({"content_hash": hashes}))
-        rows = con.execute(
-            """SELECT content_hash, min(article_id) FROM articles
-               WHERE duplicate_of IS NULL AND content_hash IN (SELECT content_hash FROM wanted)
-               GROUP BY content_hash"""
-        ).fetchall()
-        return dict(rows)
+        for name, table in tables.items():
+            con.register(name, table)
+        return con.execute(query).fetchall()
+    except duckdb.CatalogException:  # tables not created yet
+        return []
     finally:
         con.close()
+
+
+def load_knowledge(root: Path) -> Knowledge:
+    """What earlier runs learned: every story title, and the headline lines that are site furniture."""
+    titles = _read(root, "SELECT title FROM stories", {})
+    lines = _read(
+        root,
+        f"""SELECT line_key FROM headline_lines GROUP BY line_key
+                           HAVING count(DISTINCT article_id) >= {int(BOILERPLATE_MIN_PAGES)}""",
+        {},
+    )
+    return Knowledge(titles=frozenset(title_key(t) for (t,) in titles), lines=frozenset(k for (k,) in lines))
+
+
+def headline_counts(root: Path, keys: list[str], exclude_articles: list[str]) -> dict[str, int]:
+    """Pages of earlier runs (other than this run's) on which each headline line stands."""
+    rows = _read(
+        root,
+        """SELECT line_key, count(DISTINCT article_id) FROM headline_lines
+                          WHERE line_key IN (SELECT key FROM wanted)
+                            AND article_id NOT IN (SELECT article_id FROM excluded) GROUP BY line_key""",
+        {
+            "wanted": pa.table({"key": pa.array(keys, pa.string())}),
+            "excluded": pa.table({"article_id": pa.array(exclude_articles, pa.string())}),
+        },
+    )
+    return dict(rows)
+
+
+def known_content(root: Path, hashes: list[str]) -> dict[str, str]:
+    """Canonical article id of each content hash already in the warehouse."""
+    rows = _read(
+        root,
+        """SELECT content_hash, min(article_id) FROM articles
+                          WHERE duplicate_of IS NULL AND content_hash IN (SELECT content_hash FROM wanted)
+                          GROUP BY content_hash""",
+        {"wanted": pa.table({"content_hash": pa.array(hashes, pa.string())})},
+    )
+    return dict(rows)
 
 
 def _columns(table: pa.Table) -> str:
@@ -61,16 +100,7 @@ def _columns(table: pa.Table) -> str:
 
 def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dict[str, int]:
     """All writes of one run inside the caller's transaction; returns the counts for `runs`."""
-    for name in (
-        "articles",
-        "paragraphs",
-        "stories",
-        "appearances",
-        "entities",
-        "mentions",
-        "pages",
-        "quarantine",
-    ):
+    for name in (f.name for f in fields(t)):
         con.register(f"new_{name}", getattr(t, name))
 
     # Articles that are new, or whose raw bytes changed since they were loaded.
@@ -90,7 +120,7 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
             }
         ),
     )
-    for table in ("articles", "paragraphs", "mentions", "story_appearances"):
+    for table in ("articles", "paragraphs", "mentions", "story_appearances", "headline_lines"):
         con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM changed WHERE NOT is_new)")
     new_stories = con.execute(
         "SELECT count(*) FROM new_stories WHERE story_id NOT IN (SELECT story_id FROM stories)"
@@ -101,6 +131,7 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
         ("paragraphs", "paragraphs"),
         ("story_appearances", "appearances"),
         ("mentions", "mentions"),
+        ("headline_lines", "headline_lines"),
     ):
         cols = _columns(getattr(t, source))
         counts[target] = con.execute(

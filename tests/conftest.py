@@ -40,4 +40,4 @@ def prefect_server():
 def small_corpus(tmp_path_factory) -> Path:
     from huunghi.corpus import generate
 
-    return generate(tmp_path_factory.mktemp("corpus"), 120, seed=11)
+    return generate(tmp_path_factory.mktemp("corpus"), 400, seed=11)

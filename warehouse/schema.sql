@@ -65,6 +65,13 @@ CREATE TABLE IF NOT EXISTS mentions (
     end_char            INTEGER NOT NULL
 );
 
+-- Headline-like lines kept in articles (as title keys), counted across pages to find site furniture;
+-- key (line_key, article_id).
+CREATE TABLE IF NOT EXISTS headline_lines (
+    line_key    VARCHAR NOT NULL,
+    article_id  VARCHAR NOT NULL
+);
+
 -- Every input page and where it ended; key source_uri.
 CREATE TABLE IF NOT EXISTS pages (
     source_uri  VARCHAR NOT NULL,

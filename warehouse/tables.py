@@ -71,6 +71,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("end_char", pa.int32()),
         ]
     ),
+    "headline_lines": pa.schema([("line_key", pa.string()), ("article_id", pa.string())]),
     "pages": pa.schema(
         [
             ("source_uri", pa.string()),

@@ -19,14 +19,16 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from huunghi.text import strip_media_tag
+from huunghi.text import ascii_fold, strip_media_tag
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 BUNDLED_PAGES = 300
 BUNDLED_SEED = 2022
 PAGES_PER_FOLDER = 1000
 DUPLICATE_EVERY = 40  # every 40th page repeats an earlier page's text under another name
 STORY_POOL = 400
+TYPO_RATE = 0.03  # share of story sightings written slightly differently
+MIRROR_EVERY = 50  # every 50th page republishes an earlier article with other furniture
 TRUTH_FILE = "truth.jsonl"
 _FIRST_DAY = datetime(2019, 1, 1, tzinfo=timezone(timedelta(hours=7)))
 _DAYS = (datetime(2026, 10, 31, tzinfo=timezone(timedelta(hours=7))) - _FIRST_DAY).days
@@ -40,6 +42,8 @@ class Page:
     lines: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     truth: dict = field(default_factory=dict)
+    encoding: str = "nfc"  # some saved pages come in decomposed Unicode
+    newline: str = "\n"
 
     def add(self, line: str, label: str) -> None:
         self.lines.append(line)
@@ -50,7 +54,8 @@ class Page:
 
     @property
     def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
+        text = self.newline.join(self.lines) + self.newline
+        return unicodedata.normalize("NFD", text) if self.encoding == "nfd" else text
 
 
 @cache
@@ -73,13 +78,6 @@ def _provinces() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         if r["iso_code"].startswith("LA-") and r["iso_code"] not in ("LA-VI", "LA-VT")
     ]
     return vn, la
-
-
-def _ascii(text: str) -> str:
-    """'Bà Rịa - Vũng Tàu' → 'ba ria vung tau' (how the site writes slugs)."""
-    text = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
-    plain = "".join(c if c.isalnum() else " " for c in text if not unicodedata.combining(c))
-    return " ".join(plain.lower().split())
 
 
 def _fill(template: str, rng: random.Random, ctx: dict) -> str:
@@ -113,8 +111,8 @@ def _context(rng: random.Random) -> dict:
         "y0": y1 - 3,
         "y1": y1,
         "y2": y1 + rng.choice([2, 3, 4]),
-        "slug_vn": _ascii(vn_name),
-        "slug_la": _ascii(la_name),
+        "slug_vn": ascii_fold(vn_name),
+        "slug_la": ascii_fold(la_name),
     }
 
 
@@ -132,57 +130,134 @@ def story_pool(seed: int) -> tuple[tuple[str, str | None], ...]:
     return tuple(pool.values())
 
 
-def _pick_stories(rng: random.Random, seed: int, k: int) -> list[tuple[str, str | None]]:
-    """Popular stories come up far more often (a few sidebar stories are on almost every page)."""
+def _typo(title: str, rng: random.Random) -> str:
+    """The same story written slightly differently: a dropped letter, other case, spacing or quotes."""
+    words = title.split(" ")
+    long_words = [i for i, w in enumerate(words) if len(w) >= 6 and w.isalpha()]
+    kind = rng.randrange(4)
+    if kind == 0 and long_words:
+        i = rng.choice(long_words)
+        j = rng.randrange(1, len(words[i]) - 1)
+        words[i] = words[i][:j] + words[i][j + 1 :]
+        return " ".join(words)
+    if kind == 1:
+        return title[0].lower() + title[1:] if title[0].isupper() else title.upper()
+    if kind == 2:
+        return title.replace(" ", "  ", 1) + " "
+    return f"“{title}”"
+
+
+def _pick_stories(rng: random.Random, seed: int, k: int) -> list[tuple[str, str | None, str]]:
+    """(shown title, summary, pool title). Popular stories come up far more often, a few are misspelt."""
     pool = story_pool(seed)
-    picked: dict[str, tuple[str, str | None]] = {}
+    picked: dict[str, tuple[str, str | None, str]] = {}
     while len(picked) < k:
-        story = pool[min(int(rng.paretovariate(1.2)) - 1, len(pool) - 1)] if rng.random() < 0.5 else rng.choice(pool)
-        picked.setdefault(story[0], story)
+        title, summary = (
+            pool[min(int(rng.paretovariate(1.2)) - 1, len(pool) - 1)] if rng.random() < 0.5 else rng.choice(pool)
+        )
+        shown = _typo(title, rng).strip() if rng.random() < TYPO_RATE else title
+        shown = " ".join(shown.split()) if shown != title else shown
+        picked.setdefault(title, (shown, summary, title))
     return list(picked.values())
 
 
-def generate_page(seed: int, index: int) -> Page:
-    """Page `index` of the corpus of `seed`: the same page whatever the corpus size."""
+def _style(year: int) -> str:
+    """The layout of the era: old teaser boxes before 2021, the samples' layout to 2023, then plain teasers."""
+    return "2019" if year <= 2020 else "2022" if year <= 2023 else "2025"
+
+
+def _timestamp(rng: random.Random, when: datetime) -> tuple[str | None, bool]:
+    """The timestamp line and whether it can be read (a few pages lose it or carry a broken one)."""
+    roll = rng.random()
+    if roll < 0.02:
+        return None, False
+    if roll < 0.03:
+        return f"Cập nhật: {when:%d}/{when.month + 12}/{when:%Y}", False
+    return f"{when:%H:%M | %d/%m/%Y} GMT+7", True
+
+
+def generate_page(seed: int, index: int, *, furniture_seed: int | None = None) -> Page:
+    """Page `index` of the corpus of `seed`: the same page whatever the corpus size.
+
+    With `furniture_seed`, the same article is rendered with other furniture (a mirror or mobile copy).
+    """
     rng = random.Random(f"page:{seed}:{index}")
+    frng = random.Random(f"furniture:{seed}:{furniture_seed}") if furniture_seed is not None else rng
     t = _templates()
     ctx = _context(rng)
+    style = _style(ctx["when"].year)
     page = Page(name=f"{index // PAGES_PER_FOLDER:03d}/page_{index:06d}.txt")
     stories: list[list] = []
+    pool_titles: list[str] = []
+
+    def story(block: str, shown: str, summary: str | None, pool_title: str) -> None:
+        stories.append([block, shown, summary])
+        pool_titles.append(pool_title)
 
     page.add("Trang chủ Hữu nghị Bốn phương kết bạn", "breadcrumb")
-    page.add(f"{ctx['when']:%H:%M | %d/%m/%Y} GMT+7", "timestamp")
-    follow = rng.random() < 0.5
+    stamp, readable = _timestamp(frng, ctx["when"])
+    if stamp:
+        page.add(stamp, "timestamp" if readable else "furniture")
+    follow = style != "2019" and frng.random() < 0.5
     if follow:
         page.add("Theo dõi thoidai.com.vn trên", "navigation")
     page.blank()
     title = _fill(rng.choice(t["titles"]), rng, ctx)
     page.add(title, "title")
     page.blank()
-    if not follow:
+    if style != "2019" and not follow and frng.random() < 0.9:
         page.add("aa", "widget")
 
     lead = _fill(rng.choice(t["leads"]), rng, ctx)
     page.add(lead, "lead")
-    for story_title, summary in _pick_stories(rng, seed, rng.choice([0, 1, 2, 2])):
-        page.add(f"{story_title} {story_title}", "teaser")
-        with_summary = summary is not None and rng.random() < 0.5
-        if with_summary:
-            page.add(summary, "teaser_summary")
-        stories.append(["inline", story_title, summary if with_summary else None])
+    late_teasers: list[tuple[str, str | None, str]] = []
+    if style == "2022":  # doubled teasers, some with a summary line
+        for shown, summary, pool_title in _pick_stories(frng, seed, frng.choice([0, 1, 2, 2])):
+            page.add(f"{shown} {shown}", "teaser")
+            with_summary = summary is not None and frng.random() < 0.5
+            if with_summary:
+                page.add(summary, "teaser_summary")
+            story("inline", shown, summary if with_summary else None, pool_title)
+    elif style == "2025":  # plain title lines under the lead, sometimes joined on one line
+        teasers = _pick_stories(frng, seed, frng.choice([1, 2, 2, 3]))
+        if len(teasers) >= 2 and frng.random() < 0.4:
+            page.add(" ".join(s for s, _, _ in teasers[:2]), "teaser")
+            for shown, _, pool_title in teasers[:2]:
+                story("inline", shown, None, pool_title)
+            teasers = teasers[2:]
+        for shown, _, pool_title in teasers:
+            page.add(shown, "teaser")
+            story("inline", shown, None, pool_title)
+        late_teasers = [s for s in _pick_stories(frng, seed, 3) if frng.random() < 0.3]
     page.blank()
 
     body: list[str] = []
     captions: list[str] = []
     paragraphs = rng.randint(4, 9)
     image_at = set(rng.sample(range(1, paragraphs), k=min(paragraphs - 1, rng.choice([1, 1, 2]))))
+    box_at = rng.randrange(2, paragraphs) if style == "2019" else -1
     for number in range(paragraphs):
         if number in image_at:
-            caption = f"{_fill(rng.choice(t['captions']), rng, ctx)} {_fill(rng.choice(t['credits']), rng, ctx)}"
-            page.add(rng.choice([title, caption.rsplit(" (", 1)[0], title]), "alt")
+            text = _fill(rng.choice(t["captions"]), rng, ctx)
+            if style == "2019":
+                caption = f"{text} - Ảnh: {_fill('{vn} Online', rng, ctx)}"
+                alt = ascii_fold(text) if rng.random() < 0.7 else None
+            else:
+                caption = f"{text} {_fill(rng.choice(t['credits']), rng, ctx)}"
+                alt = rng.choice([title, text, caption.replace("Ảnh: ", "Ảnh: Báo "), None])
+            if alt and alt != caption:
+                page.add(alt, "alt")
             page.add(caption, "caption")
             page.blank()
             captions.append(caption)
+        if number == box_at:  # the old teaser box: slug and title on one line, then a cut summary
+            for shown, summary, pool_title in _pick_stories(frng, seed, frng.choice([1, 2])):
+                cut = (summary or "Hai bên đã trao đổi về kết quả hợp tác trong thời gian qua")[:90].rstrip() + "..."
+                page.add(f"{ascii_fold(shown)} {shown}", "teaser")
+                page.blank()
+                page.add(cut, "teaser_summary")
+                page.blank()
+                story("inline", shown, cut, pool_title)
         pool = t["sentences"] + (t["quotes"] if number > 1 else [])
         paragraph = " ".join(_fill(s, rng, ctx) for s in rng.sample(pool, k=rng.randint(2, 3)))
         while paragraph in body:  # real articles do not repeat a paragraph
@@ -194,9 +269,10 @@ def generate_page(seed: int, index: int) -> Page:
     page.labels.pop()
     page.blank()
 
-    for story_title, _ in _pick_stories(rng, seed, rng.choice([0, 1, 2])):
-        page.add(story_title + rng.choice([" ", ""]) + story_title, "teaser")
-        stories.append(["inline", story_title, None])
+    end_teasers = [] if style == "2019" else _pick_stories(frng, seed, frng.choice([0, 1, 2]))
+    for shown, _, pool_title in late_teasers + end_teasers:
+        page.add(shown + frng.choice([" ", ""]) + shown, "teaser")
+        story("inline", shown, None, pool_title)
     author = rng.choice(t["authors"])
     page.add(author, "author")
     page.add("Nguồn:", "source")
@@ -206,51 +282,54 @@ def generate_page(seed: int, index: int) -> Page:
         if header:
             page.add(header, "box_header")
             page.blank()
-        items = _pick_stories(rng, seed, k)
-        for n, (story_title, summary) in enumerate(items):
-            page.add(story_title, "story")
+        items = _pick_stories(frng, seed, k)
+        for shown, summary, pool_title in items:
+            page.add(shown, "story")
             page.blank()
-            page.add(story_title, "story")
+            page.add(shown, "story")
             page.blank()
             if summary:
                 page.add(summary, "story_summary")
-            elif n + 1 < len(items):  # a story without summary: the next one starts after the blank
-                pass
-            stories.append([block, story_title, summary])
+            story(block, shown, summary, pool_title)
         if items and page.lines[-1]:
             page.blank()
 
-    box("Tin bài liên quan", "related", rng.choice([0, 2, 3]))
-    if rng.random() < 0.5:
-        box("Các tin bài khác", "other", rng.randint(2, 4))
-    box("Đọc nhiều", "most_read", rng.randint(3, 6))
-    if rng.random() < 0.5:
+    if style != "2019" or frng.random() < 0.5:  # old pages often have no related box at all
+        box("Tin bài liên quan", "related", frng.choice([0, 2, 3]))
+    if frng.random() < 0.5:
+        box("Các tin bài khác", "other", frng.randint(2, 4))
+    box("Đọc nhiều", "most_read", frng.randint(3, 6))
+    if frng.random() < 0.5:
         page.add("Multimedia", "box_header")
         page.blank()
         page.add("Xem trên", "navigation")
-    for slug in dict.fromkeys(_fill(rng.choice(t["slugs"]), rng, _context(rng)) for _ in range(rng.randint(2, 5))):
+    for slug in dict.fromkeys(_fill(frng.choice(t["slugs"]), frng, _context(frng)) for _ in range(frng.randint(2, 5))):
         page.add(slug, "slug")
-        stories.append(["multimedia", slug, None])
+        story("multimedia", slug, None, slug)
     page.add("Xin chờ trong giây lát...", "navigation")
-    for video in dict.fromkeys(_fill(rng.choice(t["videos"]), rng, ctx) for _ in range(rng.randint(3, 8))):
+    for video in dict.fromkeys(_fill(frng.choice(t["videos"]), frng, ctx) for _ in range(frng.randint(3, 8))):
         page.add(video, "video")
-        stories.append(["video", strip_media_tag(video), None])
-    box(None, "latest", rng.randint(3, 8))
+        story("video", strip_media_tag(video), None, strip_media_tag(video))
+    box(None, "latest", frng.randint(3, 8))
     if page.lines[-1] == "":
         page.lines.pop()
         page.labels.pop()
     page.add("Phiên bản di động", "footer")
 
+    page.encoding = "nfd" if frng.random() < 0.05 else "nfc"
+    page.newline = "\r\n" if frng.random() < 0.05 else "\n"
     page.truth = {
         "file": page.name,
+        "style": style,
         "title": title,
-        "published_at": ctx["when"].isoformat(),
+        "published_at": ctx["when"].isoformat() if readable else None,
         "section": "Hữu nghị › Bốn phương kết bạn",
         "author": author,
         "lead": lead,
         "body": body,
         "captions": captions,
         "stories": stories,
+        "story_pool_titles": pool_titles,
         "provinces": sorted({ctx["vn_code"], ctx["la_code"]}),
         "labels": page.labels,
     }
@@ -258,25 +337,27 @@ def generate_page(seed: int, index: int) -> Page:
 
 
 def generate(out_dir: Path, pages: int, seed: int = BUNDLED_SEED) -> Path:
-    """Write `pages` pages and truth.jsonl under out_dir; every DUPLICATE_EVERY-th page is a copy."""
+    """Write `pages` pages and truth.jsonl under out_dir.
+
+    Every DUPLICATE_EVERY-th page is a byte copy of an earlier page (truth: same_as); every MIRROR_EVERY-th
+    republishes an earlier article with other furniture (truth: near_dup_of).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / TRUTH_FILE).open("w", encoding="utf-8") as truth:
         for index in range(pages):
+            name = f"{index // PAGES_PER_FOLDER:03d}/page_{index:06d}.txt"
             if index % DUPLICATE_EVERY == DUPLICATE_EVERY - 1:
-                original = generate_page(seed, index - DUPLICATE_EVERY // 2)
-                page = Page(
-                    name=f"{index // PAGES_PER_FOLDER:03d}/page_{index:06d}.txt",
-                    lines=original.lines,
-                    labels=original.labels,
-                    truth={**original.truth, "file": None},
-                )
-                page.truth["file"] = page.name
-                page.truth["same_as"] = original.name
+                page = generate_page(seed, index - DUPLICATE_EVERY // 2)
+                page.truth["same_as"] = page.name
+            elif index % MIRROR_EVERY == MIRROR_EVERY // 2 - 1 and index >= MIRROR_EVERY // 2:
+                page = generate_page(seed, index - MIRROR_EVERY // 5, furniture_seed=index)
+                page.truth["near_dup_of"] = page.name
             else:
                 page = generate_page(seed, index)
-            path = out_dir / page.name
+            page.name = page.truth["file"] = name
+            path = out_dir / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(page.text, encoding="utf-8")
+            path.write_bytes(page.text.encode("utf-8"))
             truth.write(json.dumps(page.truth, ensure_ascii=False) + "\n")
     return out_dir
 
