@@ -26,7 +26,7 @@ from tasks.dedup import article_id, dedup_articles
 from tasks.enrich import enrich_articles
 from tasks.gates import gate
 from tasks.ingest import discover, ingest_pages
-from tasks.load import RunInfo, RunTables, headline_counts, known_content, load_knowledge, load_run
+from tasks.load import RunInfo, RunTables, headline_counts, load_knowledge, load_known, load_run
 from warehouse import store
 from warehouse.tables import build
 
@@ -179,8 +179,7 @@ def pipeline(
 
         with watch("dedup"):
             hashes = sorted({r["content_hash"] for r in cleaned.articles})
-            known = known_content(root, hashes)
-            deduped = dedup_articles(quote(cleaned.articles), quote(known), run_id)
+            deduped = dedup_articles(quote(cleaned.articles), quote(load_known(root, hashes)), run_id)
             check(
                 watch,
                 articles=deduped.articles,
@@ -199,7 +198,9 @@ def pipeline(
                 paragraphs=deduped.paragraphs,
                 stories=deduped.stories,
                 appearances=deduped.appearances,
+                story_aliases=deduped.story_aliases,
                 headline_lines=deduped.headline_lines,
+                signatures=deduped.signatures,
                 entities=enriched.entities,
                 mentions=enriched.mentions,
                 pages=_pages_table(pages, deduped.articles, quarantined, run_id),

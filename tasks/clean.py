@@ -24,6 +24,7 @@ from huunghi import parallel
 from huunghi.layout import Layout, load_layout
 from huunghi.records import CleanResult, Quarantined, RawPage
 from huunghi.text import ascii_fold, is_slug, normalize_text, stable_id, strip_media_tag, title_key, undouble
+from tasks.dedup import minhash
 
 _TIMESTAMP = re.compile(
     r"(\d{1,2}):(\d{2})\s*\|\s*(\d{1,2})/(\d{1,2})/(\d{4})"
@@ -424,6 +425,7 @@ def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> dict | Quaranti
     body = [text for kind, text in page.paragraphs if kind == "body"]
     return {
         "content_hash": content_hash(page.title, page.lead, body),
+        "minhash": minhash("\n".join([page.title, page.lead or "", *body])),
         "source_uri": raw.source_uri,
         "sha256": raw.sha256,
         "url": raw.url,

@@ -17,6 +17,7 @@ from prefect import task
 
 from huunghi.text import title_key
 from tasks.clean import BOILERPLATE_MIN_PAGES, Knowledge
+from tasks.dedup import Known
 from warehouse import store
 
 
@@ -26,7 +27,9 @@ class RunTables:
     paragraphs: pa.Table
     stories: pa.Table
     appearances: pa.Table
+    story_aliases: pa.Table
     headline_lines: pa.Table
+    signatures: pa.Table
     entities: pa.Table
     mentions: pa.Table
     pages: pa.Table
@@ -82,16 +85,22 @@ def headline_counts(root: Path, keys: list[str], exclude_articles: list[str]) ->
     return dict(rows)
 
 
-def known_content(root: Path, hashes: list[str]) -> dict[str, str]:
-    """Canonical article id of each content hash already in the warehouse."""
-    rows = _read(
+def load_known(root: Path, hashes: list[str]) -> Known:
+    """What dedup must know of the warehouse: canonical content, story title keys, article signatures."""
+    content = _read(
         root,
         """SELECT content_hash, min(article_id) FROM articles
-                          WHERE duplicate_of IS NULL AND content_hash IN (SELECT content_hash FROM wanted)
-                          GROUP BY content_hash""",
+           WHERE duplicate_of IS NULL AND content_hash IN (SELECT content_hash FROM wanted) GROUP BY content_hash""",
         {"wanted": pa.table({"content_hash": pa.array(hashes, pa.string())})},
     )
-    return dict(rows)
+    aliases = _read(root, "SELECT title_key, story_id FROM story_aliases", {})
+    signatures = _read(
+        root,
+        """SELECT s.article_id, s.minhash FROM article_signatures s JOIN articles a USING (article_id)
+           WHERE a.duplicate_of IS NULL""",
+        {},
+    )
+    return Known(content=dict(content), story_keys=dict(aliases), signatures=dict(signatures))
 
 
 def _columns(table: pa.Table) -> str:
@@ -120,7 +129,7 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
             }
         ),
     )
-    for table in ("articles", "paragraphs", "mentions", "story_appearances", "headline_lines"):
+    for table in ("articles", "paragraphs", "mentions", "story_appearances", "headline_lines", "article_signatures"):
         con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM changed WHERE NOT is_new)")
     new_stories = con.execute(
         "SELECT count(*) FROM new_stories WHERE story_id NOT IN (SELECT story_id FROM stories)"
@@ -132,6 +141,7 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
         ("story_appearances", "appearances"),
         ("mentions", "mentions"),
         ("headline_lines", "headline_lines"),
+        ("article_signatures", "signatures"),
     ):
         cols = _columns(getattr(t, source))
         counts[target] = con.execute(
@@ -139,6 +149,9 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
             "WHERE article_id IN (SELECT article_id FROM changed)"
         ).fetchone()[0]
 
+    con.execute(f"""
+        INSERT INTO story_aliases ({_columns(t.story_aliases)}) SELECT {_columns(t.story_aliases)}
+        FROM new_story_aliases WHERE title_key NOT IN (SELECT title_key FROM story_aliases)""")
     # A story keeps its first title; a longer summary seen later replaces a shorter one.
     con.execute(f"""
         MERGE INTO stories USING new_stories AS n ON stories.story_id = n.story_id

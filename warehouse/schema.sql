@@ -35,6 +35,12 @@ CREATE TABLE IF NOT EXISTS stories (
     first_run_id  VARCHAR NOT NULL
 );
 
+-- Every title key ever seen and the story it belongs to (near-identical titles share one); key title_key.
+CREATE TABLE IF NOT EXISTS story_aliases (
+    title_key  VARCHAR NOT NULL,
+    story_id   VARCHAR NOT NULL
+);
+
 -- Each sighting of a story on a page; key (article_id, position).
 CREATE TABLE IF NOT EXISTS story_appearances (
     story_id    VARCHAR NOT NULL,
@@ -63,6 +69,12 @@ CREATE TABLE IF NOT EXISTS mentions (
     paragraph_position  INTEGER NOT NULL,
     start_char          INTEGER NOT NULL,
     end_char            INTEGER NOT NULL
+);
+
+-- MinHash signature of each canonical article's text, to find near duplicates in later runs; key article_id.
+CREATE TABLE IF NOT EXISTS article_signatures (
+    article_id  VARCHAR NOT NULL,
+    minhash     BLOB NOT NULL
 );
 
 -- Headline-like lines kept in articles (as title keys), counted across pages to find site furniture;

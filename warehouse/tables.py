@@ -71,6 +71,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("end_char", pa.int32()),
         ]
     ),
+    "story_aliases": pa.schema([("title_key", pa.string()), ("story_id", pa.string())]),
+    "article_signatures": pa.schema([("article_id", pa.string()), ("minhash", pa.binary())]),
     "headline_lines": pa.schema([("line_key", pa.string()), ("article_id", pa.string())]),
     "pages": pa.schema(
         [

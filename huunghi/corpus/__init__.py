@@ -21,7 +21,7 @@ from pathlib import Path
 
 from huunghi.text import ascii_fold, strip_media_tag
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 5
 BUNDLED_PAGES = 300
 BUNDLED_SEED = 2022
 PAGES_PER_FOLDER = 1000
@@ -112,8 +112,19 @@ def _context(rng: random.Random) -> dict:
         "y1": y1,
         "y2": y1 + rng.choice([2, 3, 4]),
         "slug_vn": ascii_fold(vn_name),
-        "slug_la": ascii_fold(la_name),
+        "slug_la": ascii_fold(_lao_name(la_code)),
     }
+
+
+@cache
+def _lao_names() -> dict[str, str]:
+    data = resources.files("huunghi").joinpath("data/provinces.csv").read_text("utf-8")
+    return {r["iso_code"]: r["name"] for r in csv.DictReader(data.splitlines()) if r["country"] == "LA"}
+
+
+def _lao_name(code: str) -> str:
+    """One spelling per Lao province for the site's own lists (videos, multimedia), as a site would."""
+    return _lao_names()[code]
 
 
 @cache
@@ -182,7 +193,8 @@ def generate_page(seed: int, index: int, *, furniture_seed: int | None = None) -
     With `furniture_seed`, the same article is rendered with other furniture (a mirror or mobile copy).
     """
     rng = random.Random(f"page:{seed}:{index}")
-    frng = random.Random(f"furniture:{seed}:{furniture_seed}") if furniture_seed is not None else rng
+    # Article and furniture draw from separate generators, so a mirror keeps the article and changes the rest.
+    frng = random.Random(f"furniture:{seed}:{index if furniture_seed is None else furniture_seed}")
     t = _templates()
     ctx = _context(rng)
     style = _style(ctx["when"].year)
@@ -262,6 +274,8 @@ def generate_page(seed: int, index: int, *, furniture_seed: int | None = None) -
         paragraph = " ".join(_fill(s, rng, ctx) for s in rng.sample(pool, k=rng.randint(2, 3)))
         while paragraph in body:  # real articles do not repeat a paragraph
             paragraph = " ".join(_fill(s, rng, ctx) for s in rng.sample(pool, k=3))
+        if furniture_seed is not None and number == paragraphs - 1 and paragraph.count(". ") >= 1:
+            paragraph = paragraph.rsplit(". ", 1)[0] + "."  # the mirror trims the last sentence
         page.add(paragraph, "body")
         page.blank()
         body.append(paragraph)
@@ -307,7 +321,8 @@ def generate_page(seed: int, index: int, *, furniture_seed: int | None = None) -
         page.add(slug, "slug")
         story("multimedia", slug, None, slug)
     page.add("Xin chờ trong giây lát...", "navigation")
-    for video in dict.fromkeys(_fill(frng.choice(t["videos"]), frng, ctx) for _ in range(frng.randint(3, 8))):
+    listed = {**ctx, "la": _lao_name(ctx["la_code"])}
+    for video in dict.fromkeys(_fill(frng.choice(t["videos"]), frng, listed) for _ in range(frng.randint(3, 8))):
         page.add(video, "video")
         story("video", strip_media_tag(video), None, strip_media_tag(video))
     box(None, "latest", frng.randint(3, 8))
