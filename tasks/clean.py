@@ -12,7 +12,7 @@ Every line gets a label, so the result can be checked line by line against gener
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -64,7 +64,7 @@ class ParsedPage:
     stories: list[Story] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
-    # Headline-like lines kept in the article: what cross-page repetition is counted on.
+    # Headline-like lines standing among the article's lines: what cross-page repetition is counted on.
     headline_lines: list[str] = field(default_factory=list)
     # Set when knowledge from other pages could change a decision (a long unsplit teaser line, or a
     # headline-like line kept in the article): the run parses such pages again with what it learned.
@@ -330,10 +330,10 @@ class _PageParser:
         for i in plain:
             line = lines[i]
             if self._is_title_like(line):
+                page.headline_lines.append(line)  # counted across pages, whatever is decided here
                 if title_key(line) in self.known.lines:
                     self._label(i, "furniture")  # seen on many pages of the site: not this article's
                     continue
-                page.headline_lines.append(line)
                 page.needs_knowledge = True
             if self.pending_summary is not None and line.endswith(("...", "…")) and len(block) == 1:
                 self._label(i, "teaser_summary")  # the cut summary of an old teaser box
@@ -462,11 +462,17 @@ def learn(articles: Sequence[dict], known: Knowledge, stored_counts: dict[str, i
     in the articles of at least BOILERPLATE_MIN_PAGES pages (counting the warehouse's pages too), as
     CCNet does for web text. Sets only grow, so the result does not depend on page order."""
     titles = set(known.titles)
-    counts: Counter[str] = Counter(stored_counts or {})
+    pages: dict[str, set[str]] = defaultdict(set)  # line → distinct articles (content) it stands in
     for article in articles:
         titles.update(article["learned_titles"])
-        counts.update(set(article["headline_lines"]))
-    frequent = {line for line, n in counts.items() if n >= BOILERPLATE_MIN_PAGES}
+        for line in article["headline_lines"]:
+            pages[line].add(article["content_hash"])
+    stored = stored_counts or {}
+    frequent = {
+        line
+        for line in pages.keys() | stored.keys()
+        if len(pages.get(line, ())) + stored.get(line, 0) >= BOILERPLATE_MIN_PAGES
+    }
     return Knowledge(titles=frozenset(titles), lines=frozenset(known.lines | frequent))
 
 

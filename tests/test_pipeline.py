@@ -266,3 +266,50 @@ def test_readme_queries_run(small_corpus, tmp_path):
     assert len(statements) >= 4
     for statement in statements:
         assert query(root, statement), statement
+
+
+def _with_lines(generated, *extra: str) -> str:
+    """A generated page with extra one-line blocks inserted right after its lead block."""
+    lines = list(generated.lines)
+    at = lines.index("", lines.index(generated.truth["lead"]))
+    return "\n".join(lines[: at + 1] + [x for line in extra for x in (line, "")] + lines[at + 1 :])
+
+
+def test_later_run_removes_furniture_learned_earlier(tmp_path):
+    """Knowledge persists: a daily run of one new page uses the stories and repeated lines seen before."""
+    from huunghi.corpus import generate_page
+
+    promo = "Đặt mua báo Thời Đại năm 2026"
+    first = tmp_path / "day1"
+    first.mkdir()
+    sidebar_story = None
+    for n in range(5):  # five different articles carry the same promo line among their paragraphs
+        generated = generate_page(77, n)
+        sidebar_story = sidebar_story or next(s[1] for s in generated.truth["stories"] if s[0] == "most_read")
+        (first / f"p{n}.txt").write_text(_with_lines(generated, promo), encoding="utf-8")
+    root = tmp_path / "wh"
+    pipeline(sources=[str(first)], warehouse=str(root))
+    assert query(root, "SELECT count(*) FROM paragraphs WHERE text = ?", [promo]) == [(0,)]
+    assert query(root, "SELECT count(*) FROM articles WHERE duplicate_of IS NULL") == [(5,)]
+
+    second = tmp_path / "day2"
+    second.mkdir()
+    generated = generate_page(77, 99)
+    new = second / "new.txt"  # the promo again, and a story known from day 1 standing alone in the body
+    new.write_text(_with_lines(generated, promo, sidebar_story), encoding="utf-8")
+    pipeline(sources=[str(second)], warehouse=str(root))
+    aid = article_id(new.resolve().as_uri())
+    body = [
+        t
+        for (t,) in query(
+            root, "SELECT text FROM paragraphs WHERE article_id = ? AND kind = 'body' ORDER BY position", [aid]
+        )
+    ]
+    assert body == generated.truth["body"]
+    titles = query(
+        root,
+        """SELECT s.title FROM story_appearances a JOIN stories s USING (story_id)
+                            WHERE a.article_id = ? AND a.block = 'inline'""",
+        [aid],
+    )
+    assert sidebar_story in {t for (t,) in titles}

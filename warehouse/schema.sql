@@ -77,7 +77,8 @@ CREATE TABLE IF NOT EXISTS article_signatures (
     minhash     BLOB NOT NULL
 );
 
--- Headline-like lines kept in articles (as title keys), counted across pages to find site furniture;
+-- Headline-like lines standing among article lines (as title keys), counted across pages to find site
+-- furniture;
 -- key (line_key, article_id).
 CREATE TABLE IF NOT EXISTS headline_lines (
     line_key    VARCHAR NOT NULL,

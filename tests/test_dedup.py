@@ -1,0 +1,99 @@
+"""Story and article deduplication: what is one story, what is one article."""
+
+from __future__ import annotations
+
+from huunghi.text import title_key
+from tasks.dedup import Known, cluster_titles, dedup_articles, minhash
+
+
+def ids(*titles: str, existing: dict[str, str] | None = None) -> list[str]:
+    keys = [title_key(t) for t in titles]
+    found = cluster_titles(set(keys), existing or {})
+    return [found[k] for k in keys]
+
+
+def test_near_identical_titles_are_one_story():
+    a, b, c, d, e = ids(
+        "Tăng cường hợp tác biên giới giữa Quảng Trị - Quảng Bình - Savannakhet (Lào)",
+        "Tăng cường hợp tác biên giới giữa Quảng Trị - Quảng Bình - Savanakhet (Lào)",  # a letter dropped
+        "TĂNG CƯỜNG hợp tác biên giới giữa Quảng Trị – Quảng Bình – Savannakhet (Lào)",  # case, dashes
+        "“Tăng cường hợp tác biên giới giữa Quảng Trị - Quảng Bình - Savannakhet (Lào)”",  # quotes
+        "Tăng cường hợp tác biên giới giữa Quảng Trị - Quảng Bình -Savannakhet(Lào)",  # spacing
+    )
+    assert a == b == c == d == e
+
+
+def test_template_stories_stay_distinct():
+    found = ids(
+        "Thời tiết hôm nay (11/5): Miền Bắc có mưa, trời mát",
+        "Thời tiết hôm nay (5/5): Miền Bắc có mưa, trời mát",
+        "Thời tiết hôm nay (15/5): Miền Bắc có mưa, trời mát",
+        "Đoàn đại biểu Bắc Ninh thăm tỉnh Luang Prabang",
+        "Đoàn đại biểu Bắc Kinh thăm tỉnh Luang Prabang",  # one letter, but a short word: another story
+    )
+    assert len(set(found)) == 5
+
+
+def test_existing_story_keeps_its_id():
+    old = title_key("Giao lưu văn nghệ hữu nghị Hà Tĩnh - Oudomxay")
+    (new,) = ids("Giao lưu văn nghệ hữu nghị Hà Tĩnh - Udomxay", existing={old: "0123456789abcdef"})
+    assert new == "0123456789abcdef"
+
+
+def _record(uri: str, body: list[str], title: str = "Hà Giang và Phongsaly ký kết hợp tác") -> dict:
+    from tasks.clean import content_hash
+
+    lead = "Ngày 2/4, hai tỉnh Hà Giang và Phongsaly đã ký kết biên bản ghi nhớ hợp tác giai đoạn 2024-2026."
+    return {
+        "source_uri": uri,
+        "sha256": "0" * 64,
+        "url": None,
+        "title": title,
+        "published_at": None,
+        "section": None,
+        "author": None,
+        "lead": lead,
+        "paragraphs": [("lead", lead)] + [("body", b) for b in body],
+        "stories": [],
+        "headline_lines": [],
+        "content_hash": content_hash(title, lead, body),
+        "minhash": minhash("\n".join([title, lead, *body])),
+    }
+
+
+BODY = [
+    "Theo biên bản, hai bên sẽ phối hợp quản lý biên giới, phòng chống buôn lậu và tội phạm ma túy.",
+    "Tỉnh Hà Giang hỗ trợ tỉnh Phongsaly đào tạo cán bộ y tế và cung cấp trang thiết bị cho bệnh viện.",
+    "Hai tỉnh thống nhất tổ chức giao lưu văn hóa, thể thao nhân dịp kỷ niệm các ngày lễ lớn của hai nước.",
+    "Lãnh đạo hai tỉnh cũng trao đổi về việc mở rộng hoạt động thương mại qua cửa khẩu trong năm tới.",
+]
+
+
+def test_republished_article_with_a_trimmed_sentence_is_a_near_duplicate():
+    original = _record("file:///a/original.txt", BODY)
+    mirror = _record(
+        "file:///m/mirror.txt",
+        [*BODY[:3], "Lãnh đạo hai tỉnh cũng trao đổi về việc mở rộng hoạt động thương mại qua cửa khẩu."],
+    )
+    other = _record(
+        "file:///b/other.txt",
+        [b.replace("Hà Giang", "Lai Châu") for b in reversed(BODY)],
+        title="Lai Châu và Phongsaly ký kết hợp tác",
+    )
+    result = dedup_articles.fn([mirror, other, original], Known(), "run")
+    marks = dict(
+        zip(result.articles["source_uri"].to_pylist(), result.articles["duplicate_of"].to_pylist(), strict=True)
+    )
+    assert marks["file:///b/other.txt"] is None
+    copies = {marks["file:///a/original.txt"], marks["file:///m/mirror.txt"]}
+    assert None in copies and len(copies) == 2, "exactly one of the two is marked, pointing at the other"
+    # Same decision whatever the order.
+    again = dedup_articles.fn([original, other, mirror], Known(), "run")
+    assert again.articles.to_pylist() == result.articles.to_pylist()
+
+
+def test_article_already_in_the_warehouse_stays_canonical():
+    original = _record("file:///z/late.txt", BODY)
+    known = Known(signatures={"aaaaaaaaaaaaaaaa": minhash("\n".join([original["title"], original["lead"], *BODY]))})
+    result = dedup_articles.fn([original], known, "run")
+    assert result.articles["duplicate_of"].to_pylist() == ["aaaaaaaaaaaaaaaa"]
