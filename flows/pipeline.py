@@ -206,6 +206,7 @@ def pipeline(
                 pages=_pages_table(pages, deduped.articles, quarantined, run_id),
                 quarantine=_quarantine_table(quarantined, run_id),
             )
+            check(watch, pages=tables.pages)
             counts = load_run(root, quote(tables), RunInfo(run_id, flow_run_id, started_at))
     finally:
         parallel.shutdown()  # worker processes live for one run

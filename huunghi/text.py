@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 _SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]+")
 _MEDIA_TAG = re.compile(r"^\s*\[(video|clip|infographic|ảnh|photo|podcast|emagazine)\]\s*", re.IGNORECASE)
 _KEY_DROP = re.compile(r"[\W_]+", re.UNICODE)
@@ -19,8 +20,10 @@ _SLUG = re.compile(r"[a-z0-9]+(?: [a-z0-9]+){2,}")
 
 def normalize_text(text: str) -> str:
     """NFC, LF line ends, plain spaces; no zero-width characters; each line right-stripped."""
-    text = text.translate(_ZERO_WIDTH).replace("\r\n", "\n").replace("\r", "\n")
-    text = unicodedata.normalize("NFC", text)
+    for ch in _ZERO_WIDTH:  # str.replace per character: far faster than translate() on long pages
+        if ch in text:
+            text = text.replace(ch, "")
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
 
 
@@ -29,6 +32,7 @@ def strip_media_tag(title: str) -> str:
     return _MEDIA_TAG.sub("", title).strip()
 
 
+@lru_cache(maxsize=1 << 16)
 def title_key(title: str) -> str:
     """The comparison form of a title: case, punctuation, quotes, spacing and media tags ignored."""
     title = unicodedata.normalize("NFC", strip_media_tag(title)).casefold()

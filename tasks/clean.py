@@ -127,11 +127,11 @@ def split_slug_title(line: str) -> str | None:
 
 
 class _PageParser:
-    def __init__(self, text: str, layout: Layout, known: Knowledge) -> None:
+    def __init__(self, text: str, layout: Layout, known: Knowledge, *, normalized: bool = False) -> None:
         self.layout = layout
         self.known = known
         self.pending_summary: Story | None = None
-        self.lines = normalize_text(text).split("\n")
+        self.lines = (text if normalized else normalize_text(text)).split("\n")
         if len(self.lines) > 1 and not self.lines[-1]:  # the final newline ends a line, it opens none
             self.lines.pop()
         self.labels: list[str | None] = ["blank" if not line else None for line in self.lines]
@@ -410,14 +410,17 @@ def content_hash(title: str, lead: str | None, body: list[str]) -> str:
     return stable_id("content", title_key(title), title_key(lead or ""), *map(title_key, body))
 
 
-def parse_page(text: str, known: Knowledge = NO_KNOWLEDGE) -> ParsedPage:
-    """Split one page saved as text into its article fields, its stories and per-line labels."""
-    return _PageParser(text, load_layout(), known).parse()
+def parse_page(text: str, known: Knowledge = NO_KNOWLEDGE, *, normalized: bool = False) -> ParsedPage:
+    """Split one page saved as text into its article fields, its stories and per-line labels.
+
+    `normalized`: the text already went through huunghi.text.normalize_text (as ingest does).
+    """
+    return _PageParser(text, load_layout(), known, normalized=normalized).parse()
 
 
 def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> dict | Quarantined:
     """One raw page → a cleaned article record, or a quarantine entry saying why not."""
-    page = parse_page(raw.text, known)
+    page = parse_page(raw.text, known, normalized=True)
     if page.title is None:
         return Quarantined.of(raw, "clean", "no_title", "no title line found in the page header")
     if not any(kind == "body" for kind, _ in page.paragraphs):

@@ -313,3 +313,14 @@ def test_later_run_removes_furniture_learned_earlier(tmp_path):
         [aid],
     )
     assert sidebar_story in {t for (t,) in titles}
+
+
+def test_most_pages_failing_stops_the_run(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for n in range(4):
+        (src / f"broken{n}.txt").write_text("Trang chủ Hữu nghị\n", encoding="utf-8")
+    root = tmp_path / "wh"
+    with pytest.raises(GateFailed, match=r"gate 'pages' failed: expect_column_values_to_not_be_in_set\(outcome\)"):
+        pipeline(sources=[str(src)], warehouse=str(root))
+    assert not (root / "catalog.ducklake").exists() or state(root)[0].get("articles", 0) == 0
