@@ -30,11 +30,12 @@ from prefect import task
 from huunghi.text import stable_id, title_key
 from warehouse.tables import build
 
-NUM_PERM = 64
+NUM_PERM = 128
 MINHASH_SEED = 1
 MINHASH_SCHEME = "affine32"
 SHINGLE_WORDS = 5
-NEAR_DUP_JACCARD = 0.8
+NEAR_DUP_JACCARD = 0.75  # estimated Jaccard of word 5-shingles; a trimmed sentence keeps ~0.85-0.95
+LSH_THRESHOLD = 0.7  # the index casts a wider net, the estimate decides
 _MIN_FUZZY_WORDS = 4  # shorter titles must match exactly
 
 
@@ -156,7 +157,7 @@ def _pick(forms: Counter[str]) -> str:
 
 def _near_duplicates(candidates: list[dict], known: Known) -> dict[str, str]:
     """article id → the canonical article it nearly repeats (MinHash LSH, then the Jaccard estimate)."""
-    lsh = MinHashLSH(threshold=NEAR_DUP_JACCARD, num_perm=NUM_PERM)
+    lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM, weights=(0.3, 0.7))  # missing a copy costs more
     sketches: dict[str, MinHash] = {}
     for aid in sorted(known.signatures):
         sketches[aid] = _minhash(known.signatures[aid])
