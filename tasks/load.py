@@ -107,6 +107,11 @@ def _columns(table: pa.Table) -> str:
     return ", ".join(f'"{name}"' for name in table.schema.names)  # names come from warehouse/tables.py
 
 
+def _insert_from_n(table: pa.Table) -> str:
+    """The INSERT arm of a MERGE whose source is aliased `n`."""
+    return f"INSERT ({_columns(table)}) VALUES ({', '.join('n.' + c for c in table.schema.names)})"
+
+
 def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dict[str, int]:
     """All writes of one run inside the caller's transaction; returns the counts for `runs`."""
     for name in (f.name for f in fields(t)):
@@ -157,23 +162,20 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
         MERGE INTO stories USING new_stories AS n ON stories.story_id = n.story_id
         WHEN MATCHED AND length(coalesce(n.summary, '')) > length(coalesce(stories.summary, ''))
             THEN UPDATE SET summary = n.summary
-        WHEN NOT MATCHED THEN INSERT ({_columns(t.stories)}) VALUES
-            ({", ".join("n." + c for c in t.stories.schema.names)})""")
+        WHEN NOT MATCHED THEN {_insert_from_n(t.stories)}""")
     con.execute(f"""
         MERGE INTO entities USING new_entities AS n ON entities.entity_id = n.entity_id
         WHEN MATCHED AND (entities.name, entities.name_2025, entities.iso_code_2025)
                      IS DISTINCT FROM (n.name, n.name_2025, n.iso_code_2025)
             THEN UPDATE SET name = n.name, name_2025 = n.name_2025, iso_code_2025 = n.iso_code_2025
-        WHEN NOT MATCHED THEN INSERT ({_columns(t.entities)}) VALUES
-            ({", ".join("n." + c for c in t.entities.schema.names)})""")
+        WHEN NOT MATCHED THEN {_insert_from_n(t.entities)}""")
     con.execute(f"""
         MERGE INTO pages USING new_pages AS n ON pages.source_uri = n.source_uri
         WHEN MATCHED AND (pages.sha256, pages.outcome, pages.article_id)
                      IS DISTINCT FROM (n.sha256, n.outcome, n.article_id)
             THEN UPDATE SET sha256 = n.sha256, format = n.format, size = n.size, fetched_at = n.fetched_at,
                             outcome = n.outcome, article_id = n.article_id, run_id = n.run_id
-        WHEN NOT MATCHED THEN INSERT ({_columns(t.pages)}) VALUES
-            ({", ".join("n." + c for c in t.pages.schema.names)})""")
+        WHEN NOT MATCHED THEN {_insert_from_n(t.pages)}""")
     # A source that now reads fine leaves the quarantine; a new failure enters it once.
     con.execute(
         "DELETE FROM quarantine WHERE source_uri IN (SELECT source_uri FROM new_pages WHERE outcome <> 'quarantine')"
