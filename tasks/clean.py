@@ -286,6 +286,14 @@ class _PageParser:
             self.page.stories.append(Story("inline", part, certain=certain))
         return self.page.stories[-1]
 
+    def _is_repeated_furniture(self, line: str) -> bool:
+        """A headline-like line kept among article lines is counted across pages; known ones are furniture."""
+        self.page.headline_lines.append(line)
+        if title_key(line) in self.known.lines:
+            return True
+        self.page.needs_knowledge = True
+        return False
+
     def _split_joined(self, line: str) -> list[str]:
         """'T1 T2' → ['T1', 'T2'] when T1 and T2 are titles seen elsewhere (on this page or earlier)."""
         known = self.known.titles | self.page_titles
@@ -329,19 +337,17 @@ class _PageParser:
             return
         for i in plain:
             line = lines[i]
-            if self._is_title_like(line):
-                page.headline_lines.append(line)  # counted across pages, whatever is decided here
-                if title_key(line) in self.known.lines:
-                    self._label(i, "furniture")  # seen on many pages of the site: not this article's
-                    continue
-                page.needs_knowledge = True
             if self.pending_summary is not None and line.endswith(("...", "…")) and len(block) == 1:
                 self._label(i, "teaser_summary")  # the cut summary of an old teaser box
                 self.pending_summary.summary = line
             elif not is_lead_block and len(block) == 1 and (line == page.title or is_slug(line)):
                 self._label(i, "alt")
+            elif self._is_caption(line):
+                self._label(i, "caption")
+            elif self._is_title_like(line) and self._is_repeated_furniture(line):
+                self._label(i, "furniture")  # seen among the articles of many pages: the site's, not this one's
             else:
-                self._label(i, "caption" if self._is_caption(line) else "body")
+                self._label(i, "body")
             self.pending_summary = None
         if not plain and last_teaser is None:
             self.pending_summary = None

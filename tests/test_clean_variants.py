@@ -166,3 +166,11 @@ def test_line_repeated_across_the_site_is_furniture():
     assert parse_page(text).headline_lines == [promo]
     parsed = parse_page(text, Knowledge(lines=frozenset({title_key(promo)})))
     assert body_of(parsed) == BODY
+
+
+def test_a_caption_repeated_across_pages_stays_a_caption():
+    caption = "Lãnh đạo hai tỉnh ký kết biên bản hợp tác - Ảnh: T.H"
+    text = page([LEAD, "", BODY[0], "", caption, "", BODY[1]], end())
+    parsed = parse_page(text, Knowledge(lines=frozenset({title_key(caption)})))
+    assert [t for k, t in parsed.paragraphs if k == "caption"] == [caption]
+    assert parsed.headline_lines == []
