@@ -164,6 +164,8 @@ def _near_duplicates(candidates: list[dict], known: Known) -> dict[str, str]:
         lsh.insert(aid, sketches[aid])
     found: dict[str, str] = {}
     for rec in candidates:  # sorted by article id
+        if rec["article_id"] in known.signatures:
+            continue  # already canonical in the warehouse: it stays so
         sketch = _minhash(rec["minhash"])
         similar = sorted(
             (other not in known.signatures, other)  # what the warehouse holds first, then the smallest id

@@ -152,6 +152,9 @@ def _future_page(small_corpus: Path, into: Path) -> Path:
 def test_failed_gate_stops_the_run_and_changes_nothing(small_corpus, tmp_path):
     root = tmp_path / "wh"
     pipeline(sources=[str(small_corpus)], warehouse=str(root))
+    first = dump(root)
+    pipeline(sources=[str(small_corpus)], warehouse=str(root))  # what run 1 learned changes nothing
+    assert dump(root) == first
     before = state(root)
     bad = tmp_path / "bad"
     bad.mkdir()
