@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import os
+import signal
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -73,13 +74,16 @@ def cmd_sql(args: argparse.Namespace) -> int:
     except store.WarehouseError as exc:
         return _fail(str(exc))
     try:
+        store.check_read_only(con, args.query)
         cursor = con.execute(args.query)
         columns = [d[0] for d in cursor.description or []]
         rows = cursor.fetchall() if columns else []
+    except store.ReadOnlyQuery as exc:
+        return _fail(f"`huunghi sql` only reads the warehouse: {exc}")
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0]
         if "read-only" in message.lower() or "read only" in message.lower():
-            message = f"the warehouse is read-only through `huunghi sql`: {message}"
+            message = f"`huunghi sql` only reads the warehouse: {message}"
         return _fail(message)
     finally:
         con.close()
@@ -166,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `huunghi sql … | head` ends quietly
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -47,6 +47,7 @@ def check_location(path: str | Path | None, *, create: bool) -> Path:
 
 def connect(root: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the warehouse attached as `wh` and selected as default."""
+    root = root.resolve()  # the catalog records its data path as given at creation: always absolute
     con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
     duckdb_extensions.import_extension("ducklake", con=con)
     con.execute("LOAD ducklake")
@@ -57,6 +58,24 @@ def connect(root: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     con.execute(f"ATTACH 'ducklake:{root / CATALOG_FILE}' AS {ALIAS} ({', '.join(options)})")
     con.execute(f"USE {ALIAS}")
     return con
+
+
+class ReadOnlyQuery(ValueError):
+    """A user query that is not a single read: `huunghi sql` only reads."""
+
+
+def check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Accept exactly one SELECT (DESCRIBE, SHOW, SUMMARIZE, PRAGMA and FROM-first count) or EXPLAIN.
+
+    The warehouse is also attached READ_ONLY; this refuses what that does not cover: COPY TO files,
+    ATTACH, SET, INSTALL/LOAD, CALL, and several statements in one string.
+    """
+    statements = con.extract_statements(query)
+    if len(statements) != 1:
+        raise ReadOnlyQuery(f"one statement at a time, not {len(statements)}")
+    kind = statements[0].type
+    if kind not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+        raise ReadOnlyQuery(f"{kind.name} statements are refused")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

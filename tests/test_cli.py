@@ -1,0 +1,86 @@
+"""The `huunghi sql` contract: formats, and a query can read the warehouse but never write anything."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from flows.pipeline import pipeline
+from huunghi.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def warehouse(small_corpus, tmp_path_factory) -> str:
+    root = tmp_path_factory.mktemp("wh-cli")
+    pipeline(sources=[str(small_corpus)], warehouse=str(root))
+    return str(root)
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_is_one_array_of_objects(warehouse, capsys):
+    code, out, _ = run(
+        capsys,
+        "sql",
+        "--warehouse",
+        warehouse,
+        "--format",
+        "json",
+        "SELECT count(*) AS n, min(published_at) AS first FROM articles",
+    )
+    assert code == 0
+    rows = json.loads(out)
+    assert isinstance(rows, list) and rows[0]["n"] > 0 and rows[0]["first"].startswith("20")
+
+
+def test_csv_has_a_header(warehouse, capsys):
+    code, out, _ = run(
+        capsys,
+        "sql",
+        "--warehouse",
+        warehouse,
+        "--format",
+        "csv",
+        "SELECT kind, count(*) AS n FROM paragraphs GROUP BY kind ORDER BY kind",
+    )
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["kind", "n"] and {r[0] for r in rows[1:]} == {"lead", "body", "caption"}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM articles",
+        "INSERT INTO runs SELECT * FROM runs",
+        "COPY (SELECT * FROM articles) TO '/tmp/huunghi-leak.csv'",
+        "SELECT 1; DELETE FROM articles",
+        "SET threads = 1",
+        "ATTACH '/tmp/huunghi-other.db' AS other",
+    ],
+)
+def test_writes_and_outside_files_are_refused(warehouse, capsys, statement):
+    before = json.loads(
+        run(capsys, "sql", "--warehouse", warehouse, "--format", "json", "SELECT count(*) AS n FROM articles")[1]
+    )
+    code, _, err = run(capsys, "sql", "--warehouse", warehouse, statement)
+    assert code == 2
+    assert err.startswith("huunghi: error: `huunghi sql` only reads the warehouse")
+    after = json.loads(
+        run(capsys, "sql", "--warehouse", warehouse, "--format", "json", "SELECT count(*) AS n FROM articles")[1]
+    )
+    assert after == before
+
+
+def test_missing_warehouse_is_a_clear_error(tmp_path, capsys):
+    code, _, err = run(capsys, "sql", "--warehouse", str(tmp_path / "nowhere"), "SELECT 1")
+    assert code == 2 and "no warehouse at" in err
