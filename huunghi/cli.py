@@ -45,7 +45,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tasks.ingest import SourceError
     from warehouse import store
 
+    missing = [s for s in args.source or [] if not Path(s).expanduser().exists()]
+    if missing:  # before starting Prefect: a typo should cost a second, not a server start
+        return _fail(f"source not found: {missing[0]}")
     try:
+        store.check_location(args.warehouse, create=True)
         summary = pipeline(sources=args.source or None, warehouse=args.warehouse, batch_size=args.batch_size)
     except (GateFailed, SourceError, store.WarehouseError) as exc:
         return _fail(str(exc))

@@ -84,3 +84,12 @@ def test_writes_and_outside_files_are_refused(warehouse, capsys, statement):
 def test_missing_warehouse_is_a_clear_error(tmp_path, capsys):
     code, _, err = run(capsys, "sql", "--warehouse", str(tmp_path / "nowhere"), "SELECT 1")
     assert code == 2 and "no warehouse at" in err
+
+
+def test_run_refuses_missing_source_and_bad_warehouse_before_starting(tmp_path, capsys):
+    code, _, err = run(capsys, "run", "--source", str(tmp_path / "missing"), "--warehouse", str(tmp_path / "wh"))
+    assert code == 2 and err.strip() == f"huunghi: error: source not found: {tmp_path / 'missing'}"
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    code, _, err = run(capsys, "run", "--warehouse", str(target))
+    assert code == 2 and "not a folder" in err
