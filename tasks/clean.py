@@ -3,8 +3,11 @@
 The page is read as a sequence of lines grouped into blocks (runs of lines between blank lines).
 Structure carries the meaning: the header (breadcrumb, timestamp, title) comes first, the lead opens
 the article, the author stands just above "Nguồn:", and everything after that is sidebar furniture.
-Inside the article, a title written twice (`T T` / `TT`) is an inline teaser, a line right after a
-teaser is its summary, and a multi-line block is an image (alt lines, then the caption).
+Inside the article, a title written twice (`T T` / `TT`), a headline line under the lead, or an old box
+line "unaccented slug + title" is an inline teaser; a line right after a teaser is its summary; a
+multi-line block is an image (alt lines, then the caption). What one page cannot tell — is this line a
+story shown on other pages, or furniture repeated across the site? — comes as `Knowledge` learned from
+other pages (see `learn` and `second_pass`).
 
 Every line gets a label, so the result can be checked line by line against generated ground truth.
 """
@@ -41,8 +44,9 @@ _CAPTION_MAX_CHARS = 400
 _STORY_TITLE_MAX_CHARS = 300  # a repeated long line is a repeated paragraph, not a sidebar story
 BOILERPLATE_MIN_PAGES = 5  # a headline-like line on this many pages is site furniture
 
-# Line labels. Article lines are `lead`, `body`, `caption`; every other label is furniture.
-ARTICLE_LABELS = frozenset({"title", "lead", "body", "caption"})
+# Line labels: article lines are `lead`, `body` and `caption`; `title` heads them; every other label
+# (breadcrumb, timestamp, navigation, widget, teaser, teaser_summary, alt, author, source, box_header,
+# story, story_summary, slug, video, footer, furniture, blank) is page furniture.
 
 
 @dataclass
@@ -50,7 +54,7 @@ class Story:
     block: str
     title: str
     summary: str | None = None
-    certain: bool = True  # False for a long teaser line that may be several titles joined
+    certain: bool = True  # False for a plain teaser line not known yet: it may be several titles joined
 
 
 @dataclass
