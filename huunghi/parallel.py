@@ -19,7 +19,7 @@ R = TypeVar("R")
 
 _MIN_PARALLEL_ITEMS = 64  # below this, starting workers costs more than it saves
 # Imported once by the forkserver, so each worker starts warm instead of importing Prefect and friends.
-PRELOAD = ["tasks.ingest", "tasks.clean", "tasks.enrich"]
+PRELOAD = ["tasks.clean", "tasks.enrich"]
 _pool: ProcessPoolExecutor | None = None
 
 

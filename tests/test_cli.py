@@ -27,6 +27,11 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def count_articles(warehouse: str, capsys) -> int:
+    _, out, _ = run(capsys, "sql", "--warehouse", warehouse, "--format", "json", "SELECT count(*) AS n FROM articles")
+    return json.loads(out)[0]["n"]
+
+
 def test_json_is_one_array_of_objects(warehouse, capsys):
     code, out, _ = run(
         capsys,
@@ -69,16 +74,11 @@ def test_csv_has_a_header(warehouse, capsys):
     ],
 )
 def test_writes_and_outside_files_are_refused(warehouse, capsys, statement):
-    before = json.loads(
-        run(capsys, "sql", "--warehouse", warehouse, "--format", "json", "SELECT count(*) AS n FROM articles")[1]
-    )
+    before = count_articles(warehouse, capsys)
     code, _, err = run(capsys, "sql", "--warehouse", warehouse, statement)
     assert code == 2
     assert err.startswith("huunghi: error: `huunghi sql` only reads the warehouse")
-    after = json.loads(
-        run(capsys, "sql", "--warehouse", warehouse, "--format", "json", "SELECT count(*) AS n FROM articles")[1]
-    )
-    assert after == before
+    assert count_articles(warehouse, capsys) == before
 
 
 def test_missing_warehouse_is_a_clear_error(tmp_path, capsys):
