@@ -1,4 +1,7 @@
-"""Boilerplate removal for pages saved as text: split a page into its article and its furniture.
+"""Boilerplate removal: split a page into its article and its furniture.
+
+Pages come saved as text or as HTML; HTML is rendered to the lines a browser's "save as text" writes
+(huunghi.html), so both forms go through the same line parser (see `parse_html` for other layouts).
 
 The page is read as a sequence of lines grouped into blocks (runs of lines between blank lines).
 Structure carries the meaning: the header (breadcrumb, timestamp, title) comes first, the lead opens
@@ -23,10 +26,11 @@ from functools import partial
 
 from prefect import task
 
-from huunghi import parallel
+from huunghi import html, parallel
 from huunghi.layout import Layout, load_layout
 from huunghi.records import CleanResult, Quarantined, RawPage
 from huunghi.text import ascii_fold, is_slug, normalize_text, stable_id, strip_media_tag, title_key, undouble
+from tasks import extract
 from tasks.dedup import minhash
 
 _TIMESTAMP = re.compile(
@@ -39,6 +43,7 @@ _SENTENCE_END = (".", "!", "?", "…", ";", ":")
 _CLOSING_QUOTES = "”’\"' "
 _SITE_OFFSET = timedelta(hours=7)  # thoidai.com.vn publishes in Vietnam time
 _HEADER_SCAN = 12  # lines in which breadcrumb and timestamp are looked for
+SITE_HEADER_SCAN = 120  # lines of site header (logo, menus) a page may show above its breadcrumb
 _AUTHOR_MAX_CHARS = 80
 _CAPTION_MAX_CHARS = 400
 _STORY_TITLE_MAX_CHARS = 300  # a repeated long line is a repeated paragraph, not a sidebar story
@@ -55,6 +60,7 @@ class Story:
     title: str
     summary: str | None = None
     certain: bool = True  # False for a plain teaser line not known yet: it may be several titles joined
+    url: str | None = None  # the link's target, on HTML pages
 
 
 @dataclass
@@ -73,6 +79,8 @@ class ParsedPage:
     # Set when knowledge from other pages could change a decision (a long unsplit teaser line, or a
     # headline-like line kept in the article): the run parses such pages again with what it learned.
     needs_knowledge: bool = False
+    url: str | None = None  # as the page declares it (HTML)
+    extractor: str = "layout"  # layout: the section's line rules; trafilatura: any other HTML layout
 
 
 def parse_timestamp(line: str) -> datetime | None:
@@ -90,18 +98,31 @@ def parse_timestamp(line: str) -> datetime | None:
         return None
 
 
-def parse_section(breadcrumb: str, layout: Layout) -> str | None:
-    """'Trang chủ Hữu nghị Bốn phương kết bạn' → 'Hữu nghị › Bốn phương kết bạn'."""
+def _section_parts(breadcrumb: str, layout: Layout) -> tuple[list[str], bool]:
+    """The section names of a breadcrumb line, and whether they were all known ones."""
     rest = breadcrumb.removeprefix(layout.breadcrumb_root).strip()
     parts: list[str] = []
     while rest:
         name = next((s for s in layout.sections if rest.startswith(s)), None)
         if name is None:  # unknown section name: keep the remainder whole rather than guess
             parts.append(rest)
-            break
+            return parts, False
         parts.append(name)
         rest = rest[len(name) :].strip()
-    return " › ".join(parts) or None
+    return parts, True
+
+
+def parse_section(breadcrumb: str, layout: Layout) -> str | None:
+    """'Trang chủ Hữu nghị Bốn phương kết bạn' → 'Hữu nghị › Bốn phương kết bạn'."""
+    return " › ".join(_section_parts(breadcrumb, layout)[0]) or None
+
+
+def is_breadcrumb(line: str, layout: Layout) -> bool:
+    """A breadcrumb made of known section names only (safe to recognize below a site header)."""
+    if not line.startswith(layout.breadcrumb_root) or len(line) > 200:
+        return False
+    parts, known = _section_parts(line, layout)
+    return known and bool(parts)
 
 
 @dataclass(frozen=True)
@@ -182,7 +203,7 @@ class _PageParser:
 
     # -- the page, top to bottom -------------------------------------------------------------------
     def parse(self) -> ParsedPage:
-        title_idx = self._header()
+        title_idx = self._header(self._site_header())
         if title_idx is None:
             return self._finish()
         end, furniture_start = self._article_end(title_idx)
@@ -190,11 +211,24 @@ class _PageParser:
         self._furniture(furniture_start)
         return self._finish()
 
-    def _header(self) -> int | None:
+    def _site_header(self) -> int:
+        """Where the page header starts: a rendered HTML page (or a fuller text save) may show the site's
+        logo and menus above the breadcrumb; they are navigation."""
+        for i, line in enumerate(self.lines[:SITE_HEADER_SCAN]):
+            if line.startswith(self.layout.breadcrumb_root):
+                if i == 0 or not is_breadcrumb(line, self.layout):
+                    return 0
+                for j in range(i):
+                    self.labels[j] = self.labels[j] or "navigation"
+                return i
+        return 0
+
+    def _header(self, start: int) -> int | None:
         """Label breadcrumb, timestamp, navigation and widgets; return the title's line."""
         layout, page = self.layout, self.page
         title_idx = None
-        for i, line in enumerate(self.lines[:_HEADER_SCAN]):
+        for i in range(start, min(start + _HEADER_SCAN, len(self.lines))):
+            line = self.lines[i]
             if self.labels[i]:
                 continue
             if line.startswith(layout.breadcrumb_root) and page.section is None and page.title is None:
@@ -272,8 +306,7 @@ class _PageParser:
         ]
 
     def _is_title_like(self, line: str) -> bool:
-        """A headline: one short line that does not end like a sentence."""
-        return 8 <= len(line) <= _STORY_TITLE_MAX_CHARS and not line.rstrip(_CLOSING_QUOTES).endswith(_SENTENCE_END)
+        return _is_headline(line)
 
     def _is_known_story(self, line: str) -> bool:
         return title_key(line) in self.known.titles
@@ -428,9 +461,70 @@ def parse_page(text: str, known: Knowledge = NO_KNOWLEDGE, *, normalized: bool =
     return _PageParser(text, load_layout(), known, normalized=normalized).parse()
 
 
+def is_section_layout(lines: list[str], layout: Layout) -> bool:
+    """The section's layout: its breadcrumb near the top, and its "Nguồn:" line or a box header below."""
+    if not any(is_breadcrumb(line, layout) for line in lines[:SITE_HEADER_SCAN]):
+        return False
+    return any(line.startswith(layout.source_marker) or line in layout.box_headers for line in lines)
+
+
+def parse_html(text: str, url: str | None = None, known: Knowledge = NO_KNOWLEDGE) -> ParsedPage:
+    """An HTML page → the same ParsedPage a text save of it gives.
+
+    Rendered as text (huunghi.html), a page in the section's layout goes through the line parser, its
+    links give the stories their URL and the page's metadata fills what the visible text lacks. A page
+    of any other layout is trafilatura's (tasks.extract), with only the cross-page rule on top.
+    """
+    tree = html.parse(text)
+    rendered = html.render(tree, url)
+    layout = load_layout()
+    if is_section_layout(rendered.lines, layout):
+        page = _PageParser(rendered.text, layout, known, normalized=True).parse()
+        if page.published_at is None or page.author is None:
+            meta = extract.metadata(tree, rendered.base_url)
+            page.published_at = page.published_at or meta["published_at"]
+            page.author = page.author or meta["author"]
+        for story in page.stories:
+            story.url = rendered.links.get(title_key(story.title))
+    else:
+        page = _trafilatura_page(tree, extract.metadata(tree, rendered.base_url), known)
+    page.url = url or rendered.base_url
+    return page
+
+
+def _trafilatura_page(tree, meta: dict, known: Knowledge) -> ParsedPage:
+    """trafilatura's article; a headline-like paragraph the site repeats on many pages is furniture."""
+    page = ParsedPage(title=meta["title"], published_at=meta["published_at"], author=meta["author"])
+    page.section = " › ".join(meta["categories"]) or None
+    page.extractor = "trafilatura"
+    for kind, text in extract.trafilatura_paragraphs(tree, page.title):
+        if kind == "body" and _is_headline(text):
+            page.headline_lines.append(text)
+            if title_key(text) in known.lines or title_key(text) in known.titles:
+                continue
+            page.needs_knowledge = True
+        page.paragraphs.append((kind, text))
+    first = next((i for i, (kind, _) in enumerate(page.paragraphs) if kind == "body"), None)
+    if first is not None:
+        page.lead = page.paragraphs[first][1]
+        page.paragraphs[first] = ("lead", page.lead)
+    return page
+
+
+def _is_headline(line: str) -> bool:
+    """One short line that does not end like a sentence."""
+    return 8 <= len(line) <= _STORY_TITLE_MAX_CHARS and not line.rstrip(_CLOSING_QUOTES).endswith(_SENTENCE_END)
+
+
 def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> dict | Quarantined:
     """One raw page → a cleaned article record, or a quarantine entry saying why not."""
-    page = parse_page(raw.text, known, normalized=True)
+    if raw.format == "html":
+        try:
+            page = parse_html(raw.text, raw.url, known)
+        except html.NotHTML as exc:
+            return Quarantined.of(raw, "clean", "not_html", str(exc))
+    else:
+        page = parse_page(raw.text, known, normalized=True)
     if page.title is None:
         return Quarantined.of(raw, "clean", "no_title", "no title line found in the page header")
     if not any(kind == "body" for kind, _ in page.paragraphs):
@@ -441,14 +535,15 @@ def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> dict | Quaranti
         "minhash": minhash("\n".join([page.title, page.lead or "", *body])),
         "source_uri": raw.source_uri,
         "sha256": raw.sha256,
-        "url": raw.url,
+        "url": raw.url or page.url,
+        "extractor": page.extractor,
         "title": page.title,
         "published_at": page.published_at,
         "section": page.section,
         "author": page.author,
         "lead": page.lead,
         "paragraphs": page.paragraphs,
-        "stories": [(s.block, s.title, s.summary) for s in page.stories],
+        "stories": [(s.block, s.title, s.summary, s.url) for s in page.stories],
         "learned_titles": [title_key(s.title) for s in page.stories if s.certain],
         "headline_lines": [title_key(line) for line in page.headline_lines],
         "needs_knowledge": page.needs_knowledge,

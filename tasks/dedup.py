@@ -198,6 +198,7 @@ def dedup_articles(records: list[dict], known: Known, run_id: str) -> DedupResul
         articles.append(
             {
                 **{k: rec[k] for k in ("source_uri", "url", "title", "published_at", "section", "author", "lead")},
+                "extractor": rec.get("extractor", "layout"),
                 "article_id": aid,
                 "body": "\n\n".join(text for kind, text in rec["paragraphs"] if kind == "body"),
                 "duplicate_of": duplicate_of.get(aid),
@@ -216,25 +217,28 @@ def dedup_articles(records: list[dict], known: Known, run_id: str) -> DedupResul
         )
         headlines.extend({"line_key": key, "article_id": aid} for key in sorted(set(rec["headline_lines"])))
         sightings.extend(
-            (aid, pos, block, title, summary) for pos, (block, title, summary) in enumerate(rec["stories"])
+            (aid, pos, block, title, summary, url) for pos, (block, title, summary, url) in enumerate(rec["stories"])
         )
 
     ids = cluster_titles({title_key(s[3]) for s in sightings}, known.story_keys)
     titles: dict[str, Counter[str]] = defaultdict(Counter)
     summaries: dict[str, set[str]] = defaultdict(set)
+    urls: dict[str, Counter[str]] = defaultdict(Counter)
     appearances = []
-    for aid, pos, block, title, summary in sightings:
+    for aid, pos, block, title, summary, url in sightings:
         sid = ids[title_key(title)]
         titles[sid][title] += 1
         if summary:
             summaries[sid].add(summary)
-        appearances.append({"story_id": sid, "article_id": aid, "block": block, "position": pos})
+        if url:
+            urls[sid][url] += 1
+        appearances.append({"story_id": sid, "article_id": aid, "block": block, "position": pos, "url": url})
     stories = [
         {
             "story_id": sid,
             "title": _pick(forms),
             "summary": min(summaries[sid], key=lambda s: (-len(s), s)) if summaries[sid] else None,
-            "url": None,
+            "url": _pick(urls[sid]) if urls[sid] else None,
             "first_run_id": run_id,
         }
         for sid, forms in sorted(titles.items())

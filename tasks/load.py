@@ -161,7 +161,8 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
     con.execute(f"""
         MERGE INTO stories USING new_stories AS n ON stories.story_id = n.story_id
         WHEN MATCHED AND length(coalesce(n.summary, '')) > length(coalesce(stories.summary, ''))
-            THEN UPDATE SET summary = n.summary
+            THEN UPDATE SET summary = n.summary, url = coalesce(stories.url, n.url)
+        WHEN MATCHED AND stories.url IS NULL AND n.url IS NOT NULL THEN UPDATE SET url = n.url
         WHEN NOT MATCHED THEN {_insert_from_n(t.stories)}""")
     con.execute(f"""
         MERGE INTO entities USING new_entities AS n ON entities.entity_id = n.entity_id
@@ -173,7 +174,7 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
         MERGE INTO pages USING new_pages AS n ON pages.source_uri = n.source_uri
         WHEN MATCHED AND (pages.sha256, pages.outcome, pages.article_id)
                      IS DISTINCT FROM (n.sha256, n.outcome, n.article_id)
-            THEN UPDATE SET sha256 = n.sha256, format = n.format, size = n.size, fetched_at = n.fetched_at,
+            THEN UPDATE SET sha256 = n.sha256, url = n.url, format = n.format, size = n.size, fetched_at = n.fetched_at,
                             outcome = n.outcome, article_id = n.article_id, run_id = n.run_id
         WHEN NOT MATCHED THEN {_insert_from_n(t.pages)}""")
     # A source that now reads fine leaves the quarantine; a new failure enters it once.

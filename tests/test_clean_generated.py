@@ -59,7 +59,7 @@ def test_second_pass_settles_joined_teasers(small_corpus, run_knowledge):
     by_uri = {r["source_uri"]: r for r in run_knowledge[1].articles}
     for page in read_truth(small_corpus):
         record = by_uri[(small_corpus / page["file"]).resolve().as_uri()]
-        assert [list(s) for s in record["stories"]] == page["stories"]
+        assert [list(s[:3]) for s in record["stories"]] == page["stories"]
 
 
 def test_generator_is_deterministic_and_prefix_stable(tmp_path):

@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS articles (
     duplicate_of  VARCHAR,          -- article_id of the article this one repeats, else NULL
     content_hash  VARCHAR NOT NULL, -- hash of title, lead and body, furniture excluded
     sha256        VARCHAR NOT NULL, -- of the raw input bytes
-    run_id        VARCHAR NOT NULL  -- run that last wrote the row
+    run_id        VARCHAR NOT NULL, -- run that last wrote the row
+    extractor     VARCHAR           -- layout (the section's rules, text or HTML) | trafilatura (other HTML layouts)
 );
 
 -- Lead, body paragraphs and captions in page order; key (article_id, position).
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS stories (
     story_id      VARCHAR NOT NULL,
     title         VARCHAR NOT NULL,
     summary       VARCHAR,
-    url           VARCHAR,
+    url           VARCHAR,          -- the link most pages give the story (HTML pages), else NULL
     first_run_id  VARCHAR NOT NULL
 );
 
@@ -46,7 +47,8 @@ CREATE TABLE IF NOT EXISTS story_appearances (
     story_id    VARCHAR NOT NULL,
     article_id  VARCHAR NOT NULL,
     block       VARCHAR NOT NULL,  -- inline | related | other | most_read | multimedia | video | latest | sidebar
-    position    INTEGER NOT NULL
+    position    INTEGER NOT NULL,
+    url         VARCHAR            -- the link of the sighting (HTML pages), else NULL
 );
 
 -- Reference entities (provinces of Viet Nam and Laos); key entity_id.
@@ -87,14 +89,15 @@ CREATE TABLE IF NOT EXISTS headline_lines (
 
 -- Every input page and where it ended; key source_uri.
 CREATE TABLE IF NOT EXISTS pages (
-    source_uri  VARCHAR NOT NULL,
+    source_uri  VARCHAR NOT NULL,  -- file:// path, http(s) URL, or WARC file # record id
     sha256      VARCHAR,
-    format      VARCHAR,
+    format      VARCHAR,           -- text | html
     size        BIGINT,
     fetched_at  TIMESTAMPTZ,
     outcome     VARCHAR NOT NULL,  -- article | duplicate | quarantine
     article_id  VARCHAR,
-    run_id      VARCHAR NOT NULL
+    run_id      VARCHAR NOT NULL,
+    url         VARCHAR            -- the page's web address when known (crawl, WARC, canonical link)
 );
 
 -- Inputs that could not become articles, with the raw bytes kept; key (source_uri, sha256, stage).
@@ -124,3 +127,8 @@ CREATE TABLE IF NOT EXISTS runs (
     appearances_new   INTEGER NOT NULL,
     mentions_new      INTEGER NOT NULL
 );
+
+-- Columns added after the first release, for warehouses created before them.
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS extractor VARCHAR;
+ALTER TABLE story_appearances ADD COLUMN IF NOT EXISTS url VARCHAR;
+ALTER TABLE pages ADD COLUMN IF NOT EXISTS url VARCHAR;

@@ -22,6 +22,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("content_hash", pa.string()),
             ("sha256", pa.string()),
             ("run_id", pa.string()),
+            ("extractor", pa.string()),
         ]
     ),
     "paragraphs": pa.schema(
@@ -47,6 +48,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("article_id", pa.string()),
             ("block", pa.string()),
             ("position", pa.int32()),
+            ("url", pa.string()),
         ]
     ),
     "entities": pa.schema(
@@ -84,6 +86,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("outcome", pa.string()),
             ("article_id", pa.string()),
             ("run_id", pa.string()),
+            ("url", pa.string()),
         ]
     ),
     "quarantine": pa.schema(
