@@ -16,8 +16,10 @@ stories found by the line parser get their URL.
 from __future__ import annotations
 
 import codecs
+import json
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
@@ -25,83 +27,8 @@ import lxml.html
 
 from huunghi.text import normalize_text, title_key
 
-BLOCK = frozenset(
-    [
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "body",
-        "caption",
-        "center",
-        "dd",
-        "details",
-        "dialog",
-        "dir",
-        "div",
-        "dl",
-        "dt",
-        "fieldset",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hgroup",
-        "hr",
-        "html",
-        "legend",
-        "li",
-        "main",
-        "menu",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "summary",
-        "table",
-        "tbody",
-        "tfoot",
-        "thead",
-        "tr",
-        "ul",
-    ]
-)
-PARAGRAPH = frozenset(
-    ["blockquote", "dl", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "ol", "p", "pre", "table", "ul"]
-)
-SKIP = frozenset(
-    [
-        "audio",
-        "button",
-        "canvas",
-        "datalist",
-        "embed",
-        "head",
-        "iframe",
-        "input",
-        "map",
-        "noscript",
-        "object",
-        "option",
-        "script",
-        "select",
-        "style",
-        "svg",
-        "template",
-        "textarea",
-        "title",
-        "video",
-    ]
-)
-CELL = frozenset({"td", "th"})
+_RULES = json.loads(resources.files("huunghi").joinpath("data/html_render.json").read_text("utf-8"))
+BLOCK, PARAGRAPH, SKIP, CELL = (frozenset(_RULES[k].split()) for k in ("block", "paragraph", "skip", "cell"))
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 # WHATWG: these labels mean windows-1252; a page cannot really be UTF-16 if its meta tag could be read.
