@@ -44,6 +44,12 @@ class Page:
     truth: dict = field(default_factory=dict)
     encoding: str = "nfc"  # some saved pages come in decomposed Unicode
     newline: str = "\n"
+    # How each teaser line is made, for the HTML form: line index → (kind, [(shown, pool title), ...], sep).
+    markup: dict[int, tuple[str, list[tuple[str, str]], str]] = field(default_factory=dict)
+    index: int = 0
+
+    def mark(self, kind: str, items: list[tuple[str, str]], sep: str = " ") -> None:
+        self.markup[len(self.lines) - 1] = (kind, items, sep)
 
     def add(self, line: str, label: str) -> None:
         self.lines.append(line)
@@ -198,7 +204,7 @@ def generate_page(seed: int, index: int, *, furniture_seed: int | None = None) -
     t = _templates()
     ctx = _context(rng)
     style = _style(ctx["when"].year)
-    page = Page(name=f"{index // PAGES_PER_FOLDER:03d}/page_{index:06d}.txt")
+    page = Page(name=f"{index // PAGES_PER_FOLDER:03d}/page_{index:06d}.txt", index=index)
     stories: list[list] = []
     pool_titles: list[str] = []
 
@@ -226,6 +232,7 @@ def generate_page(seed: int, index: int, *, furniture_seed: int | None = None) -
     if style == "2022":  # doubled teasers, some with a summary line
         for shown, summary, pool_title in _pick_stories(frng, seed, frng.choice([0, 1, 2, 2])):
             page.add(f"{shown} {shown}", "teaser")
+            page.mark("doubled", [(shown, pool_title)])
             with_summary = summary is not None and frng.random() < 0.5
             if with_summary:
                 page.add(summary, "teaser_summary")
@@ -234,11 +241,13 @@ def generate_page(seed: int, index: int, *, furniture_seed: int | None = None) -
         teasers = _pick_stories(frng, seed, frng.choice([1, 2, 2, 3]))
         if len(teasers) >= 2 and frng.random() < 0.4:
             page.add(" ".join(s for s, _, _ in teasers[:2]), "teaser")
+            page.mark("joined", [(shown, pool_title) for shown, _, pool_title in teasers[:2]])
             for shown, _, pool_title in teasers[:2]:
                 story("inline", shown, None, pool_title)
             teasers = teasers[2:]
         for shown, _, pool_title in teasers:
             page.add(shown, "teaser")
+            page.mark("plain", [(shown, pool_title)])
             story("inline", shown, None, pool_title)
         late_teasers = [s for s in _pick_stories(frng, seed, 3) if frng.random() < 0.3]
     page.blank()
@@ -266,6 +275,7 @@ def generate_page(seed: int, index: int, *, furniture_seed: int | None = None) -
             for shown, summary, pool_title in _pick_stories(frng, seed, frng.choice([1, 2])):
                 cut = (summary or "Hai bên đã trao đổi về kết quả hợp tác trong thời gian qua")[:90].rstrip() + "..."
                 page.add(f"{ascii_fold(shown)} {shown}", "teaser")
+                page.mark("slugbox", [(ascii_fold(shown), pool_title), (shown, pool_title)])
                 page.blank()
                 page.add(cut, "teaser_summary")
                 page.blank()
@@ -285,7 +295,9 @@ def generate_page(seed: int, index: int, *, furniture_seed: int | None = None) -
 
     end_teasers = [] if style == "2019" else _pick_stories(frng, seed, frng.choice([0, 1, 2]))
     for shown, _, pool_title in late_teasers + end_teasers:
-        page.add(shown + frng.choice([" ", ""]) + shown, "teaser")
+        sep = frng.choice([" ", ""])
+        page.add(shown + sep + shown, "teaser")
+        page.mark("doubled", [(shown, pool_title)], sep)
         story("inline", shown, None, pool_title)
     author = rng.choice(t["authors"])
     page.add(author, "author")
@@ -299,6 +311,7 @@ def generate_page(seed: int, index: int, *, furniture_seed: int | None = None) -
         items = _pick_stories(frng, seed, k)
         for shown, summary, pool_title in items:
             page.add(shown, "story")
+            page.mark("story", [(shown, pool_title)])
             page.blank()
             page.add(shown, "story")
             page.blank()
@@ -351,30 +364,57 @@ def generate_page(seed: int, index: int, *, furniture_seed: int | None = None) -
     return page
 
 
-def generate(out_dir: Path, pages: int, seed: int = BUNDLED_SEED) -> Path:
-    """Write `pages` pages and truth.jsonl under out_dir.
+FORMATS = ("text", "html", "html.gz")
+_SUFFIX = {"text": ".txt", "html": ".html", "html.gz": ".html.gz"}
+
+
+def generate(
+    out_dir: Path, pages: int, seed: int = BUNDLED_SEED, formats: tuple[str, ...] = ("text",), base: str | None = None
+) -> Path:
+    """Write `pages` pages and truth.jsonl under out_dir, in each of `formats` (text, html, html.gz).
 
     Every DUPLICATE_EVERY-th page is a byte copy of an earlier page (truth: same_as); every MIRROR_EVERY-th
-    republishes an earlier article with other furniture (truth: near_dup_of).
+    republishes an earlier article with other furniture (truth: near_dup_of). The truth's `file` is the
+    first format's file; `files` names every form; `url` is the page's address on the site (`base`).
     """
+    from huunghi.corpus import html
+
+    if unknown := set(formats) - set(FORMATS):
+        raise ValueError(f"unknown corpus format(s): {sorted(unknown)}; choose from {FORMATS}")
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / TRUTH_FILE).open("w", encoding="utf-8") as truth:
         for index in range(pages):
-            name = f"{index // PAGES_PER_FOLDER:03d}/page_{index:06d}.txt"
+            stem = f"{index // PAGES_PER_FOLDER:03d}/page_{index:06d}"
+            name = stem + _SUFFIX[formats[0]]
             if index % DUPLICATE_EVERY == DUPLICATE_EVERY - 1:
                 page = generate_page(seed, index - DUPLICATE_EVERY // 2)
-                page.truth["same_as"] = page.name
+                page.truth["same_as"] = page.name.removesuffix(".txt") + _SUFFIX[formats[0]]
             elif index % MIRROR_EVERY == MIRROR_EVERY // 2 - 1 and index >= MIRROR_EVERY // 2:
                 page = generate_page(seed, index - MIRROR_EVERY // 5, furniture_seed=index)
-                page.truth["near_dup_of"] = page.name
+                page.truth["near_dup_of"] = page.name.removesuffix(".txt") + _SUFFIX[formats[0]]
             else:
                 page = generate_page(seed, index)
             page.name = page.truth["file"] = name
-            path = out_dir / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(page.text.encode("utf-8"))
+            page.index = index  # its own address on the site, even when it repeats another page
+            page.truth["files"] = {fmt: stem + _SUFFIX[fmt] for fmt in formats}
+            page.truth["url"] = (base or html.SITE) + html.page_path(page)
+            (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            for fmt in formats:
+                (out_dir / page.truth["files"][fmt]).write_bytes(render(page, fmt, seed, base))
             truth.write(json.dumps(page.truth, ensure_ascii=False) + "\n")
     return out_dir
+
+
+def render(page: Page, fmt: str, seed: int, base: str | None = None) -> bytes:
+    """The bytes of a page in one of FORMATS."""
+    import gzip
+
+    from huunghi.corpus import html
+
+    if fmt == "text":
+        return page.text.encode("utf-8")
+    data = html.encode(html.to_html(page, base or html.SITE), html.encoding_of(seed, page.index))
+    return gzip.compress(data, mtime=0) if fmt == "html.gz" else data
 
 
 def bundled_corpus() -> Path:
