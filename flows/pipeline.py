@@ -16,17 +16,20 @@ from pathlib import Path
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
+from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
 from huunghi import parallel
 from huunghi.corpus import bundled_corpus
+from huunghi.crawl import sources as web
 from huunghi.records import CleanResult, Quarantined, RawPage
 from tasks.clean import Knowledge, clean_pages, second_pass
 from tasks.dedup import article_id, dedup_articles
 from tasks.enrich import enrich_articles
+from tasks.fetch import crawl_source, replay_source
 from tasks.gates import gate
 from tasks.ingest import discover, ingest_pages
-from tasks.load import RunInfo, RunTables, headline_counts, load_knowledge, load_known, load_run
+from tasks.load import RunInfo, RunTables, headline_counts, load_knowledge, load_known, load_run, processed_pages
 from warehouse import store
 from warehouse.tables import build
 
@@ -76,8 +79,11 @@ def _raw_table(pages: list[RawPage]) -> pa.Table:
     )
 
 
-def _pages_table(pages: list[RawPage], articles: pa.Table, quarantined: list[Quarantined], run_id: str) -> pa.Table:
-    """Where every input ended: article, duplicate or quarantine."""
+def _pages_table(
+    pages: list[RawPage], articles: pa.Table, quarantined: list[Quarantined], run_id: str, unchanged: list[dict]
+) -> pa.Table:
+    """Where every input ended: article, duplicate or quarantine. Unchanged web pages keep their row as
+    loaded (the load's merge leaves it as it is); they count as inputs for the pages gate."""
     ended = {
         row["source_uri"]: ("duplicate" if row["duplicate_of"] else "article", row["article_id"])
         for row in articles.select(["source_uri", "article_id", "duplicate_of"]).to_pylist()
@@ -89,12 +95,14 @@ def _pages_table(pages: list[RawPage], articles: pa.Table, quarantined: list[Qua
             "format": p.format,
             "size": p.size,
             "fetched_at": p.fetched_at,
+            "url": p.url,
             "outcome": ended.get(p.source_uri, ("quarantine", None))[0],
             "article_id": ended.get(p.source_uri, (None, None))[1],
             "run_id": run_id,
         }
         for p in pages
     ]
+    rows += [{**row, "run_id": run_id} for row in unchanged]
     seen = {r["source_uri"] for r in rows}
     rows += [
         {"source_uri": q.source_uri, "sha256": q.sha256, "outcome": "quarantine", "run_id": run_id}
@@ -142,13 +150,54 @@ def find_sources(sources: list[str]) -> list[Path]:
     return discover(sources)
 
 
+def plan_sources(
+    sources: list[str] | None, sources_file: str | None, allow_private: bool
+) -> tuple[list[str], list[web.Source]]:
+    """(local paths, web sources) from --source values (paths or URLs) and a sources file."""
+    paths = [s for s in sources or [] if not web.is_url(s)]
+    sites = [web.from_url(s, allow_private) for s in sources or [] if web.is_url(s)]
+    if sources_file:
+        for source in web.load(Path(sources_file)):
+            paths += list(source.paths)
+            if source.web_urls:
+                sites.append(source)
+    if not paths and not sites:
+        paths = [str(bundled_corpus())]
+    return paths, sites
+
+
+def read_web(sites: list[web.Source], zone: Path, run_id: str, offline: bool) -> tuple[list[RawPage], list]:
+    """Crawl each web source (Prefect retries the crawl task with backoff), or replay the raw zone."""
+    pages: list[RawPage] = []
+    quarantined: list[Quarantined] = []
+    for site in sites:
+        if offline:
+            got = replay_source(site, zone)
+        else:
+            crawl = crawl_source.with_options(
+                retries=site.retries, retry_delay_seconds=exponential_backoff(site.retry_delay_seconds)
+            )
+            got = crawl(quote(site), zone, run_id)
+        pages.extend(got.pages)
+        quarantined.extend(got.quarantined)
+    return pages, quarantined
+
+
 @flow(name="huunghi-pipeline", log_prints=True)
 def pipeline(
     sources: list[str] | None = None,
     warehouse: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    sources_file: str | None = None,
+    allow_private: bool = False,
+    offline: bool = False,
 ) -> RunSummary:
-    """Turn news pages into the warehouse: one run, one snapshot."""
+    """Turn news pages into the warehouse: one run, one snapshot.
+
+    sources: files, folders (.txt, .html, .htm, .gz, .warc) and URLs (sitemaps, feeds, pages);
+    sources_file: a sources.toml; allow_private: let URL sources reach private addresses (tests);
+    offline: read web sources from the raw zone instead of fetching.
+    """
     logger = get_run_logger()
     started_at = datetime.now(UTC)
     flow_run_id = str(flow_run.id) if flow_run.id else None
@@ -159,14 +208,24 @@ def pipeline(
     parallel.warm_up()
     try:
         with watch("ingest"):
-            paths = find_sources(sources or [str(bundled_corpus())])
-            logger.info("%d page files from %d source(s)", len(paths), len(sources or [1]))
+            local, sites = plan_sources(sources, sources_file, allow_private)
+            paths = find_sources(local) if local else []
+            logger.info("%d page files from %d path(s), %d web source(s)", len(paths), len(local), len(sites))
             pages: list[RawPage] = []
             quarantined: list[Quarantined] = []
             for start in range(0, len(paths), batch_size):
                 batch = ingest_pages(quote(paths[start : start + batch_size]))
                 pages.extend(batch.pages)
                 quarantined.extend(batch.quarantined)
+            fetched, refused = read_web(sites, root / "raw", run_id, offline)
+            quarantined.extend(refused)
+            # A web page already in the warehouse with the same bytes is not processed again.
+            loaded = processed_pages(root, sorted({p.source_uri for p in fetched}))
+            same = {p.source_uri for p in fetched if loaded.get(p.source_uri, {}).get("sha256") == p.sha256}
+            pages.extend(p for p in fetched if p.source_uri not in same)
+            unchanged = len(same)
+            if unchanged:
+                logger.info("%d web page(s) unchanged since they were loaded: not processed again", unchanged)
             check(watch, raw_pages=_raw_table(pages))
 
         with watch("clean"):
@@ -203,7 +262,7 @@ def pipeline(
                 signatures=deduped.signatures,
                 entities=enriched.entities,
                 mentions=enriched.mentions,
-                pages=_pages_table(pages, deduped.articles, quarantined, run_id),
+                pages=_pages_table(pages, deduped.articles, quarantined, run_id, [loaded[u] for u in sorted(same)]),
                 quarantine=_quarantine_table(quarantined, run_id),
             )
             check(watch, pages=tables.pages)
@@ -211,4 +270,4 @@ def pipeline(
     finally:
         parallel.shutdown()  # worker processes live for one run
     logger.info("run %s committed: %s", run_id, counts)
-    return RunSummary(run_id, str(root), len(paths), counts, watch.seconds)
+    return RunSummary(run_id, str(root), len(paths) + len(fetched), {**counts, "unchanged": unchanged}, watch.seconds)

@@ -41,17 +41,34 @@ def _prefect_environment() -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     _prefect_environment()
     from flows.pipeline import pipeline
+    from huunghi.crawl import sources as web
+    from huunghi.crawl.fetcher import address_allowed
     from tasks.gates import GateFailed
     from tasks.ingest import SourceError
     from warehouse import store
 
-    missing = [s for s in args.source or [] if not Path(s).expanduser().exists()]
-    if missing:  # before starting Prefect: a typo should cost a second, not a server start
+    # Before starting Prefect: a typo should cost a second, not a server start.
+    missing = [s for s in args.source or [] if not web.is_url(s) and not Path(s).expanduser().exists()]
+    if missing:
         return _fail(f"source not found: {missing[0]}")
     try:
+        for url in filter(web.is_url, args.source or []):
+            source = web.from_url(url, args.allow_private)
+            host = next(iter(source.allowed_hosts))
+            if why := address_allowed(host, args.allow_private):
+                return _fail(why + ("" if args.allow_private else "; --allow-private lets a URL source reach it"))
+        if args.sources_file:
+            web.load(Path(args.sources_file))
         store.check_location(args.warehouse, create=True)
-        summary = pipeline(sources=args.source or None, warehouse=args.warehouse, batch_size=args.batch_size)
-    except (GateFailed, SourceError, store.WarehouseError) as exc:
+        summary = pipeline(
+            sources=args.source or None,
+            warehouse=args.warehouse,
+            batch_size=args.batch_size,
+            sources_file=args.sources_file,
+            allow_private=args.allow_private,
+            offline=args.offline,
+        )
+    except (GateFailed, SourceError, store.WarehouseError, web.SourceConfigError) as exc:
         return _fail(str(exc))
     con = store.connect(Path(summary.warehouse), read_only=True)
     try:
@@ -122,8 +139,9 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from huunghi.corpus import generate
 
-    out = generate(Path(args.out), args.pages, args.seed)
-    print(f"{args.pages} pages and truth.jsonl written to {out}")
+    args.format = args.format or ["text"]
+    out = generate(Path(args.out), args.pages, args.seed, tuple(args.format))
+    print(f"{args.pages} pages ({', '.join(args.format)}) and truth.jsonl written to {out}")
     return 0
 
 
@@ -144,9 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--source",
         action="append",
-        metavar="PATH",
-        help="page file or folder (recursive); repeatable; default: the bundled corpus",
+        metavar="PATH|URL",
+        help="page file (.txt, .html, .htm, .warc, maybe .gz), folder (recursive), or URL of a sitemap, feed or "
+        "page; repeatable; default: the bundled corpus",
     )
+    run.add_argument("--sources-file", metavar="TOML", help="sources to read, e.g. sources.toml (see the README)")
+    run.add_argument(
+        "--allow-private", action="store_true", help="let --source URLs reach private/loopback addresses (tests)"
+    )
+    run.add_argument("--offline", action="store_true", help="read web sources from the raw zone, fetch nothing")
     run.add_argument(
         "--warehouse", metavar="DIR", help="warehouse folder (default: $HUUNGHI_WAREHOUSE or var/warehouse)"
     )
@@ -169,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--pages", type=int, default=1000)
     gen.add_argument("--seed", type=int, default=2022)
     gen.add_argument("--out", required=True, metavar="DIR")
+    gen.add_argument("--format", action="append", choices=["text", "html", "html.gz"], help="repeatable; default: text")
     gen.set_defaults(func=cmd_generate)
     return parser
 

@@ -1,13 +1,17 @@
 """Ingest: sources (files and folders) → raw pages. Reading is bounded and never trusts the input.
 
-A page that cannot be read as text (too large, binary, not UTF-8, empty) is quarantined with the
-reason, so that every input is accounted for.
+Inputs: pages saved as text (.txt), HTML pages (.html/.htm, gzip-compressed or not) and web archives
+(.warc/.warc.gz: each HTML response or resource record is a page). A page that cannot be read (too large,
+binary, bad gzip, not decodable, empty, an HTTP error) is quarantined with the reason, so that every
+input is accounted for. Crawled pages come in through tasks/fetch.py, as the same RawPage records.
 """
 
 from __future__ import annotations
 
 import codecs
+import gzip
 import hashlib
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,10 +19,12 @@ from pathlib import Path
 
 from prefect import task
 
+from huunghi import html, warc
 from huunghi.records import Quarantined, RawPage
 from huunghi.text import normalize_text
 
-PAGE_SUFFIXES = {".txt": "text"}
+# File name endings → what they hold; ".gz" may follow any of them.
+PAGE_SUFFIXES = {".txt": "text", ".html": "html", ".htm": "html", ".xhtml": "html", ".warc": "warc"}
 MAX_PAGE_BYTES = 20 * 1024 * 1024
 
 
@@ -30,6 +36,7 @@ class SourceError(ValueError):
 class IngestResult:
     pages: list[RawPage] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
 
 
 def discover(sources: list[str | Path]) -> list[Path]:
@@ -41,15 +48,19 @@ def discover(sources: list[str | Path]) -> list[Path]:
             raise SourceError(f"source not found: {source}")
         if path.is_dir():
             found.update(
-                p.resolve()
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES and not p.name.startswith(".")
+                p.resolve() for p in path.rglob("*") if p.is_file() and kind_of(p) and not p.name.startswith(".")
             )
         elif path.is_file():
             found.add(path.resolve())
         else:
             raise SourceError(f"source is neither a file nor a folder: {source}")
     return sorted(found)
+
+
+def kind_of(path: Path) -> str | None:
+    """'text', 'html' or 'warc' from the file name (a trailing .gz allowed); None for other files."""
+    name = path.name.lower().removesuffix(".gz")
+    return next((kind for suffix, kind in PAGE_SUFFIXES.items() if name.endswith(suffix)), None)
 
 
 def _decode(data: bytes) -> str | None:
@@ -65,17 +76,38 @@ def _decode(data: bytes) -> str | None:
         return None
 
 
-def read_page(path: Path) -> RawPage | Quarantined:
-    uri = path.resolve().as_uri()
+def _read_bytes(path: Path, uri: str) -> bytes | Quarantined:
+    """The file's bytes, gunzipped when named .gz; never more than MAX_PAGE_BYTES (gzip bombs included)."""
     try:
         size = path.stat().st_size
         if size > MAX_PAGE_BYTES:
             return Quarantined(uri, None, "ingest", "too_large", f"{size} bytes > limit {MAX_PAGE_BYTES}")
-        data = path.read_bytes()
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        if not path.name.lower().endswith(".gz"):
+            return path.read_bytes()
+        with gzip.open(path, "rb") as f:
+            data = f.read(MAX_PAGE_BYTES + 1)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raw = path.read_bytes() if path.stat().st_size <= MAX_PAGE_BYTES else None
+        return Quarantined(uri, None, "ingest", "bad_gzip", f"{type(exc).__name__}: {exc}", raw)
     except OSError as exc:
         return Quarantined(uri, None, "ingest", "unreadable", f"{type(exc).__name__}: {exc}")
+    if len(data) > MAX_PAGE_BYTES:
+        return Quarantined(uri, None, "ingest", "too_large", f"over {MAX_PAGE_BYTES} bytes once decompressed")
+    return data
+
+
+def page_from_bytes(
+    uri: str, data: bytes, fmt: str, fetched_at: datetime, url: str | None = None, charset: str | None = None
+) -> RawPage | Quarantined:
+    """Decode one page's bytes (text: UTF-8/UTF-16 with BOM; HTML: BOM, HTTP charset, <meta>, fallback)."""
     digest = hashlib.sha256(data).hexdigest()
+    if fmt == "html":
+        if not data.strip():
+            return Quarantined(uri, digest, "ingest", "empty", "the page has no content", data)
+        text, _ = html.decode(data, charset)
+        if "\x00" in text:
+            return Quarantined(uri, digest, "ingest", "not_text", "NUL characters: binary data", data)
+        return RawPage(uri, digest, fetched_at, "html", len(data), normalize_text(text), url)
     text = _decode(data)
     if text is None:
         return Quarantined(uri, digest, "ingest", "not_text", "bytes are not UTF-8 or BOM-marked UTF-16", data)
@@ -84,15 +116,44 @@ def read_page(path: Path) -> RawPage | Quarantined:
     text = normalize_text(text)
     if not text.strip():
         return Quarantined(uri, digest, "ingest", "empty", "the page has no text", data)
-    fmt = PAGE_SUFFIXES.get(path.suffix.lower(), "text")
-    return RawPage(uri, digest, mtime, fmt, size, text)
+    return RawPage(uri, digest, fetched_at, "text", len(data), text, url)
+
+
+def read_page(path: Path) -> RawPage | Quarantined:
+    """One page file (text or HTML, maybe gzipped)."""
+    uri = path.resolve().as_uri()
+    data = _read_bytes(path, uri)
+    if isinstance(data, Quarantined):
+        return data
+    try:
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    except OSError as exc:
+        return Quarantined(uri, None, "ingest", "unreadable", f"{type(exc).__name__}: {exc}")
+    return page_from_bytes(uri, data, kind_of(path) or "text", mtime)
+
+
+def read_archive(path: Path) -> list[RawPage | Quarantined]:
+    """Every page of a web archive: HTML responses and resources; error responses are quarantined."""
+    uri = path.resolve().as_uri()
+    out: list[RawPage | Quarantined] = []
+    try:
+        for record in warc.pages(path, MAX_PAGE_BYTES):
+            source = f"{uri}#{record.record_id}"
+            if record.problem:
+                out.append(Quarantined(source, None, "ingest", record.problem, record.details, record.payload))
+            else:
+                out.append(page_from_bytes(source, record.payload, "html", record.date, record.url, record.charset))
+    except warc.BadArchive as exc:
+        out.append(Quarantined(uri, None, "ingest", "bad_warc", str(exc)))
+    return out
 
 
 def read_chunk(paths: Sequence[Path]) -> IngestResult:
     result = IngestResult()
     for path in paths:
-        page = read_page(path)
-        (result.quarantined if isinstance(page, Quarantined) else result.pages).append(page)
+        found = read_archive(path) if kind_of(path) == "warc" else [read_page(path)]
+        for page in found:
+            (result.quarantined if isinstance(page, Quarantined) else result.pages).append(page)
     return result
 
 

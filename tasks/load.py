@@ -85,6 +85,18 @@ def headline_counts(root: Path, keys: list[str], exclude_articles: list[str]) ->
     return dict(rows)
 
 
+def processed_pages(root: Path, uris: list[str]) -> dict[str, dict]:
+    """source_uri → its `pages` row, for the inputs already loaded as an article or a duplicate."""
+    columns = ("source_uri", "sha256", "format", "size", "fetched_at", "outcome", "article_id", "url")
+    rows = _read(
+        root,
+        f"""SELECT {", ".join(columns)} FROM pages WHERE outcome IN ('article', 'duplicate')
+           AND source_uri IN (SELECT uri FROM wanted)""",
+        {"wanted": pa.table({"uri": pa.array(uris, pa.string())})},
+    )
+    return {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
+
+
 def load_known(root: Path, hashes: list[str]) -> Known:
     """What dedup must know of the warehouse: canonical content, story title keys, article signatures."""
     content = _read(
@@ -157,12 +169,15 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
     con.execute(f"""
         INSERT INTO story_aliases ({_columns(t.story_aliases)}) SELECT {_columns(t.story_aliases)}
         FROM new_story_aliases WHERE title_key NOT IN (SELECT title_key FROM story_aliases)""")
-    # A story keeps its first title; a longer summary seen later replaces a shorter one.
+    # A story keeps its first title; a longer summary seen later replaces a shorter one; a URL fills a gap.
     con.execute(f"""
         MERGE INTO stories USING new_stories AS n ON stories.story_id = n.story_id
-        WHEN MATCHED AND length(coalesce(n.summary, '')) > length(coalesce(stories.summary, ''))
-            THEN UPDATE SET summary = n.summary, url = coalesce(stories.url, n.url)
-        WHEN MATCHED AND stories.url IS NULL AND n.url IS NOT NULL THEN UPDATE SET url = n.url
+        WHEN MATCHED AND (length(coalesce(n.summary, '')) > length(coalesce(stories.summary, ''))
+                          OR (stories.url IS NULL AND n.url IS NOT NULL))
+            THEN UPDATE SET
+                summary = CASE WHEN length(coalesce(n.summary, '')) > length(coalesce(stories.summary, ''))
+                               THEN n.summary ELSE stories.summary END,
+                url = coalesce(stories.url, n.url)
         WHEN NOT MATCHED THEN {_insert_from_n(t.stories)}""")
     con.execute(f"""
         MERGE INTO entities USING new_entities AS n ON entities.entity_id = n.entity_id

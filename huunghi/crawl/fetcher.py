@@ -1,0 +1,241 @@
+"""One HTTP client with the crawl's rules: safe targets, politeness, bounded work.
+
+Safe: http(s) only; only the source's hosts; every address a host resolves to must be public unless the
+source allows private ones; redirects are followed by hand, each hop checked the same way (so a redirect
+never leaves the allowed hosts). Polite: robots.txt honoured (its crawl-delay too), per host at most
+`concurrency` requests at once and `rate_per_second` requests a second, a named user agent,
+conditional requests (ETag, Last-Modified).
+Bounded: timeouts on connect and read plus a deadline for the whole body, a size cap checked while
+reading, a content-type check. Outcomes are values, never exceptions: a `Fetched` with a problem code.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+from protego import Protego
+
+from huunghi.crawl.sources import Source
+
+MAX_REDIRECTS = 5
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+XML_TYPES = (
+    "application/xml",
+    "text/xml",
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/x-gzip",
+    "application/gzip",
+    "application/octet-stream",
+)
+RETRYABLE = ("timeout", "network_error", "http_5xx", "http_429")
+
+
+@dataclass
+class Fetched:
+    url: str
+    final_url: str
+    status: int = 0
+    body: bytes | None = None
+    content_type: str = ""
+    charset: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    problem: str | None = None  # None: a usable body (or 304 when not_modified)
+    details: str = ""
+    not_modified: bool = False
+
+    @property
+    def retryable(self) -> bool:
+        return self.problem in RETRYABLE
+
+
+@dataclass
+class _Host:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    busy: threading.Semaphore = field(default_factory=threading.Semaphore)  # the host's concurrency cap
+    robots_lock: threading.Lock = field(default_factory=threading.Lock)
+    next_at: float = 0.0
+    robots: Protego | None = None
+    robots_verdict: str | None = None  # "allow_all" / "disallow_all" when robots.txt could not be read
+
+
+def _canonical(url: str) -> str:
+    """Without the fragment; scheme and host lower-cased."""
+    p = urlsplit(url)
+    return urlunsplit((p.scheme.lower(), p.netloc.lower(), p.path or "/", p.query, ""))
+
+
+def address_allowed(host: str, allow_private: bool) -> str | None:
+    """None when every address the host resolves to may be fetched; else why not."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"cannot resolve {host}: {exc}"
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not allow_private and not address.is_global:
+            return f"{host} resolves to {address}, a private/loopback/link-local address (not allowed by the source)"
+    return None
+
+
+class Fetcher:
+    """Thread-safe: the crawl's worker threads share it (and its per-host turns and robots.txt)."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self._hosts: dict[str, _Host] = {}
+        self._hosts_lock = threading.Lock()
+        self.requests = 0
+        timeout = httpx.Timeout(source.timeout_seconds, connect=min(10.0, source.timeout_seconds))
+        self.client = httpx.Client(
+            follow_redirects=False,
+            timeout=timeout,
+            headers={"User-Agent": source.user_agent, "Accept-Encoding": "gzip, deflate"},
+            trust_env=False,  # no proxy or netrc from the environment: the source says where to go
+            limits=httpx.Limits(max_connections=max(2, source.concurrency * 2)),
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- rules -------------------------------------------------------------------------------------
+    def _host(self, host: str) -> _Host:
+        with self._hosts_lock:
+            if host not in self._hosts:
+                self._hosts[host] = _Host(busy=threading.Semaphore(self.source.concurrency))
+            return self._hosts[host]
+
+    def refusal(self, url: str) -> tuple[str, str] | None:
+        """(problem, details) when the URL may not be fetched at all."""
+        p = urlsplit(url)
+        if p.scheme not in ("http", "https"):
+            return "scheme_not_allowed", f"only http(s) is fetched, not {p.scheme!r}"
+        host = (p.hostname or "").lower()
+        if host not in self.source.allowed_hosts:
+            return "host_not_allowed", f"{host or url!r} is not among the source's hosts"
+        if why := address_allowed(host, self.source.allow_private):
+            return "address_not_allowed", why
+        return None
+
+    def _robots(self, url: str) -> tuple[bool, float]:
+        """(allowed, crawl delay) for the URL by its host's robots.txt, read once per crawl."""
+        p = urlsplit(url)
+        state = self._host(p.hostname or "")
+        with state.robots_lock:
+            if state.robots is None and state.robots_verdict is None:
+                robots_url = f"{p.scheme}://{p.netloc}/robots.txt"
+                got = self._get(robots_url, accept=None, robots=False)
+                if got.status == 200 and got.body is not None:
+                    state.robots = Protego.parse(got.body.decode("utf-8", "replace"))
+                elif 400 <= got.status < 500:
+                    state.robots_verdict = "allow_all"  # RFC 9309: no robots.txt, no restriction
+                else:
+                    state.robots_verdict = "disallow_all"  # unreachable: assume complete disallow
+        if state.robots is not None:
+            ua = self.source.user_agent
+            return state.robots.can_fetch(url, ua), float(state.robots.crawl_delay(ua) or 0)
+        return state.robots_verdict == "allow_all", 0.0
+
+    def _wait_turn(self, host: str, delay: float) -> None:
+        state = self._host(host)
+        interval = max(1.0 / self.source.rate_per_second, delay)
+        with state.lock:
+            now = time.monotonic()
+            at = max(now, state.next_at)
+            state.next_at = at + interval
+        if at > now:
+            time.sleep(at - now)
+
+    # -- fetching ----------------------------------------------------------------------------------
+    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept=HTML_TYPES) -> Fetched:
+        """Fetch one URL under every rule above; the outcome says what happened."""
+        url = _canonical(url)
+        if refused := self.refusal(url):
+            return Fetched(url, url, problem=refused[0], details=refused[1])
+        allowed, delay = self._robots(url)
+        if not allowed:
+            return Fetched(url, url, problem="robots_disallowed", details="robots.txt disallows this URL")
+        return self._get(url, etag=etag, last_modified=last_modified, accept=accept, delay=delay)
+
+    def _get(self, url: str, *, etag=None, last_modified=None, accept=HTML_TYPES, robots=True, delay=0.0) -> Fetched:
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            host = urlsplit(current).hostname or ""
+            self._wait_turn(host, delay)
+            with self._host(host).busy:
+                result = self._once(url, current, headers, accept)
+            if isinstance(result, Fetched):
+                return result
+            target = _canonical(urljoin(current, result))
+            if refused := self.refusal(target):
+                return Fetched(url, current, problem="redirect_off_site", details=f"redirect to {target}: {refused[1]}")
+            if robots and not self._robots(target)[0]:
+                return Fetched(url, current, problem="robots_disallowed", details=f"redirect to {target} disallowed")
+            current = target
+        return Fetched(url, current, problem="too_many_redirects", details=f"more than {MAX_REDIRECTS} redirects")
+
+    def _once(self, url: str, current: str, headers: dict, accept) -> Fetched | str:
+        """One request. A redirect returns its Location (to be checked by the caller)."""
+        deadline = time.monotonic() + self.source.timeout_seconds
+        self.requests += 1
+        try:
+            with self.client.stream("GET", current, headers=headers) as resp:
+                got = Fetched(url, current, status=resp.status_code)
+                got.etag, got.last_modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
+                if resp.is_redirect and resp.headers.get("Location"):
+                    return resp.headers["Location"]
+                if resp.status_code == 304:
+                    got.not_modified = True
+                    return got
+                if resp.status_code == 429 or resp.status_code >= 500:
+                    got.problem = "http_429" if resp.status_code == 429 else "http_5xx"
+                    got.details = f"HTTP {resp.status_code}"
+                    return got
+                if resp.status_code >= 300:
+                    got.problem, got.details = f"http_{resp.status_code}", f"HTTP {resp.status_code}"
+                    return got
+                content_type = resp.headers.get("Content-Type", "")
+                got.content_type = content_type.split(";")[0].strip().lower()
+                got.charset = resp.charset_encoding
+                if accept and got.content_type not in accept:
+                    got.problem = "wrong_content_type"
+                    got.details = f"{got.content_type or 'no content type'} is not one of {', '.join(accept)}"
+                    return got
+                declared = resp.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > self.source.max_bytes:
+                    got.problem, got.details = "too_large", f"Content-Length {declared} > {self.source.max_bytes}"
+                    return got
+                chunks, size = [], 0
+                for chunk in resp.iter_bytes():
+                    size += len(chunk)
+                    if size > self.source.max_bytes:
+                        got.problem, got.details = "too_large", f"body over {self.source.max_bytes} bytes"
+                        return got
+                    if time.monotonic() > deadline:
+                        got.problem, got.details = "timeout", f"body not read within {self.source.timeout_seconds} s"
+                        return got
+                    chunks.append(chunk)
+                got.body = b"".join(chunks)
+                return got
+        except httpx.TimeoutException as exc:
+            return Fetched(url, current, problem="timeout", details=f"{type(exc).__name__}: {exc}")
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            return Fetched(url, current, problem="network_error", details=f"{type(exc).__name__}: {exc}")

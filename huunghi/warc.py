@@ -1,0 +1,85 @@
+"""Web archives (WARC, WARC.gz) read with warcio: the HTML pages they hold.
+
+Common Crawl and `wget --warc-file` write `response` records (an HTTP response: status, headers,
+payload); browser archivers often write `resource` records (the document alone). Both are pages when
+they carry HTML. Requests, metadata, warcinfo, revisits (payload stored elsewhere) and non-HTML
+payloads (images, scripts, styles) are not pages. An HTML error response (404, 500) is an input that
+cannot be an article: it is reported with a problem so that ingest quarantines it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+class BadArchive(ValueError):
+    """The file is not a readable WARC (or is cut short)."""
+
+
+@dataclass
+class ArchivedPage:
+    record_id: str
+    url: str | None
+    date: datetime
+    payload: bytes
+    charset: str | None
+    problem: str | None = None  # http_<status> or too_large: the page cannot become an article
+    details: str = ""
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            return value.strip("\"' ")
+    return None
+
+
+def _date(value: str | None) -> datetime:
+    try:
+        return datetime.fromisoformat((value or "").replace("Z", "+00:00"))
+    except ValueError:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def pages(path: Path, max_bytes: int) -> Iterator[ArchivedPage]:
+    """The HTML pages of one archive, in archive order. Raises BadArchive when the file is not a WARC."""
+    try:
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                if record.rec_type not in ("response", "resource"):
+                    continue
+                headers = record.rec_headers
+                status = 200
+                content_type = headers.get_header("Content-Type") or ""
+                if record.rec_type == "response":
+                    if record.http_headers is None:  # a response record without HTTP (e.g. DNS)
+                        continue
+                    status = int(record.http_headers.get_statuscode() or 0)
+                    content_type = record.http_headers.get_header("Content-Type") or ""
+                if content_type.split(";")[0].strip().lower() not in HTML_TYPES:
+                    continue
+                payload = record.content_stream().read(max_bytes + 1)
+                page = ArchivedPage(
+                    record_id=(headers.get_header("WARC-Record-ID") or f"offset-{stream.tell()}").strip("<>"),
+                    url=headers.get_header("WARC-Target-URI"),
+                    date=_date(headers.get_header("WARC-Date")),
+                    payload=payload[:max_bytes],
+                    charset=_charset(content_type),
+                )
+                if len(payload) > max_bytes:
+                    page.problem, page.details, page.payload = "too_large", f"payload over {max_bytes} bytes", b""
+                elif not 200 <= status < 300:
+                    page.problem, page.details = f"http_{status}", f"archived HTTP status {status}"
+                yield page
+    except (ArchiveLoadFailed, EOFError, OSError, zlib.error) as exc:
+        raise BadArchive(f"{path.name}: not a readable WARC: {type(exc).__name__}: {exc}") from exc
