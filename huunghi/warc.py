@@ -3,7 +3,7 @@
 Common Crawl and `wget --warc-file` write `response` records (an HTTP response: status, headers,
 payload); browser archivers often write `resource` records (the document alone). Both are pages when
 they carry HTML. Requests, metadata, warcinfo, revisits (payload stored elsewhere) and non-HTML
-payloads (images, scripts, styles) are not pages. An HTML error response (404, 500) is an input that
+payloads (images, scripts, styles) and redirects are not pages. An HTML error response (404, 500) is an input that
 cannot be an article: it is reported with a problem so that ingest quarantines it.
 """
 
@@ -19,6 +19,9 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+WARC_TYPES = frozenset(
+    ["warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation"]
+)
 
 
 class BadArchive(ValueError):
@@ -54,8 +57,10 @@ def _date(value: str | None) -> datetime:
 def pages(path: Path, max_bytes: int) -> Iterator[ArchivedPage]:
     """The HTML pages of one archive, in archive order. Raises BadArchive when the file is not a WARC."""
     try:
+        records = 0
         with path.open("rb") as stream:
             for record in ArchiveIterator(stream):
+                records += record.rec_type in WARC_TYPES  # warcio reads some garbage as a record
                 if record.rec_type not in ("response", "resource"):
                     continue
                 headers = record.rec_headers
@@ -65,6 +70,8 @@ def pages(path: Path, max_bytes: int) -> Iterator[ArchivedPage]:
                     if record.http_headers is None:  # a response record without HTTP (e.g. DNS)
                         continue
                     status = int(record.http_headers.get_statuscode() or 0)
+                    if 300 <= status < 400:  # a redirect: its target is archived as a record of its own
+                        continue
                     content_type = record.http_headers.get_header("Content-Type") or ""
                 if content_type.split(";")[0].strip().lower() not in HTML_TYPES:
                     continue
@@ -81,5 +88,7 @@ def pages(path: Path, max_bytes: int) -> Iterator[ArchivedPage]:
                 elif not 200 <= status < 300:
                     page.problem, page.details = f"http_{status}", f"archived HTTP status {status}"
                 yield page
+        if records == 0:
+            raise BadArchive(f"{path.name}: no WARC record in the file")
     except (ArchiveLoadFailed, EOFError, OSError, zlib.error) as exc:
         raise BadArchive(f"{path.name}: not a readable WARC: {type(exc).__name__}: {exc}") from exc
