@@ -14,10 +14,16 @@ SLOW_SECONDS = 3.0
 HUGE_BYTES = 6 * 1024 * 1024  # over the default 5 MiB cap
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A crawler that hangs up on a slow or huge page is expected here, not an error."""
+
+
 class SiteServer:
     def __init__(self, pages: int = 24, seed: int = 7) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
+        self.httpd = _QuietServer(("127.0.0.1", 0), self._handler())
         self.port = self.httpd.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self.site: Site = build_site(self.base, pages, seed)
