@@ -108,7 +108,12 @@ def cmd_sql(args: argparse.Namespace) -> int:
         return _fail(message)
     finally:
         con.close()
-    _print_rows(columns, rows, args.format)
+    # `huunghi sql … | head` ends quietly. Only here: a crawl must get EPIPE on a closed socket, not die.
+    previous = signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        _print_rows(columns, rows, args.format)
+    finally:
+        signal.signal(signal.SIGPIPE, previous)
     return 0
 
 
@@ -199,7 +204,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `huunghi sql … | head` ends quietly
     args = build_parser().parse_args(argv)
     return args.func(args)
 
