@@ -487,18 +487,25 @@ def parse_html(text: str, url: str | None = None, known: Knowledge = NO_KNOWLEDG
         for story in page.stories:
             story.url = rendered.links.get(title_key(story.title))
     else:
-        page = _trafilatura_page(tree, extract.metadata(tree, rendered.base_url), known)
+        page = _trafilatura_page(tree, extract.metadata(tree, rendered.base_url), rendered.links, known)
     page.url = url or rendered.base_url
     return page
 
 
-def _trafilatura_page(tree, meta: dict, known: Knowledge) -> ParsedPage:
-    """trafilatura's article; a headline-like paragraph the site repeats on many pages is furniture."""
+def _trafilatura_page(tree, meta: dict, links: dict[str, str], known: Knowledge) -> ParsedPage:
+    """trafilatura's article, with huunghi's layout-free rules on top: a headline-like paragraph that is
+    one link ("Lire aussi : …", "Xem thêm …") is an inline teaser; a paragraph that is only a date is the
+    dateline; a headline-like paragraph the site repeats on many pages is furniture."""
     page = ParsedPage(title=meta["title"], published_at=meta["published_at"], author=meta["author"])
     page.section = " › ".join(meta["categories"]) or None
     page.extractor = "trafilatura"
     for kind, text in extract.trafilatura_paragraphs(tree, page.title):
         if kind == "body" and _is_headline(text):
+            if link := links.get(title_key(text)):
+                page.stories.append(Story("inline", text, url=link))
+                continue
+            if len(text) < 60 and _DATE_LIKE.search(text) and len(_SLUG_WORD.findall(ascii_fold(text))) <= 8:
+                continue
             page.headline_lines.append(text)
             if title_key(text) in known.lines or title_key(text) in known.titles:
                 continue

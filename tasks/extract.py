@@ -72,17 +72,25 @@ def trafilatura_paragraphs(tree: lxml.etree._Element, title: str | None) -> list
         return []
     doc = lxml.etree.fromstring(xml.encode("utf-8"))
     captions = _captions_by_src(tree)
+    caption_texts = set(captions.values())
+    placed: set[str] = set()
     main = doc.find("main")
     out: list[tuple[str, str]] = []
     for el in main.iter("p", "head", "item", "quote", "row", "graphic") if main is not None else ():
         if el.tag == "graphic":
-            if caption := captions.get(el.get("src") or ""):
+            if (caption := captions.get(el.get("src") or "")) and caption not in placed:
                 out.append(("caption", caption))
+                placed.add(caption)
             continue
         if el.tag == "p" and el.getparent() is not None and el.getparent().tag in ("quote", "item"):
             continue  # counted with its container
         text = normalize_text(" ".join("".join(el.itertext()).split()))
         if not text or (el.tag == "head" and title and title_key(text) == title_key(title)):
+            continue
+        if text in caption_texts:  # a figcaption's own <p>: the caption, once
+            if text not in placed:
+                out.append(("caption", text))
+                placed.add(text)
             continue
         out.append(("body", text))
     return out
