@@ -1,5 +1,7 @@
 """`make bench`: generate N pages, run the pipeline once on them, print pages/s per stage and overall.
 
+For each format asked (text, html.gz). For HTML it also times, in the same run and on the same pages,
+bare `trafilatura.extract` and huunghi's HTML extraction, each on one core, so the two can be compared.
 A benchmark, not a test: it prints figures and asserts nothing. The corpus is cached under var/bench;
 the warehouse is new for every run so that load measures a full write.
 """
@@ -23,35 +25,64 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2022)
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--format", action="append", choices=["text", "html.gz"], help="repeatable; default both")
     args = parser.parse_args()
-
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     if home := os.environ.get("PREFECT_HOME"):
         Path(home).mkdir(parents=True, exist_ok=True)
+    for fmt in args.format or ["text", "html.gz"]:
+        bench(args.pages, args.seed, args.batch_size, fmt)
 
-    corpus = BENCH_DIR / f"corpus-{args.pages}-{args.seed}"
+
+def extraction_per_core(corpus: Path, limit: int = 1000) -> None:
+    """bare trafilatura.extract vs huunghi's HTML extraction on the same pages, one core each."""
+    import trafilatura
+
+    from tasks.ingest import discover, read_chunk
+
+    pages = read_chunk(discover([corpus])[:limit]).pages
+    t0 = time.perf_counter()
+    for page in pages:
+        trafilatura.extract(page.text)
+    bare = time.perf_counter() - t0
+    from tasks.clean import NO_KNOWLEDGE, clean_chunk
+
+    t0 = time.perf_counter()
+    clean_chunk(pages, NO_KNOWLEDGE)
+    ours = time.perf_counter() - t0
+    n = len(pages)
+    print(
+        f"one core, {n} HTML pages: bare trafilatura.extract {n / bare:,.0f} pages/s; "
+        f"huunghi HTML extraction (render + line parser + MinHash) {n / ours:,.0f} pages/s"
+    )
+
+
+def bench(pages: int, seed: int, batch_size: int, fmt: str) -> None:
+    corpus = BENCH_DIR / f"corpus-{pages}-{seed}-{fmt}"
     if not (corpus / ".complete").exists():
         t0 = time.perf_counter()
-        generate(corpus, args.pages, args.seed)
+        generate(corpus, pages, seed, formats=(fmt,))
         (corpus / ".complete").write_text("ok\n")
-        print(f"generated {args.pages} pages in {time.perf_counter() - t0:.1f} s")
-    size = sum(p.stat().st_size for p in corpus.rglob("*.txt"))
+        print(f"generated {pages} {fmt} pages in {time.perf_counter() - t0:.1f} s")
+    size = sum(p.stat().st_size for p in corpus.rglob("*" + {"text": ".txt", "html.gz": ".html.gz"}[fmt]))
+    if fmt != "text":
+        extraction_per_core(corpus)
 
     from flows.pipeline import pipeline
 
     warehouse = Path(tempfile.mkdtemp(prefix="huunghi-bench-"))
     try:
         t0 = time.perf_counter()
-        summary = pipeline(sources=[str(corpus)], warehouse=str(warehouse), batch_size=args.batch_size)
+        summary = pipeline(sources=[str(corpus)], warehouse=str(warehouse), batch_size=batch_size)
         wall = time.perf_counter() - t0
     finally:
         shutil.rmtree(warehouse, ignore_errors=True)
 
     n = summary.pages
     stages = sum(summary.stage_seconds.values())
-    print(f"\n{n} pages ({size / n / 1024:.1f} KiB each), {os.cpu_count()} cores, batch {args.batch_size}")
+    print(f"\n{n} {fmt} pages ({size / n / 1024:.1f} KiB each on disk), {os.cpu_count()} cores, batch {batch_size}")
     print(f"{'stage':<10}{'seconds':>10}{'pages/s':>12}")
     for stage, seconds in summary.stage_seconds.items():
         print(f"{stage:<10}{seconds:>10.2f}{n / seconds:>12,.0f}")

@@ -155,7 +155,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from huunghi.evaluate import evaluate, report
 
-    print(report(evaluate(args.pages, args.seed, args.batch_size)))
+    print(report(evaluate(args.pages, args.seed, args.batch_size, args.format)))
     return 0
 
 
@@ -192,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--pages", type=int, default=5000)
     ev.add_argument("--seed", type=int, default=2026)
     ev.add_argument("--batch-size", type=int, default=2000)
+    ev.add_argument("--format", choices=["text", "html.gz"], default="text", help="pages as saved text or as HTML")
     ev.set_defaults(func=cmd_eval)
 
     gen = sub.add_parser("generate", help="write a generated corpus with its ground truth")
