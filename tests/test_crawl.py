@@ -181,3 +181,23 @@ def test_the_shipped_sources_file_loads():
     assert section.allowed_hosts == {"thoidai.com.vn"} and not section.allow_private
     assert section.follows("https://thoidai.com.vn/quang-tri-va-savannakhet-ky-ket-hop-tac-212345.html")
     assert replace(section, follow=None).follows("https://thoidai.com.vn/x")
+
+
+def test_start_page_links_matching_the_pattern(server, tmp_path):
+    source = _source(
+        server, sitemaps=(), start=(f"{server.base}/bon-phuong-ket-ban",), follow=r"/bon-phuong-ket-ban/.+-\d+\.html$"
+    )
+    crawl = Crawl()
+    with Fetcher(source) as fetcher:
+        urls = list_pages(source, fetcher, RawZone(tmp_path / "raw"), "run-1", crawl)
+    assert urls and all(u.startswith(f"{server.base}/bon-phuong-ket-ban/") for u in urls)
+    assert len(urls) == (len(server.site.articles) - 1) // 2  # the index links half of the articles
+    assert crawl.stats["links_not_followed"] >= 4  # home, sections, facebook, next page
+
+
+def test_max_pages_caps_the_listing(server, tmp_path):
+    source = _source(server, max_pages=3)
+    crawl = Crawl()
+    with Fetcher(source) as fetcher:
+        urls = list_pages(source, fetcher, RawZone(tmp_path / "raw"), "run-1", crawl)
+    assert len(urls) == 3 and crawl.stats["pages_over_limit"] == len(server.site.articles) + 6 - 3
