@@ -11,7 +11,6 @@ go to the quarantine with their reason, like every other page that cannot be rea
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from huunghi.crawl.fetcher import HTML_TYPES as PAGE_TYPES
 from huunghi.crawl.fetcher import XML_TYPES, Fetched, Fetcher
 from huunghi.crawl.rawzone import RawZone
 from huunghi.crawl.sources import Source
-from huunghi.records import Quarantined, RawPage
+from huunghi.records import Quarantined
 from tasks.ingest import IngestResult, page_from_bytes
 
 LISTING_TYPES = XML_TYPES + PAGE_TYPES + ("text/plain",)
@@ -32,18 +31,6 @@ MAX_LISTINGS = 200  # sitemap documents read per source per run (indexes nest)
 
 class FetchRetry(RuntimeError):
     """Some pages failed for a reason worth retrying; Prefect retries the task."""
-
-
-@dataclass
-class Crawl:
-    """What one source gave: raw pages, quarantined inputs, and counts for the log and the runs table."""
-
-    pages: list[RawPage] = field(default_factory=list)
-    quarantined: list[Quarantined] = field(default_factory=list)
-    stats: dict[str, int] = field(default_factory=dict)
-
-    def count(self, key: str, n: int = 1) -> None:
-        self.stats[key] = self.stats.get(key, 0) + n
 
 
 def _conditional(zone: RawZone, url: str) -> dict:
@@ -84,7 +71,7 @@ def _keep(zone: RawZone, got: Fetched, run_id: str) -> tuple[bytes | None, dict]
     return None, {}
 
 
-def list_pages(source: Source, fetcher: Fetcher, zone: RawZone, run_id: str, crawl: Crawl) -> list[str]:
+def list_pages(source: Source, fetcher: Fetcher, zone: RawZone, run_id: str, crawl: IngestResult) -> list[str]:
     """The source's page URLs in listing order, each once, at most max_pages; listing failures quarantined."""
     pages: dict[str, None] = dict.fromkeys(source.urls)
     queue = [(u, "sitemap") for u in source.sitemaps] + [(u, "feed") for u in source.feeds]
@@ -126,7 +113,9 @@ def _fetch_one(url: str, fetcher: Fetcher, zone: RawZone, run_id: str) -> tuple[
     return fetcher.get(url, accept=PAGE_TYPES, **_conditional(zone, url)), state
 
 
-def fetch_pages(fetcher: Fetcher, urls: list[str], zone: RawZone, run_id: str, crawl: Crawl, last_try: bool) -> None:
+def fetch_pages(
+    fetcher: Fetcher, urls: list[str], zone: RawZone, run_id: str, crawl: IngestResult, last_try: bool
+) -> None:
     """Fetch the pages (threads share the fetcher's per-host turns); raise FetchRetry unless last_try."""
     retry: list[Fetched] = []
     with ThreadPoolExecutor(max_workers=fetcher.source.concurrency) as pool:
@@ -160,7 +149,7 @@ def crawl_source(source: Source, zone_root: Path, run_id: str) -> IngestResult:
     """List and fetch one web source. Retried by Prefect (see the flow) while pages fail transiently."""
     logger = get_run_logger()
     zone = RawZone(zone_root)
-    crawl = Crawl()
+    crawl = IngestResult()
     attempt = task_run.run_count or 1
     last_try = attempt > source.retries
     with Fetcher(source) as fetcher:
@@ -171,7 +160,7 @@ def crawl_source(source: Source, zone_root: Path, run_id: str) -> IngestResult:
         finally:
             crawl.count("requests", fetcher.requests)
     logger.info("%s: %s", source.name, ", ".join(f"{k} {v}" for k, v in sorted(crawl.stats.items())))
-    return IngestResult(pages=crawl.pages, quarantined=crawl.quarantined, stats=crawl.stats)
+    return crawl
 
 
 def replay_source(source: Source, zone_root: Path) -> IngestResult:

@@ -34,9 +34,14 @@ class SourceError(ValueError):
 
 @dataclass
 class IngestResult:
+    """Raw pages, quarantined inputs, and counts for the log (files here, web sources in tasks/fetch.py)."""
+
     pages: list[RawPage] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + n
 
 
 def discover(sources: list[str | Path]) -> list[Path]:

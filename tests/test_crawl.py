@@ -13,7 +13,8 @@ from huunghi.crawl.discover import read_listing
 from huunghi.crawl.fetcher import Fetcher, address_allowed
 from huunghi.crawl.rawzone import RawZone
 from huunghi.crawl.sources import Source, SourceConfigError
-from tasks.fetch import Crawl, FetchRetry, fetch_pages, list_pages
+from tasks.fetch import FetchRetry, fetch_pages, list_pages
+from tasks.ingest import IngestResult
 from tests.site_server import SiteServer
 
 
@@ -132,14 +133,14 @@ def test_atom_feed_and_unsafe_xml():
 def test_crawl_retries_then_quarantines_and_keeps_raw_bytes(server, tmp_path):
     source = _source(server, follow=r"/(bon-phuong-ket-ban|broken|private)/")
     zone = RawZone(tmp_path / "raw")
-    crawl = Crawl()
+    crawl = IngestResult()
     with Fetcher(source) as fetcher:
         urls = list_pages(source, fetcher, zone, "run-1", crawl)
         assert len(urls) == len(server.site.articles) + 6
         with pytest.raises(FetchRetry, match="worth retrying"):  # flaky (500) and slow (timeout)
             fetch_pages(fetcher, urls, zone, "run-1", crawl, last_try=False)
         fetched_before = len([p for p in server.requests(200) if "/bon-phuong-ket-ban/" in p])
-        crawl = Crawl()
+        crawl = IngestResult()
         fetch_pages(fetcher, urls, zone, "run-1", crawl, last_try=True)  # the retry, as Prefect runs it
     refetched = len([p for p in server.requests(200) if "/bon-phuong-ket-ban/" in p]) - fetched_before
     assert refetched == 0  # pages settled by the first attempt are not fetched again
@@ -187,7 +188,7 @@ def test_start_page_links_matching_the_pattern(server, tmp_path):
     source = _source(
         server, sitemaps=(), start=(f"{server.base}/bon-phuong-ket-ban",), follow=r"/bon-phuong-ket-ban/.+-\d+\.html$"
     )
-    crawl = Crawl()
+    crawl = IngestResult()
     with Fetcher(source) as fetcher:
         urls = list_pages(source, fetcher, RawZone(tmp_path / "raw"), "run-1", crawl)
     assert urls and all(u.startswith(f"{server.base}/bon-phuong-ket-ban/") for u in urls)
@@ -197,7 +198,7 @@ def test_start_page_links_matching_the_pattern(server, tmp_path):
 
 def test_max_pages_caps_the_listing(server, tmp_path):
     source = _source(server, max_pages=3)
-    crawl = Crawl()
+    crawl = IngestResult()
     with Fetcher(source) as fetcher:
         urls = list_pages(source, fetcher, RawZone(tmp_path / "raw"), "run-1", crawl)
     assert len(urls) == 3 and crawl.stats["pages_over_limit"] == len(server.site.articles) + 6 - 3
