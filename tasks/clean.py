@@ -151,6 +151,11 @@ def split_slug_title(line: str) -> str | None:
     return None
 
 
+def _is_headline(line: str) -> bool:
+    """One short line that does not end like a sentence."""
+    return 8 <= len(line) <= _STORY_TITLE_MAX_CHARS and not line.rstrip(_CLOSING_QUOTES).endswith(_SENTENCE_END)
+
+
 class _PageParser:
     def __init__(self, text: str, layout: Layout, known: Knowledge, *, normalized: bool = False) -> None:
         self.layout = layout
@@ -305,8 +310,7 @@ class _PageParser:
             if self.labels[i] in ("lead", "body", "caption")
         ]
 
-    def _is_title_like(self, line: str) -> bool:
-        return _is_headline(line)
+    _is_title_like = staticmethod(_is_headline)
 
     def _is_known_story(self, line: str) -> bool:
         return title_key(line) in self.known.titles
@@ -516,11 +520,6 @@ def _trafilatura_page(tree, meta: dict, links: dict[str, str], known: Knowledge)
         page.lead = page.paragraphs[first][1]
         page.paragraphs[first] = ("lead", page.lead)
     return page
-
-
-def _is_headline(line: str) -> bool:
-    """One short line that does not end like a sentence."""
-    return 8 <= len(line) <= _STORY_TITLE_MAX_CHARS and not line.rstrip(_CLOSING_QUOTES).endswith(_SENTENCE_END)
 
 
 def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> dict | Quarantined:
