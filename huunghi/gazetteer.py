@@ -1,27 +1,43 @@
-"""Provinces of Viet Nam and Laos, their spellings in Vietnamese text, and a matcher over them.
+"""Places, countries and organizations of Viet Nam and Laos as Vietnamese text names them, and one matcher.
 
 All names and codes live in data/: provinces.csv (ISO 3166-2 codes, the unit each pre-2025 Vietnamese
-province belongs to since 1 July 2025), province_aliases.csv (spellings met in text) and
-entity_stopphrases.txt (phrases that contain a province name without naming the province).
+province belongs to since 1 July 2025), province_aliases.csv (spellings met in text), places.csv (cities,
+districts and border gates that stand for their province), countries.csv, organizations.csv (provincial
+bodies: "UBND tỉnh" + a province is that province's People's Committee), national_organizations.csv, and
+entity_stopphrases.txt (phrases that contain a name without naming the place).
+
+Spelling variants are also derived by rule, so every province gets them: old and new tone placement
+(Hoà/Hòa, Thuỷ/Thủy), hyphens or spaces between transliterated syllables (Sạ-vẳn-na-khệt / Sạ vẳn na
+khệt), and unaccented forms of Vietnamese names (Quang Tri).
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+
+from huunghi.text import ascii_fold
+
+# Old-style (oà) and new-style (òa) tone placement: both are common in Vietnamese text.
+_TONE_PAIRS = {
+    "oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
+    "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
+    "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class Entity:
     entity_id: str
-    kind: str
+    kind: str  # province | country | organization
     name: str
-    iso_code: str
+    iso_code: str | None
     country: str
-    level: str
+    level: str | None
     name_2025: str | None
     iso_code_2025: str | None
 
@@ -32,36 +48,87 @@ class Match:
     surface: str
     start: int
     end: int
+    place: str | None = None  # the city, district or border gate that stood for the province
 
 
 def _data(name: str) -> str:
     return resources.files("huunghi").joinpath(f"data/{name}").read_text("utf-8")
 
 
+def _rows(name: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(_data(name).splitlines()))
+
+
+def variants(name: str, *, unaccented: bool = False) -> set[str]:
+    """A name and the spellings derived from it by rule (see the module docstring)."""
+    name = unicodedata.normalize("NFC", name)
+    out = {name}
+    for old, new in _TONE_PAIRS.items():
+        out |= {v.replace(old, new) for v in out} | {v.replace(new, old) for v in out}
+    if "-" in name and " - " not in name and " – " not in name:
+        out |= {v.replace("-", " ") for v in out}
+    if unaccented:
+        folded = " ".join(w.capitalize() for w in ascii_fold(name).split())
+        if len(folded) >= 6 and folded != name:
+            out.add(folded)
+    return out
+
+
 class Gazetteer:
     def __init__(self) -> None:
         self.entities: dict[str, Entity] = {}
-        aliases: dict[str, str] = {}
-        for row in csv.DictReader(_data("provinces.csv").splitlines()):
+        self._org_types: dict[str, str] = {}  # "UBND tỉnh" → "UBND": a provincial body, before a province name
+        names: dict[str, tuple[str, str | None]] = {}  # spelling → (entity id, place)
+        provinces: dict[str, str] = {}  # province spelling → code (for organization names)
+        for row in _rows("provinces.csv"):
             code = row["iso_code"]
             self.entities[code] = Entity(
-                code,
-                "province",
-                row["name"],
-                code,
-                row["country"],
-                row["level"],
-                row["name_2025"] or None,
-                row["iso_code_2025"] or None,
-            )
+                code, "province", row["name"], code, row["country"], row["level"],
+                row["name_2025"] or None, row["iso_code_2025"] or None,
+            )  # fmt: skip
             if row["country"] == "VN":  # Lao names are all listed as text forms in the alias file
-                aliases[row["name"]] = code
-        for row in csv.DictReader(_data("province_aliases.csv").splitlines()):
+                for spelling in variants(row["name"], unaccented=True):
+                    provinces[spelling] = code
+        for row in _rows("province_aliases.csv"):
             if row["iso_code"] not in self.entities:
                 raise ValueError(f"alias {row['alias']!r} names unknown code {row['iso_code']}")
-            aliases[row["alias"]] = row["iso_code"]
-        self.aliases = aliases
-        self._pattern = self._compile(aliases)
+            for spelling in variants(row["alias"]):
+                provinces[spelling] = row["iso_code"]
+        names.update({s: (code, None) for s, code in provinces.items()})
+        for row in _rows("places.csv"):
+            if row["iso_code"] not in self.entities:
+                raise ValueError(f"place {row['name']!r} names unknown code {row['iso_code']}")
+            for spelling in variants(row["name"]):
+                names[spelling] = (row["iso_code"], row["name"])
+        for row in _rows("countries.csv"):
+            self.entities[row["iso_code"]] = Entity(
+                row["iso_code"], "country", row["name"], row["iso_code"], row["iso_code"], None, None, None
+            )
+            for alias in row["aliases"].split("|"):
+                names.setdefault(alias, (row["iso_code"], None))
+        for row in _rows("national_organizations.csv"):
+            self.entities[row["entity_id"]] = Entity(row["entity_id"], "organization", row["name"], None, "VN",
+                                                     "national", None, None)  # fmt: skip
+            for alias in row["aliases"].split("|"):
+                names[alias] = (row["entity_id"], None)
+        for row in _rows("organizations.csv"):
+            for code, entity in list(self.entities.items()):
+                if entity.kind != "province":
+                    continue
+                org_id = f"ORG-{row['type'].upper()}-{code}"
+                self.entities.setdefault(
+                    org_id,
+                    Entity(org_id, "organization", f"{row['name']} {entity.name}", None, entity.country,
+                           "provincial", None, None),
+                )  # fmt: skip
+            for prefix in row["prefixes"].split("|"):
+                for spelling in variants(prefix):
+                    self._org_types[spelling] = row["type"].upper()
+        self.names = names
+        self.province_spellings = provinces
+        self._pattern = self._compile(names)
+        org_alternatives = "|".join(re.escape(p) for p in sorted(self._org_types, key=len, reverse=True))
+        self._org_before = re.compile(rf"(?<!\w)({org_alternatives})\s+$")
         stops = [s.strip() for s in _data("entity_stopphrases.txt").splitlines()]
         self._stops = self._compile(dict.fromkeys(s for s in stops if s and not s.startswith("#")))
 
@@ -71,14 +138,30 @@ class Gazetteer:
         return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
     def find(self, text: str) -> list[Match]:
-        """Province mentions in text, longest spelling first, none inside a stop phrase."""
+        """Mentions in text, longest spelling first, none inside a stop phrase. A province named right
+        after a provincial body ("UBND tỉnh Quảng Trị") is also a mention of that body."""
         blocked = [m.span() for m in self._stops.finditer(text)]
         found = []
         for m in self._pattern.finditer(text):
             if any(s <= m.start() < e for s, e in blocked):
                 continue
-            found.append(Match(self.aliases[m.group()], m.group(), m.start(), m.end()))
+            entity_id, place = self.names[m.group()]
+            is_province = place is None and self.entities[entity_id].kind == "province"
+            if is_province and (org := self._org_before.search(text, max(0, m.start() - 80), m.start())):
+                org_id = f"ORG-{self._org_types[org.group(1)]}-{entity_id}"
+                found = [f for f in found if not org.start() <= f.start < m.start()]  # "Hội hữu nghị Việt Nam – Lào"
+                found.append(Match(org_id, text[org.start() : m.end()], org.start(), m.end()))
+            found.append(Match(entity_id, m.group(), m.start(), m.end(), place))
         return found
+
+    def province_of(self, match: Match) -> str | None:
+        """The province a mention stands for: itself, the province of a place or of an organization."""
+        entity = self.entities[match.entity_id]
+        if entity.kind == "province":
+            return entity.entity_id
+        if entity.kind == "organization" and entity.level == "provincial":
+            return match.entity_id.rsplit("-", 2)[-2] + "-" + match.entity_id.rsplit("-", 1)[-1]
+        return None
 
 
 @cache

@@ -50,7 +50,7 @@ def test_sample_spellings_resolve():
 
 def test_longest_spelling_wins_and_stop_phrases_block():
     g = load_gazetteer()
-    assert [m.entity_id for m in g.find("tỉnh Lào Cai giáp Lào")] == ["VN-02"]
+    assert [m.entity_id for m in g.find("tỉnh Lào Cai giáp Lào")] == ["VN-02", "LA"]  # the province, then the country
     assert [m.entity_id for m in g.find("khu vực châu Á - Thái Bình Dương")] == []
     assert [m.entity_id for m in g.find("Tư tưởng Hồ Chí Minh; TP. Hồ Chí Minh")] == ["VN-SG"]
     assert [m.entity_id for m in g.find("hòa bình và hữu nghị")] == []  # 'peace', not Hòa Bình
