@@ -249,7 +249,14 @@ def pipeline(
 
         with watch("enrich"):
             enriched = enrich_articles(quote(deduped.canonical))
-            check(watch, entities=enriched.entities, mentions=enriched.mentions)
+            check(
+                watch,
+                entities=enriched.entities,
+                mentions=enriched.mentions,
+                people=enriched.people,
+                partnerships=enriched.partnerships,
+                amounts=enriched.amounts,
+            )
 
         with watch("load"):
             tables = RunTables(
@@ -262,6 +269,9 @@ def pipeline(
                 signatures=deduped.signatures,
                 entities=enriched.entities,
                 mentions=enriched.mentions,
+                people=enriched.people,
+                partnerships=enriched.partnerships,
+                amounts=enriched.amounts,
                 pages=_pages_table(pages, deduped.articles, quarantined, run_id, [loaded[u] for u in sorted(same)]),
                 quarantine=_quarantine_table(quarantined, run_id),
             )

@@ -90,6 +90,13 @@ def _describe(result: Any, frame: Any, id_column: str) -> str:
     return f"{cfg.type}({column}) — {rows}"
 
 
+def _entity_ids() -> list[str]:
+    """The known entities (the gazetteer's): every mention, person's body and province must be one."""
+    from huunghi.gazetteer import load_gazetteer
+
+    return sorted(load_gazetteer().entities)
+
+
 def validate(name: str, table: pa.Table) -> GateOutcome:
     """Validate one stage output against expectations/<name>.json; raise GateFailed when it breaks."""
     _, _, batch_definition = _validator()
@@ -100,7 +107,7 @@ def validate(name: str, table: pa.Table) -> GateOutcome:
     result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
         suite,
         result_format="COMPLETE",
-        expectation_parameters={"now": now, "site_start": SITE_START},
+        expectation_parameters={"now": now, "site_start": SITE_START, "entity_ids": _entity_ids()},
     )
     failed = [_describe(r, frame, spec["id_column"]) for r in result.results if not r.success]
     outcome = GateOutcome(name, len(frame), len(result.results), failed)

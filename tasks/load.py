@@ -32,6 +32,9 @@ class RunTables:
     signatures: pa.Table
     entities: pa.Table
     mentions: pa.Table
+    people: pa.Table
+    partnerships: pa.Table
+    amounts: pa.Table
     pages: pa.Table
     quarantine: pa.Table
 
@@ -146,7 +149,9 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
             }
         ),
     )
-    for table in ("articles", "paragraphs", "mentions", "story_appearances", "headline_lines", "article_signatures"):
+    per_article = ("articles", "paragraphs", "mentions", "people", "partnerships", "amounts", "story_appearances",
+                   "headline_lines", "article_signatures")  # fmt: skip
+    for table in per_article:
         con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM changed WHERE NOT is_new)")
     new_stories = con.execute(
         "SELECT count(*) FROM new_stories WHERE story_id NOT IN (SELECT story_id FROM stories)"
@@ -157,6 +162,9 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
         ("paragraphs", "paragraphs"),
         ("story_appearances", "appearances"),
         ("mentions", "mentions"),
+        ("people", "people"),
+        ("partnerships", "partnerships"),
+        ("amounts", "amounts"),
         ("headline_lines", "headline_lines"),
         ("article_signatures", "signatures"),
     ):
@@ -210,6 +218,9 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
         "stories_new": new_stories,
         "appearances_new": counts["story_appearances"],
         "mentions_new": counts["mentions"],
+        "people_new": counts["people"],
+        "partnerships_new": counts["partnerships"],
+        "amounts_new": counts["amounts"],
     }
 
 

@@ -51,26 +51,65 @@ CREATE TABLE IF NOT EXISTS story_appearances (
     url         VARCHAR            -- the link of the sighting (HTML pages), else NULL
 );
 
--- Reference entities (provinces of Viet Nam and Laos); key entity_id.
+-- Reference entities: provinces of Viet Nam and Laos, countries, provincial and national organizations;
+-- key entity_id.
 CREATE TABLE IF NOT EXISTS entities (
-    entity_id      VARCHAR NOT NULL,
-    kind           VARCHAR NOT NULL,  -- province
+    entity_id      VARCHAR NOT NULL,  -- ISO 3166-2 (VN-25), ISO 3166-1 (LA), or ORG-<type>-<province> / ORG-<name>
+    kind           VARCHAR NOT NULL,  -- province | country | organization
     name           VARCHAR NOT NULL,
     iso_code       VARCHAR,
-    country        VARCHAR NOT NULL,  -- VN | LA
-    level          VARCHAR,           -- province | municipality | capital
+    country        VARCHAR NOT NULL,  -- VN | LA | … (ISO 3166-1)
+    level          VARCHAR,           -- province | municipality | capital; provincial | national (organizations)
     name_2025      VARCHAR,           -- the provincial unit it belongs to since 1 July 2025 (VN)
     iso_code_2025  VARCHAR
 );
 
--- Entities named in an article's lead and body; key (article_id, paragraph_position, start_char).
+-- Entities named in an article's lead and body; key (article_id, entity_id, paragraph_position, start_char).
 CREATE TABLE IF NOT EXISTS mentions (
     article_id          VARCHAR NOT NULL,
     entity_id           VARCHAR NOT NULL,
     surface             VARCHAR NOT NULL,
     paragraph_position  INTEGER NOT NULL,
     start_char          INTEGER NOT NULL,
-    end_char            INTEGER NOT NULL
+    end_char            INTEGER NOT NULL,
+    place               VARCHAR            -- the city, district or border gate named instead of the province
+);
+
+-- Officials named with a post in an article's lead and body, once per name; key (article_id, name).
+CREATE TABLE IF NOT EXISTS people (
+    article_id              VARCHAR NOT NULL,
+    name                    VARCHAR NOT NULL,
+    role                    VARCHAR NOT NULL,  -- the post(s) as written: Bí thư Tỉnh ủy, Tỉnh trưởng, …
+    organization_entity_id  VARCHAR,           -- ORG-UBND-VN-25 …, when the post names its body and province
+    province_entity_id      VARCHAR,
+    paragraph_position      INTEGER NOT NULL,
+    start_char              INTEGER NOT NULL
+);
+
+-- The Vietnamese–Lao province pairs an article is about; key (article_id, vn_entity_id, la_entity_id).
+CREATE TABLE IF NOT EXISTS partnerships (
+    article_id      VARCHAR NOT NULL,
+    vn_entity_id    VARCHAR NOT NULL,
+    la_entity_id    VARCHAR NOT NULL,
+    event_type      VARCHAR,           -- signing | talks | visit | aid | review (the first that applies)
+    event_types     VARCHAR[],         -- every event type the title and lead state
+    event_date      DATE,              -- the lead's first dated event, year resolved with the article's date
+    event_end       DATE,              -- the end of a date range, else NULL
+    agreement_kind  VARCHAR,           -- memorandum | cooperation_agreement | contract | cooperation_plan
+    period_start    INTEGER,           -- the period signed (giai đoạn 2023 - 2025), not the one reviewed
+    period_end      INTEGER,
+    sectors         VARCHAR[]          -- from huunghi/data/sectors.csv
+);
+
+-- Amounts of money in an article's lead and body; key (article_id, paragraph_position, start_char).
+CREATE TABLE IF NOT EXISTS amounts (
+    article_id          VARCHAR NOT NULL,
+    value               DOUBLE NOT NULL,
+    currency            VARCHAR NOT NULL,  -- VND | USD | EUR | LAK | THB | CNY
+    value_vnd           DOUBLE,            -- at the reference rate of the article's year (data/currencies.csv)
+    surface             VARCHAR NOT NULL,
+    paragraph_position  INTEGER NOT NULL,
+    start_char          INTEGER NOT NULL
 );
 
 -- MinHash signature of each canonical article's text, to find near duplicates in later runs; key article_id.
@@ -132,3 +171,4 @@ CREATE TABLE IF NOT EXISTS runs (
 ALTER TABLE articles ADD COLUMN IF NOT EXISTS extractor VARCHAR;
 ALTER TABLE story_appearances ADD COLUMN IF NOT EXISTS url VARCHAR;
 ALTER TABLE pages ADD COLUMN IF NOT EXISTS url VARCHAR;
+ALTER TABLE mentions ADD COLUMN IF NOT EXISTS place VARCHAR;

@@ -71,6 +71,44 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("paragraph_position", pa.int32()),
             ("start_char", pa.int32()),
             ("end_char", pa.int32()),
+            ("place", pa.string()),
+        ]
+    ),
+    "people": pa.schema(
+        [
+            ("article_id", pa.string()),
+            ("name", pa.string()),
+            ("role", pa.string()),
+            ("organization_entity_id", pa.string()),
+            ("province_entity_id", pa.string()),
+            ("paragraph_position", pa.int32()),
+            ("start_char", pa.int32()),
+        ]
+    ),
+    "partnerships": pa.schema(
+        [
+            ("article_id", pa.string()),
+            ("vn_entity_id", pa.string()),
+            ("la_entity_id", pa.string()),
+            ("event_type", pa.string()),
+            ("event_types", pa.list_(pa.string())),
+            ("event_date", pa.date32()),
+            ("event_end", pa.date32()),
+            ("agreement_kind", pa.string()),
+            ("period_start", pa.int32()),
+            ("period_end", pa.int32()),
+            ("sectors", pa.list_(pa.string())),
+        ]
+    ),
+    "amounts": pa.schema(
+        [
+            ("article_id", pa.string()),
+            ("value", pa.float64()),
+            ("currency", pa.string()),
+            ("value_vnd", pa.float64()),
+            ("surface", pa.string()),
+            ("paragraph_position", pa.int32()),
+            ("start_char", pa.int32()),
         ]
     ),
     "story_aliases": pa.schema([("title_key", pa.string()), ("story_id", pa.string())]),
