@@ -21,7 +21,7 @@ from pathlib import Path
 
 from huunghi.text import ascii_fold, strip_media_tag
 
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 BUNDLED_PAGES = 300
 BUNDLED_SEED = 2022
 PAGES_PER_FOLDER = 1000
@@ -118,8 +118,22 @@ def _context(rng: random.Random) -> dict:
         "y1": y1,
         "y2": y1 + rng.choice([2, 3, 4]),
         "slug_vn": ascii_fold(vn_name),
+        "vn_leader": _official(vn_code, "secretary", day.year),
+        "vn_chair": _official(vn_code, "chair", day.year),
+        "la_leader": _official(la_code, "governor", day.year),
+        "la_deputy": _official(la_code, "deputy", day.year),
         "slug_la": ascii_fold(_lao_name(la_code)),
     }
+
+
+def _official(code: str, post: str, year: int) -> str:
+    """The holder of a post in a province for a five-year term: the same person across that term's pages."""
+    rng = random.Random(f"official:{code}:{post}:{year // 5}")
+    if code.startswith("LA-"):
+        names = _templates()["la_names"]
+        return f"{rng.choice(names['givens'])} {rng.choice(names['families'])}"
+    names = _templates()["vn_names"]
+    return f"{rng.choice(names['surnames'])} {rng.choice(names['middles'])} {rng.choice(names['givens'])}"
 
 
 @cache

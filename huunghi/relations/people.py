@@ -103,7 +103,7 @@ def find_people(text: str) -> list[Person]:
             continue
         province, after = _province_at(g, text, m.end())
         name, end = _name_at(text, after)
-        if name is None or g.find(name):  # a place or body, not a person
+        if name is None or any(m.start == 0 and m.end == len(name) for m in g.find(name)):  # a place, not a person
             continue
         role = m.group()
         org_type = next((types[p.strip()] for p in reversed(role.split(",")) if types.get(p.strip())), "")
