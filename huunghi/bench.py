@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from huunghi.corpus import generate
+from huunghi.corpus import GENERATOR_VERSION, generate
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
 
@@ -60,7 +60,7 @@ def extraction_per_core(corpus: Path, limit: int = 1000) -> None:
 
 
 def bench(pages: int, seed: int, batch_size: int, fmt: str) -> None:
-    corpus = BENCH_DIR / f"corpus-{pages}-{seed}-{fmt}"
+    corpus = BENCH_DIR / f"corpus-v{GENERATOR_VERSION}-{pages}-{seed}-{fmt}"
     if not (corpus / ".complete").exists():
         t0 = time.perf_counter()
         generate(corpus, pages, seed, formats=(fmt,))
@@ -88,6 +88,8 @@ def bench(pages: int, seed: int, batch_size: int, fmt: str) -> None:
         print(f"{stage:<10}{seconds:>10.2f}{n / seconds:>12,.0f}")
     print(f"{'stages':<10}{stages:>10.2f}{n / stages:>12,.0f}")
     print(f"{'flow run':<10}{wall:>10.2f}{n / wall:>12,.0f}   (includes Prefect server start and flow bookkeeping)")
+    clean, enrich = summary.stage_seconds.get("clean", 0.0), summary.stage_seconds.get("enrich", 0.0)
+    print(f"enrichment {1000 * enrich / n:.2f} ms a page vs extraction (clean) {1000 * clean / n:.2f} ms a page")
     print(f"counts: {summary.counts}")
 
 

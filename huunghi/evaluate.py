@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from huunghi.corpus import generate, read_truth
+from huunghi.corpus import GENERATOR_VERSION, generate, read_truth
 from tasks.dedup import article_id
 from warehouse import store
 
@@ -133,7 +133,7 @@ def trafilatura_alone(corpus: Path) -> tuple[float, float]:
 def evaluate(pages: int, seed: int, batch_size: int = 2000, fmt: str = "text") -> Scores:
     from flows.pipeline import pipeline
 
-    corpus = EVAL_DIR / f"corpus-{pages}-{seed}-{fmt}"
+    corpus = EVAL_DIR / f"corpus-v{GENERATOR_VERSION}-{pages}-{seed}-{fmt}"
     if not (corpus / ".complete").exists():
         generate(corpus, pages, seed, formats=(fmt,))
         (corpus / ".complete").write_text("ok\n")

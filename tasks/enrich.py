@@ -61,7 +61,7 @@ def enrich_chunk(articles: Sequence[Work]) -> dict[str, list[tuple]]:
         ]
         lead = next((text for _, kind, text in paragraphs if kind == "lead"), "")
         body = [text for _, kind, text in paragraphs if kind == "body"]
-        rows["partnerships"] += [(aid, *asdict(p).values()) for p in find_partnerships(title, lead, body, published)]
+        rows["partnerships"] += [(aid, *p.row()) for p in find_partnerships(title, lead, body, published)]
     return rows
 
 

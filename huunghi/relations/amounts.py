@@ -47,6 +47,8 @@ def parse_number(integer: str, decimals: str | None) -> float:
 
 def find_amounts(text: str, year: int | None) -> list[Amount]:
     pattern, codes, rates = _currencies()
+    if not any(alias in text for alias in codes):  # most paragraphs name no currency: skip the regex
+        return []
     out = []
     for m in pattern.finditer(text):
         value = parse_number(m.group(1), m.group(2)) * SCALES.get(m.group(3) or "", 1.0)

@@ -40,16 +40,25 @@ class Partnership:
     period_end: int | None = None
     sectors: list[str] = field(default_factory=list)
 
+    def row(self) -> tuple:
+        """The fields in table order (dataclasses.astuple copies the lists, and costs more)."""
+        return (self.vn_entity_id, self.la_entity_id, self.event_type, self.event_types, self.event_date,
+                self.event_end, self.agreement_kind, self.period_start, self.period_end, self.sectors)  # fmt: skip
+
 
 @cache
-def _vocabulary() -> tuple[list[tuple[str, re.Pattern[str]]], list[tuple[str, re.Pattern[str]]], list]:
+def _vocabulary() -> tuple[list[tuple[str, re.Pattern[str]]], list[tuple[str, re.Pattern[str]]], list[tuple]]:
     def compiled(rows, key, column):
         return [(row[key], re.compile(rf"(?<!\w)(?:{alternation(row[column].split('|'))})(?!\w)")) for row in rows]
 
     events = compiled(data_rows("event_cues.csv"), "event_type", "cues")
     agreements = compiled(data_rows("agreement_kinds.csv"), "agreement_kind", "phrases")
-    sectors = [
-        (row["sector"], re.compile(rf"(?<!\w)(?:{alternation(row['keywords'].split('|'))})(?!\w)", re.IGNORECASE))
+    sectors = [  # keywords are lower case and searched in lower-cased text (IGNORECASE is slow on Unicode)
+        (
+            row["sector"],
+            tuple(row["keywords"].lower().split("|")),
+            re.compile(rf"(?<!\w)(?:{alternation(row['keywords'].lower().split('|'))})(?!\w)"),
+        )
         for row in data_rows("sectors.csv")
     ]
     return events, agreements, sectors
@@ -93,7 +102,7 @@ def find_partnerships(title: str, lead: str, body: list[str], published: date | 
     """The pairs the article is about, each with the article's event, agreement, period and sectors."""
     vn, la = _sides(partner_provinces(title))
     if not vn or not la:
-        vn2, la2 = _sides(partner_provinces(title + "\n" + lead))
+        vn2, la2 = _sides(partner_provinces(title) + partner_provinces(lead))
         vn, la = vn or vn2, la or la2
     if not vn or not la:
         counts = Counter()
@@ -114,8 +123,11 @@ def find_partnerships(title: str, lead: str, body: list[str], published: date | 
                 found = [(m.start(), kind) for kind, p in agreements if (m := p.search(after))]
                 agreement = min(found)[1] if found else None
     period = signed_period([lead, *body])
-    whole = "\n".join([lead, *body])
-    sectors = [sector for sector, words in sector_words if words.search(whole)]
+    whole = "\n".join([lead, *body]).lower()
+    # A substring test first (fast), the word-boundary regex only to confirm ("điện" is not in "đại diện").
+    sectors = [
+        sector for sector, words, exact in sector_words if any(w in whole for w in words) and exact.search(whole)
+    ]
     dates = event_dates(lead, published) if published else []
     start, end = dates[0] if dates else (None, None)
     first_type = event_types[0] if event_types else None

@@ -43,6 +43,7 @@ _NOT_A_NAME = frozenset(
     ]
 )
 MAX_NAME_WORDS = 5
+_SEPARATOR = re.compile(r"\s*[-–,]?\s*")
 
 
 @dataclass(frozen=True)
@@ -56,25 +57,29 @@ class Person:
 
 
 @cache
-def _posts() -> tuple[re.Pattern[str], dict[str, str]]:
+def _posts() -> tuple[re.Pattern[str], dict[str, str], tuple[str, ...]]:
     types = {row["post"]: row["organization_type"] for row in data_rows("posts.csv")}
     one = alternation(types)
-    return re.compile(rf"(?<!\w)(?:{one})(?:\s*,\s*(?:{one}))*(?!\w)"), types
+    openings = tuple(sorted({" ".join(post.split()[:2]) for post in types}))  # a cheap test before the regex
+    return re.compile(rf"(?<!\w)(?:{one})(?:\s*,\s*(?:{one}))*(?!\w)"), types, openings
+
+
+_UNIT = re.compile(r"\s*(?:tỉnh|thành phố|TP\.?)?\s*")
 
 
 def _province_at(g: Gazetteer, text: str, pos: int) -> tuple[str | None, int]:
     """A province named at pos (after an optional 'tỉnh'/'thành phố'); (code, end) or (None, pos)."""
-    m = re.compile(r"\s*(?:tỉnh|thành phố|TP\.?)?\s*").match(text, pos)
+    m = _UNIT.match(text, pos)
     at = m.end() if m else pos
-    for match in g.find(text[at : at + 60]):
-        if match.start == 0 and (code := g.province_of(match)) and g.entities[match.entity_id].kind == "province":
-            return code, at + match.end
+    for match in g.find(text):
+        if match.start == at and g.entities[match.entity_id].kind == "province":
+            return match.entity_id, match.end
     return None, pos
 
 
 def _name_at(text: str, pos: int) -> tuple[str | None, int]:
     """The capitalized words at pos (after an optional dash or comma): the name, and where it ends."""
-    m = re.compile(r"\s*[-–,]?\s*").match(text, pos)
+    m = _SEPARATOR.match(text, pos)
     at = m.end() if m else pos
     words: list[str] = []
     end = at
@@ -95,7 +100,9 @@ def _name_at(text: str, pos: int) -> tuple[str | None, int]:
 def find_people(text: str) -> list[Person]:
     """Officials with a post in one paragraph, in order."""
     g = load_gazetteer()
-    pattern, types = _posts()
+    pattern, types, openings = _posts()
+    if not any(opening in text for opening in openings):
+        return []
     blocked = [m.span() for m in g._stops.finditer(text)]  # "Chủ tịch Hồ Chí Minh" is not an official of today
     out = []
     for m in pattern.finditer(text):
@@ -103,7 +110,7 @@ def find_people(text: str) -> list[Person]:
             continue
         province, after = _province_at(g, text, m.end())
         name, end = _name_at(text, after)
-        if name is None or any(m.start == 0 and m.end == len(name) for m in g.find(name)):  # a place, not a person
+        if name is None or any(m.start >= after and m.end == end for m in g.find(text)):  # a place, not a person
             continue
         role = m.group()
         org_type = next((types[p.strip()] for p in reversed(role.split(",")) if types.get(p.strip())), "")
