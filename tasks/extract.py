@@ -26,10 +26,11 @@ def metadata(tree: lxml.etree._Element, url: str | None) -> dict:
     if meta.date:
         try:
             published = datetime.strptime(meta.date, "%Y-%m-%dT%H:%M:%S%z")
-        except ValueError:
-            published = None
-        if published is not None and published.utcoffset() == timedelta(0) and "T00:00:00" in meta.date:
-            published = published.replace(tzinfo=_VN)  # a bare date: the day in the site's time zone
+        except ValueError:  # a date without time or zone: midnight of that day, Vietnam time
+            try:
+                published = datetime.fromisoformat(meta.date[:10]).replace(tzinfo=_VN)
+            except ValueError:
+                published = None
     return {
         "title": normalize_text(meta.title) if meta.title else None,
         "published_at": published,
