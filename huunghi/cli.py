@@ -159,6 +159,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    from warehouse.docs import schema_text
+
+    print(schema_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="huunghi", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -187,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
     sql.add_argument("query")
     sql.set_defaults(func=cmd_sql)
+
+    schema = sub.add_parser(
+        "schema", help="every table and view with its columns and their meaning (= warehouse/SCHEMA.md)"
+    )
+    schema.set_defaults(func=cmd_schema)
 
     ev = sub.add_parser("eval", help="score boilerplate removal and dedup on a generated corpus of mixed layouts")
     ev.add_argument("--pages", type=int, default=5000)

@@ -229,9 +229,10 @@ def load_run(root, tables: RunTables, run: RunInfo) -> dict[str, int]:
     """Commit every table of the run at once: one DuckLake snapshot, or none if anything fails."""
     con = store.connect(root, read_only=False)
     try:
-        store.ensure_schema(con)
+        store.ensure_schema(con)  # tables first, in their own commit on a new warehouse (DuckLake needs them)
         con.execute("BEGIN TRANSACTION")
         try:
+            store.ensure_views(con)  # views with the data they describe, in the run's snapshot
             con.execute(
                 f"CALL {store.ALIAS}.set_commit_message(?, ?, extra_info => ?)",
                 [

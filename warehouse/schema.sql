@@ -3,14 +3,14 @@
 
 -- One row per page read as an article; key article_id (derived from source_uri).
 CREATE TABLE IF NOT EXISTS articles (
-    article_id    VARCHAR NOT NULL,
-    source_uri    VARCHAR NOT NULL,
-    url           VARCHAR,
-    title         VARCHAR NOT NULL,
-    published_at  TIMESTAMPTZ,
-    section       VARCHAR,
-    author        VARCHAR,
-    lead          VARCHAR,
+    article_id    VARCHAR NOT NULL,      -- hash of source_uri: the article's id
+    source_uri    VARCHAR NOT NULL,      -- where the page was read: file:// path, http(s) URL, or WARC file # record id
+    url           VARCHAR,               -- the page's web address when known
+    title         VARCHAR NOT NULL,      -- headline
+    published_at  TIMESTAMPTZ,           -- publication time from the page (NULL when it cannot be read)
+    section       VARCHAR,               -- breadcrumb sections, e.g. Hữu nghị › Bốn phương kết bạn
+    author        VARCHAR,               -- byline as written
+    lead          VARCHAR,               -- the first paragraph (sapo)
     body          VARCHAR,          -- body paragraphs joined by blank lines (no lead, no captions)
     duplicate_of  VARCHAR,          -- article_id of the article this one repeats, else NULL
     content_hash  VARCHAR NOT NULL, -- hash of title, lead and body, furniture excluded
@@ -21,33 +21,33 @@ CREATE TABLE IF NOT EXISTS articles (
 
 -- Lead, body paragraphs and captions in page order; key (article_id, position).
 CREATE TABLE IF NOT EXISTS paragraphs (
-    article_id  VARCHAR NOT NULL,
-    position    INTEGER NOT NULL,
+    article_id  VARCHAR NOT NULL,        -- the article
+    position    INTEGER NOT NULL,        -- order in the page, the lead first (0)
     kind        VARCHAR NOT NULL,  -- lead | body | caption
-    text        VARCHAR NOT NULL
+    text        VARCHAR NOT NULL         -- the paragraph's text
 );
 
 -- Teaser and sidebar stories, each once; key story_id (from the normalized title).
 CREATE TABLE IF NOT EXISTS stories (
-    story_id      VARCHAR NOT NULL,
-    title         VARCHAR NOT NULL,
-    summary       VARCHAR,
+    story_id      VARCHAR NOT NULL,      -- hash of the story's first title key
+    title         VARCHAR NOT NULL,      -- the most frequent spelling of the title
+    summary       VARCHAR,               -- the longest summary seen with it
     url           VARCHAR,          -- the link most pages give the story (HTML pages), else NULL
-    first_run_id  VARCHAR NOT NULL
+    first_run_id  VARCHAR NOT NULL       -- run that first saw the story
 );
 
 -- Every title key ever seen and the story it belongs to (near-identical titles share one); key title_key.
 CREATE TABLE IF NOT EXISTS story_aliases (
-    title_key  VARCHAR NOT NULL,
-    story_id   VARCHAR NOT NULL
+    title_key  VARCHAR NOT NULL,         -- a title in comparison form (case, punctuation, spacing ignored)
+    story_id   VARCHAR NOT NULL          -- the story it belongs to
 );
 
 -- Each sighting of a story on a page; key (article_id, position).
 CREATE TABLE IF NOT EXISTS story_appearances (
-    story_id    VARCHAR NOT NULL,
-    article_id  VARCHAR NOT NULL,
+    story_id    VARCHAR NOT NULL,        -- the story shown
+    article_id  VARCHAR NOT NULL,        -- the page showing it
     block       VARCHAR NOT NULL,  -- inline | related | other | most_read | multimedia | video | latest | sidebar
-    position    INTEGER NOT NULL,
+    position    INTEGER NOT NULL,        -- order among the page's stories
     url         VARCHAR            -- the link of the sighting (HTML pages), else NULL
 );
 
@@ -56,115 +56,115 @@ CREATE TABLE IF NOT EXISTS story_appearances (
 CREATE TABLE IF NOT EXISTS entities (
     entity_id      VARCHAR NOT NULL,  -- ISO 3166-2 (VN-25), ISO 3166-1 (LA), or ORG-<type>-<province> / ORG-<name>
     kind           VARCHAR NOT NULL,  -- province | country | organization
-    name           VARCHAR NOT NULL,
-    iso_code       VARCHAR,
+    name           VARCHAR NOT NULL,     -- name (Vietnamese provinces: official name before July 2025)
+    iso_code       VARCHAR,              -- ISO 3166-2 (provinces) or ISO 3166-1 (countries), NULL for organizations
     country        VARCHAR NOT NULL,  -- VN | LA | … (ISO 3166-1)
     level          VARCHAR,           -- province | municipality | capital; provincial | national (organizations)
     name_2025      VARCHAR,           -- the provincial unit it belongs to since 1 July 2025 (VN)
-    iso_code_2025  VARCHAR
+    iso_code_2025  VARCHAR               -- ISO 3166-2 code of that unit
 );
 
 -- Entities named in an article's lead and body; key (article_id, entity_id, paragraph_position, start_char).
 CREATE TABLE IF NOT EXISTS mentions (
-    article_id          VARCHAR NOT NULL,
-    entity_id           VARCHAR NOT NULL,
-    surface             VARCHAR NOT NULL,
-    paragraph_position  INTEGER NOT NULL,
-    start_char          INTEGER NOT NULL,
-    end_char            INTEGER NOT NULL,
+    article_id          VARCHAR NOT NULL,  -- the article
+    entity_id           VARCHAR NOT NULL,  -- the entity named (entities.entity_id)
+    surface             VARCHAR NOT NULL,  -- the text as written
+    paragraph_position  INTEGER NOT NULL,  -- paragraphs.position of the paragraph
+    start_char          INTEGER NOT NULL,  -- character offset in the paragraph
+    end_char            INTEGER NOT NULL,  -- character offset after the mention
     place               VARCHAR            -- the city, district or border gate named instead of the province
 );
 
 -- Officials named with a post in an article's lead and body, once per name; key (article_id, name).
 CREATE TABLE IF NOT EXISTS people (
-    article_id              VARCHAR NOT NULL,
-    name                    VARCHAR NOT NULL,
+    article_id              VARCHAR NOT NULL,  -- the article
+    name                    VARCHAR NOT NULL,  -- the person's name as written
     role                    VARCHAR NOT NULL,  -- the post(s) as written: Bí thư Tỉnh ủy, Tỉnh trưởng, …
     organization_entity_id  VARCHAR,           -- ORG-UBND-VN-25 …, when the post names its body and province
-    province_entity_id      VARCHAR,
-    paragraph_position      INTEGER NOT NULL,
-    start_char              INTEGER NOT NULL
+    province_entity_id      VARCHAR,     -- the province the post belongs to, when stated anywhere in the article
+    paragraph_position      INTEGER NOT NULL,  -- paragraph of the first mention
+    start_char              INTEGER NOT NULL  -- offset of the first mention
 );
 
 -- The Vietnamese–Lao province pairs an article is about; key (article_id, vn_entity_id, la_entity_id).
 CREATE TABLE IF NOT EXISTS partnerships (
-    article_id      VARCHAR NOT NULL,
-    vn_entity_id    VARCHAR NOT NULL,
-    la_entity_id    VARCHAR NOT NULL,
+    article_id      VARCHAR NOT NULL,    -- the article
+    vn_entity_id    VARCHAR NOT NULL,    -- the Vietnamese province (pre-2025 code; entities.name_2025 gives today's unit)
+    la_entity_id    VARCHAR NOT NULL,    -- the Lao province
     event_type      VARCHAR,           -- signing | talks | visit | aid | review (the first that applies)
     event_types     VARCHAR[],         -- every event type the title and lead state
     event_date      DATE,              -- the lead's first dated event, year resolved with the article's date
     event_end       DATE,              -- the end of a date range, else NULL
     agreement_kind  VARCHAR,           -- memorandum | cooperation_agreement | contract | cooperation_plan
     period_start    INTEGER,           -- the period signed (giai đoạn 2023 - 2025), not the one reviewed
-    period_end      INTEGER,
+    period_end      INTEGER,             -- last year of the signed period
     sectors         VARCHAR[]          -- from huunghi/data/sectors.csv
 );
 
 -- Amounts of money in an article's lead and body; key (article_id, paragraph_position, start_char).
 CREATE TABLE IF NOT EXISTS amounts (
-    article_id          VARCHAR NOT NULL,
-    value               DOUBLE NOT NULL,
+    article_id          VARCHAR NOT NULL,  -- the article
+    value               DOUBLE NOT NULL,  -- the amount in its currency
     currency            VARCHAR NOT NULL,  -- VND | USD | EUR | LAK | THB | CNY
     value_vnd           DOUBLE,            -- at the reference rate of the article's year (data/currencies.csv)
-    surface             VARCHAR NOT NULL,
-    paragraph_position  INTEGER NOT NULL,
-    start_char          INTEGER NOT NULL
+    surface             VARCHAR NOT NULL,  -- the text as written, e.g. 7,3 tỉ đồng
+    paragraph_position  INTEGER NOT NULL,  -- paragraphs.position of the paragraph
+    start_char          INTEGER NOT NULL  -- character offset in the paragraph
 );
 
 -- MinHash signature of each canonical article's text, to find near duplicates in later runs; key article_id.
 CREATE TABLE IF NOT EXISTS article_signatures (
-    article_id  VARCHAR NOT NULL,
-    minhash     BLOB NOT NULL
+    article_id  VARCHAR NOT NULL,        -- a canonical article
+    minhash     BLOB NOT NULL            -- 128 MinHash values (uint32, little-endian) of its word 5-shingles
 );
 
 -- Headline-like lines standing among article lines (as title keys), counted across pages to find site
 -- furniture;
 -- key (line_key, article_id).
 CREATE TABLE IF NOT EXISTS headline_lines (
-    line_key    VARCHAR NOT NULL,
-    article_id  VARCHAR NOT NULL
+    line_key    VARCHAR NOT NULL,        -- the line in comparison form
+    article_id  VARCHAR NOT NULL         -- an article it stands in
 );
 
 -- Every input page and where it ended; key source_uri.
 CREATE TABLE IF NOT EXISTS pages (
     source_uri  VARCHAR NOT NULL,  -- file:// path, http(s) URL, or WARC file # record id
-    sha256      VARCHAR,
+    sha256      VARCHAR,                 -- of the raw input bytes (NULL when none were read)
     format      VARCHAR,           -- text | html
-    size        BIGINT,
-    fetched_at  TIMESTAMPTZ,
+    size        BIGINT,                  -- bytes read
+    fetched_at  TIMESTAMPTZ,             -- when the bytes were read or fetched
     outcome     VARCHAR NOT NULL,  -- article | duplicate | quarantine
-    article_id  VARCHAR,
-    run_id      VARCHAR NOT NULL,
+    article_id  VARCHAR,                 -- the article it became, if any
+    run_id      VARCHAR NOT NULL,        -- run that last changed the row
     url         VARCHAR            -- the page's web address when known (crawl, WARC, canonical link)
 );
 
 -- Inputs that could not become articles, with the raw bytes kept; key (source_uri, sha256, stage).
 CREATE TABLE IF NOT EXISTS quarantine (
-    source_uri  VARCHAR NOT NULL,
-    sha256      VARCHAR,
-    stage       VARCHAR NOT NULL,
-    reason      VARCHAR NOT NULL,
-    details     VARCHAR,
-    raw         BLOB,
-    run_id      VARCHAR NOT NULL
+    source_uri  VARCHAR NOT NULL,        -- the input
+    sha256      VARCHAR,                 -- of the raw input bytes (NULL when none were read)
+    stage       VARCHAR NOT NULL,        -- ingest | discover | fetch | clean
+    reason      VARCHAR NOT NULL,        -- why, as a code: not_text, too_large, http_404, robots_disallowed, no_title …
+    details     VARCHAR,                 -- why, in words
+    raw         BLOB,                    -- the raw bytes, when there were any
+    run_id      VARCHAR NOT NULL         -- run that quarantined it
 );
 
 -- One row per successful run; key run_id.
 CREATE TABLE IF NOT EXISTS runs (
-    run_id            VARCHAR NOT NULL,
-    flow_run_id       VARCHAR,
-    started_at        TIMESTAMPTZ NOT NULL,
-    finished_at       TIMESTAMPTZ NOT NULL,
-    status            VARCHAR NOT NULL,
-    pages_in          INTEGER NOT NULL,
-    articles_new      INTEGER NOT NULL,
-    articles_updated  INTEGER NOT NULL,
-    duplicates_new    INTEGER NOT NULL,
-    quarantined_new   INTEGER NOT NULL,
-    stories_new       INTEGER NOT NULL,
-    appearances_new   INTEGER NOT NULL,
-    mentions_new      INTEGER NOT NULL
+    run_id            VARCHAR NOT NULL,  -- the run (the Prefect flow run id when run by Prefect)
+    flow_run_id       VARCHAR,           -- Prefect flow run id
+    started_at        TIMESTAMPTZ NOT NULL,  -- start time
+    finished_at       TIMESTAMPTZ NOT NULL,  -- commit time
+    status            VARCHAR NOT NULL,  -- completed (failed runs write nothing)
+    pages_in          INTEGER NOT NULL,  -- inputs of the run, unchanged web pages included
+    articles_new      INTEGER NOT NULL,  -- new canonical articles
+    articles_updated  INTEGER NOT NULL,  -- articles rewritten because their bytes changed
+    duplicates_new    INTEGER NOT NULL,  -- new articles marked as copies
+    quarantined_new   INTEGER NOT NULL,  -- new quarantine rows
+    stories_new       INTEGER NOT NULL,  -- new stories
+    appearances_new   INTEGER NOT NULL,  -- new story sightings
+    mentions_new      INTEGER NOT NULL   -- new mentions
 );
 
 -- Columns added after the first release, for warehouses created before them.

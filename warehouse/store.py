@@ -79,12 +79,19 @@ def check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """The tables of schema.sql (idempotent: CREATE … IF NOT EXISTS, ADD COLUMN IF NOT EXISTS)."""
     con.execute(resources.files("warehouse").joinpath("schema.sql").read_text("utf-8"))
+
+
+def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
+    """The views of views.sql (CREATE OR REPLACE), so that they always match this version's tables."""
+    con.execute(resources.files("warehouse").joinpath("views.sql").read_text("utf-8"))
 
 
 def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? ORDER BY table_name",
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_type = 'BASE TABLE' "
+        "ORDER BY table_name",
         [ALIAS],
     ).fetchall()
     return [r[0] for r in rows]
