@@ -91,9 +91,12 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
     try:
         root = store.check_location(args.warehouse, create=False)
-        con = store.connect(root, read_only=True)
+        snapshot = store.snapshot_of_run(root, args.at_run) if args.at_run else args.snapshot
+        con = store.connect(root, read_only=True, snapshot=snapshot)
     except store.WarehouseError as exc:
         return _fail(str(exc))
+    except duckdb.Error as exc:
+        return _fail(str(exc).splitlines()[0])
     try:
         store.check_read_only(con, args.query)
         cursor = con.execute(args.query)
@@ -192,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
     sql.add_argument("--warehouse", metavar="DIR")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    when = sql.add_mutually_exclusive_group()
+    when.add_argument("--snapshot", type=int, metavar="N", help="query the warehouse as it was at snapshot N")
+    when.add_argument("--at-run", metavar="RUN_ID", help="query the warehouse as it was right after that run")
     sql.add_argument("query")
     sql.set_defaults(func=cmd_sql)
 

@@ -45,19 +45,40 @@ def check_location(path: str | Path | None, *, create: bool) -> Path:
     return root
 
 
-def connect(root: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the warehouse attached as `wh` and selected as default."""
+RUN_SNAPSHOTS = """
+    SELECT r.run_id, r.flow_run_id, s.snapshot_id, s.snapshot_time, r.articles_new, r.pages_in
+    FROM runs r JOIN wh.snapshots() s ON json_extract_string(s.commit_extra_info, '$.run_id') = r.run_id
+    ORDER BY s.snapshot_id"""
+
+
+def connect(root: Path, *, read_only: bool, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the warehouse attached as `wh` and selected as default; with `snapshot`,
+    the warehouse as it was at that snapshot (read-only)."""
     root = root.resolve()  # the catalog records its data path as given at creation: always absolute
     con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
     duckdb_extensions.import_extension("ducklake", con=con)
     con.execute("LOAD ducklake")
     # ATTACH takes no prepared parameters; check_location() refused quotes in the path.
     options = [f"DATA_PATH '{root / DATA_DIR}/'", "DATA_INLINING_ROW_LIMIT 0"]
-    if read_only:
+    if read_only or snapshot is not None:
         options.append("READ_ONLY")
+    if snapshot is not None:
+        options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
     con.execute(f"ATTACH 'ducklake:{root / CATALOG_FILE}' AS {ALIAS} ({', '.join(options)})")
     con.execute(f"USE {ALIAS}")
     return con
+
+
+def snapshot_of_run(root: Path, run_id: str) -> int:
+    """The snapshot a run committed (its commit message carries the run id)."""
+    con = connect(root, read_only=True)
+    try:
+        row = con.execute(f"SELECT snapshot_id FROM ({RUN_SNAPSHOTS}) WHERE run_id = ?", [run_id]).fetchone()
+    finally:
+        con.close()
+    if row is None:
+        raise WarehouseError(f'no run {run_id!r} in {root} (see: huunghi sql "SELECT * FROM runs")')
+    return row[0]
 
 
 class ReadOnlyQuery(ValueError):
