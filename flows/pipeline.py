@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from warehouse import store
 from warehouse.tables import build
 
 DEFAULT_BATCH_SIZE = 2000
+DEFAULT_LOCK_WAIT = 900.0  # a daily run that finds the previous one still loading waits, then says why it stops
 
 
 @dataclass
@@ -191,12 +192,14 @@ def pipeline(
     sources_file: str | None = None,
     allow_private: bool = False,
     offline: bool = False,
+    lock_wait_seconds: float = DEFAULT_LOCK_WAIT,
 ) -> RunSummary:
     """Turn news pages into the warehouse: one run, one snapshot.
 
     sources: files, folders (.txt, .html, .htm, .gz, .warc) and URLs (sitemaps, feeds, pages);
     sources_file: a sources.toml; allow_private: let URL sources reach private addresses (tests);
-    offline: read web sources from the raw zone instead of fetching.
+    offline: read web sources from the raw zone instead of fetching; lock_wait_seconds: how long to wait
+    for another run on the same warehouse before giving up.
     """
     logger = get_run_logger()
     started_at = datetime.now(UTC)
@@ -206,7 +209,9 @@ def pipeline(
     watch = _Stopwatch()
 
     parallel.warm_up()
-    try:
+    with ExitStack() as stack:
+        stack.callback(parallel.shutdown)  # worker processes live for one run
+        stack.enter_context(store.run_lock(root, lock_wait_seconds, say=logger.warning))  # one run at a time
         with watch("ingest"):
             local, sites = plan_sources(sources, sources_file, allow_private)
             paths = find_sources(local) if local else []
@@ -277,7 +282,5 @@ def pipeline(
             )
             check(watch, pages=tables.pages)
             counts = load_run(root, quote(tables), RunInfo(run_id, flow_run_id, started_at))
-    finally:
-        parallel.shutdown()  # worker processes live for one run
     logger.info("run %s committed: %s", run_id, counts)
     return RunSummary(run_id, str(root), len(paths) + len(fetched), {**counts, "unchanged": unchanged}, watch.seconds)

@@ -67,6 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             sources_file=args.sources_file,
             allow_private=args.allow_private,
             offline=args.offline,
+            lock_wait_seconds=args.lock_wait,
         )
     except (GateFailed, SourceError, store.WarehouseError, web.SourceConfigError) as exc:
         return _fail(str(exc))
@@ -186,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-private", action="store_true", help="let --source URLs reach private/loopback addresses (tests)"
     )
     run.add_argument("--offline", action="store_true", help="read web sources from the raw zone, fetch nothing")
+    run.add_argument(
+        "--lock-wait",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="wait for a run on the same warehouse (default 900 s)",
+    )
     run.add_argument(
         "--warehouse", metavar="DIR", help="warehouse folder (default: $HUUNGHI_WAREHOUSE or var/warehouse)"
     )

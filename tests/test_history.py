@@ -46,3 +46,18 @@ def test_earlier_snapshot_is_read_only_and_unknown_ones_are_refused(tmp_path, ca
     assert "snapshot" in capsys.readouterr().err.lower()
     assert main(["sql", "--warehouse", root, "--at-run", "no-such-run", "SELECT 1"]) == 2
     assert "no run" in capsys.readouterr().err
+
+
+def test_a_second_run_waits_for_the_first_then_says_why_it_stops(tmp_path):
+    root = tmp_path / "wh"
+    corpus = generate(tmp_path / "c", 5, seed=3)
+    pipeline(sources=[str(corpus)], warehouse=str(root))
+    before = store.row_counts(con := store.connect(root, read_only=True))
+    con.close()
+    busy = pytest.raises(store.WarehouseBusy, match=r"is busy: run in process \d+ since")
+    with store.run_lock(root, 0), busy:  # held as a run in another process would hold it
+        pipeline(sources=[str(corpus)], warehouse=str(root), lock_wait_seconds=0.5)
+    con = store.connect(root, read_only=True)
+    assert store.row_counts(con) == before  # the refused run wrote nothing, not even a runs row
+    con.close()
+    pipeline(sources=[str(corpus)], warehouse=str(root), lock_wait_seconds=0.5)  # free again

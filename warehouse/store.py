@@ -6,7 +6,12 @@ PyPI package pinned with duckdb and is installed from its file.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -79,6 +84,47 @@ def snapshot_of_run(root: Path, run_id: str) -> int:
     if row is None:
         raise WarehouseError(f'no run {run_id!r} in {root} (see: huunghi sql "SELECT * FROM runs")')
     return row[0]
+
+
+LOCK_FILE = ".run.lock"
+
+
+class WarehouseBusy(WarehouseError):
+    """Another run holds the warehouse."""
+
+
+@contextmanager
+def run_lock(root: Path, wait_seconds: float, say: Callable[[str], object] = print) -> Iterator[None]:
+    """One run at a time per warehouse: an exclusive lock on <warehouse>/.run.lock for the whole run.
+
+    A second run says who holds the lock and waits up to `wait_seconds`, then gives up with
+    WarehouseBusy. The lock is the operating system's (flock): it is released if the holder dies.
+    """
+    path = root / LOCK_FILE
+    with path.open("a+") as f:
+        deadline = time.monotonic() + wait_seconds
+        said = False
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                f.seek(0)
+                holder = f.read().strip() or "another run"
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(f"{root} is busy: {holder} holds it (waited {wait_seconds:.0f} s)") from None
+                if not said:
+                    say(f"waiting for the warehouse: {holder} holds it (up to {wait_seconds:.0f} s)")
+                    said = True
+                time.sleep(0.2)
+        try:
+            f.truncate(0)
+            f.write(f"run in process {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
+            f.flush()
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 class ReadOnlyQuery(ValueError):
