@@ -30,7 +30,7 @@ from tasks.fetch import crawl_source, replay_source
 from tasks.gates import gate
 from tasks.ingest import discover, ingest_pages
 from tasks.load import RunInfo, RunTables, headline_counts, load_knowledge, load_known, load_run, processed_pages
-from warehouse import store
+from warehouse import search, store
 from warehouse.tables import build
 
 DEFAULT_BATCH_SIZE = 2000
@@ -144,6 +144,12 @@ def check(watch: _Stopwatch, **outputs: pa.Table) -> None:
     with watch("gates"):
         for suite, table in outputs.items():
             gate(suite, quote(table))
+
+
+@task(name="index for search", retries=1)
+def index_for_search(root: Path) -> int:
+    """Rebuild the full-text index from what the run committed (`huunghi search` rebuilds a stale one)."""
+    return search.build_index(root)
 
 
 @task(name="find sources")
@@ -282,5 +288,7 @@ def pipeline(
             )
             check(watch, pages=tables.pages)
             counts = load_run(root, quote(tables), RunInfo(run_id, flow_run_id, started_at))
+        with watch("search index"):
+            index_for_search(root)
     logger.info("run %s committed: %s", run_id, counts)
     return RunSummary(run_id, str(root), len(paths) + len(fetched), {**counts, "unchanged": unchanged}, watch.seconds)

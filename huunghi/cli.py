@@ -88,12 +88,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
+    from warehouse import search as search_index
     from warehouse import store
 
     try:
         root = store.check_location(args.warehouse, create=False)
         snapshot = store.snapshot_of_run(root, args.at_run) if args.at_run else args.snapshot
         con = store.connect(root, read_only=True, snapshot=snapshot)
+        if snapshot is None:
+            search_index.attach(con, root)  # FROM search.search_articles('…')
     except store.WarehouseError as exc:
         return _fail(str(exc))
     except duckdb.Error as exc:
@@ -112,16 +115,21 @@ def cmd_sql(args: argparse.Namespace) -> int:
         return _fail(message)
     finally:
         con.close()
-    # `huunghi sql … | head` ends quietly. Only here: a crawl must get EPIPE on a closed socket, not die.
-    previous = signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    try:
-        _print_rows(columns, rows, args.format)
-    finally:
-        signal.signal(signal.SIGPIPE, previous)
+    _print_rows(columns, rows, args.format)
     return 0
 
 
 def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
+    """`huunghi sql … | head` ends quietly: SIGPIPE's default only while printing (a crawl in the same
+    process must get EPIPE on a closed socket, not die)."""
+    previous = signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        _print_rows_now(columns, rows, fmt)
+    finally:
+        signal.signal(signal.SIGPIPE, previous)
+
+
+def _print_rows_now(columns: list[str], rows: list[tuple], fmt: str) -> None:
     if fmt == "json":
         print(
             json.dumps(
@@ -160,6 +168,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from huunghi.evaluate import evaluate, report
 
     print(report(evaluate(args.pages, args.seed, args.batch_size, args.format)))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from warehouse import search, store
+
+    try:
+        root = store.check_location(args.warehouse, create=False)
+        con = store.connect(root, read_only=True)
+        current = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
+        con.close()
+        if search.indexed_snapshot(root) != current:
+            print(f"(building the search index for snapshot {current}…)", file=sys.stderr)
+            search.build_index(root)
+    except store.WarehouseError as exc:
+        return _fail(str(exc))
+    rows = search.search(root, args.query, args.limit)
+    _print_rows(["article_id", "title", "published_at", "score", "terms"], rows, args.format)
     return 0
 
 
@@ -208,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--at-run", metavar="RUN_ID", help="query the warehouse as it was right after that run")
     sql.add_argument("query")
     sql.set_defaults(func=cmd_sql)
+
+    find = sub.add_parser("search", help="full-text search of titles and bodies (accents optional, BM25-ranked)")
+    find.add_argument("--warehouse", metavar="DIR")
+    find.add_argument("--limit", type=int, default=10)
+    find.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    find.add_argument("query")
+    find.set_defaults(func=cmd_search)
 
     schema = sub.add_parser(
         "schema", help="every table and view with its columns and their meaning (= warehouse/SCHEMA.md)"
