@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import shutil
@@ -260,15 +261,19 @@ def test_warehouse_path_checked(tmp_path):
         store.check_location(tmp_path / "missing", create=False)
 
 
-def test_readme_queries_run(small_corpus, tmp_path):
+def test_readme_queries_run(small_corpus, tmp_path, capsys):
+    """Every SQL example of the README runs through `huunghi sql` and returns rows."""
+    from huunghi.cli import main
+
     root = tmp_path / "wh"
     pipeline(sources=[str(small_corpus)], warehouse=str(root))
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```sql\n(.*?)```", readme, flags=re.S)
     statements = [s.strip() for block in blocks for s in block.split(";") if s.strip()]
-    assert len(statements) >= 4
+    assert len(statements) >= 10
     for statement in statements:
-        assert query(root, statement), statement
+        assert main(["sql", "--warehouse", str(root), "--format", "json", statement]) == 0, statement
+        assert json.loads(capsys.readouterr().out), statement
 
 
 def _with_lines(generated, *extra: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,6 +51,9 @@ def check_location(path: str | Path | None, *, create: bool) -> Path:
     return root
 
 
+READER_WAIT_SECONDS = 120.0  # a reader arriving during a run's commit waits for it
+WRITER_WAIT_SECONDS = 600.0  # a commit waits for the readers that have the catalog open
+
 RUN_SNAPSHOTS = """
     SELECT r.run_id, r.flow_run_id, s.snapshot_id, s.snapshot_time, r.articles_new, r.pages_in
     FROM runs r JOIN wh.snapshots() s ON json_extract_string(s.commit_extra_info, '$.run_id') = r.run_id
@@ -69,7 +73,23 @@ def connect(root: Path, *, read_only: bool, snapshot: int | None = None) -> duck
         options.append("READ_ONLY")
     if snapshot is not None:
         options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
-    con.execute(f"ATTACH 'ducklake:{root / CATALOG_FILE}' AS {ALIAS} ({', '.join(options)})")
+    attach = f"ATTACH 'ducklake:{root / CATALOG_FILE}' AS {ALIAS} ({', '.join(options)})"
+    deadline = time.monotonic() + (READER_WAIT_SECONDS if read_only else WRITER_WAIT_SECONDS)
+    said = False
+    while True:
+        try:
+            con.execute(attach)
+            break
+        except duckdb.IOException as exc:
+            # DuckDB lets one process at a time write the catalog file, and none read it meanwhile.
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            if not said:
+                print(
+                    f"huunghi: waiting for the warehouse catalog, in use by another process ({root})", file=sys.stderr
+                )
+                said = True
+            time.sleep(0.2)
     con.execute(f"USE {ALIAS}")
     return con
 
