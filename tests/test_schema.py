@@ -51,3 +51,27 @@ def test_every_table_and_view_is_described_column_by_column(warehouse):
         assert rel.kind == ("view" if kinds[name] == "VIEW" else "table")
         assert rel.meaning and all(meaning for _, _, meaning in rel.columns), name
     assert "| `vn_entity_id` |" in schema_text()
+
+
+def test_views_agree_with_their_tables(warehouse):
+    con = store.connect(warehouse, read_only=True)
+    try:
+        one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+        assert one("SELECT count(*) FROM latest_articles") == one(
+            "SELECT count(*) FROM articles WHERE duplicate_of IS NULL"
+        )
+        dates = [r[0] for r in con.execute("SELECT published_at FROM latest_articles").fetchall() if r[0]]
+        assert dates == sorted(dates, reverse=True)
+        assert one("SELECT sum(articles) FROM partnerships_by_year") == one(
+            "SELECT count(*) FROM (SELECT DISTINCT article_id, vn_entity_id, la_entity_id FROM partnerships)"
+        )
+        assert one("SELECT sum(sightings) FROM top_sidebar_stories") == one(
+            "SELECT count(*) FROM story_appearances WHERE block <> 'inline'"
+        )
+        assert one("SELECT count(*) FROM people_meetings") > 0
+        assert one("SELECT round(sum(value_vnd)) FROM amounts_by_province") == one(
+            "SELECT round(sum(m.value_vnd)) FROM amounts m JOIN "
+            "(SELECT DISTINCT article_id, vn_entity_id FROM partnerships) p USING (article_id)"
+        )
+    finally:
+        con.close()
