@@ -127,7 +127,6 @@ class Gazetteer:
                 for spelling in variants(prefix):
                     self._org_types[spelling] = row["type"].upper()
         self.names = names
-        self.province_spellings = provinces
         self._by_first_word = self._index(names)
         self._candidates = self._word_starts(self._by_first_word)
         org_alternatives = "|".join(re.escape(p) for p in sorted(self._org_types, key=len, reverse=True))
