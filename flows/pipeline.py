@@ -27,9 +27,11 @@ from tasks.clean import Knowledge, clean_pages, second_pass
 from tasks.dedup import article_id, dedup_articles
 from tasks.enrich import enrich_articles
 from tasks.fetch import crawl_source, replay_source
-from tasks.gates import gate
+from tasks.gates import GateFailed, GateOutcome, Quality, gate
 from tasks.ingest import discover, ingest_pages
 from tasks.load import RunInfo, RunTables, headline_counts, load_knowledge, load_known, load_run, processed_pages
+from tasks.report import RunReport, publish_report
+from tasks.reprocess import Selection, quarantined_inputs
 from warehouse import search, store
 from warehouse.tables import build
 
@@ -66,18 +68,76 @@ class _Stopwatch:
                 self._stack[-1][2] += spent
 
 
+def _odd_share(text: str) -> float:
+    """Share of characters that are not text: U+FFFD (undecodable bytes) and control characters."""
+    if not text:
+        return 0.0
+    odd = text.count("\ufffd") + sum(text.count(c) for c in _CONTROL_CHARS)
+    return odd / len(text)
+
+
+_CONTROL_CHARS = [chr(c) for c in range(32) if chr(c) not in "\t\n\r"] + ["\x7f"]
+
+
 def _raw_table(pages: list[RawPage]) -> pa.Table:
     return pa.Table.from_pylist(
-        [{"source_uri": p.source_uri, "sha256": p.sha256, "format": p.format, "size": p.size} for p in pages],
+        [
+            {
+                "source_uri": p.source_uri,
+                "sha256": p.sha256,
+                "format": p.format,
+                "size": p.size,
+                "odd_char_share": _odd_share(p.text),
+            }
+            for p in pages
+        ],
         schema=pa.schema(
             [
                 ("source_uri", pa.string()),
                 ("sha256", pa.string()),
                 ("format", pa.string()),
                 ("size", pa.int64()),
+                ("odd_char_share", pa.float64()),
             ]
         ),
     )
+
+
+def _cleaned_table(records: list[dict]) -> pa.Table:
+    """One row per cleaned page, complete or not: what the `cleaned` gate judges."""
+    return pa.Table.from_pylist(
+        [
+            {
+                "source_uri": r["source_uri"],
+                "title": r["title"],
+                "published_at": r["published_at"],
+                "lead": r["lead"],
+                "body": "\n".join(text for kind, text in r["paragraphs"] if kind == "body"),
+                "body_paragraphs": sum(1 for kind, _ in r["paragraphs"] if kind == "body"),
+                "extractor": r["extractor"],
+            }
+            for r in records
+        ],
+        schema=pa.schema(
+            [
+                ("source_uri", pa.string()),
+                ("title", pa.string()),
+                ("published_at", pa.timestamp("us", tz="UTC")),
+                ("lead", pa.string()),
+                ("body", pa.string()),
+                ("body_paragraphs", pa.int32()),
+                ("extractor", pa.string()),
+            ]
+        ),
+    )
+
+
+def set_aside(outcome: GateOutcome, pages: dict[str, RawPage], stage: str) -> list[Quarantined]:
+    """The pages whose rows failed a row-level expectation, as quarantine entries with the gate's reason."""
+    return [
+        Quarantined.of(pages[uri], stage, reason, f"gate '{outcome.suite}': {details}")
+        for uri, (reason, details) in sorted(outcome.flagged.items())
+    ]
 
 
 def _pages_table(
@@ -139,11 +199,10 @@ def reclean_with_knowledge(pages: list[RawPage], cleaned: CleanResult, known: Kn
     )
 
 
-def check(watch: _Stopwatch, **outputs: pa.Table) -> None:
-    """Run the quality gate of each stage output; the first failure stops the run."""
+def check(watch: _Stopwatch, quality: Quality, **outputs: pa.Table) -> dict[str, GateOutcome]:
+    """Run the quality gate of each stage output; a failure that stops the run raises GateFailed."""
     with watch("gates"):
-        for suite, table in outputs.items():
-            gate(suite, quote(table))
+        return {suite: gate(quote(quality), suite, quote(table)) for suite, table in outputs.items()}
 
 
 @task(name="index for search", retries=1)
@@ -190,6 +249,28 @@ def read_web(sites: list[web.Source], zone: Path, run_id: str, offline: bool) ->
     return pages, quarantined
 
 
+def read_inputs(
+    root: Path, run_id: str, paths: list[Path], sites: list[web.Source], batch_size: int, offline: bool
+) -> tuple[list[RawPage], list[Quarantined], list[dict]]:
+    """Raw pages from files and the web, the inputs that could not be read, and the unchanged web pages."""
+    logger = get_run_logger()
+    pages: list[RawPage] = []
+    quarantined: list[Quarantined] = []
+    for start in range(0, len(paths), batch_size):
+        batch = ingest_pages(quote(paths[start : start + batch_size]))
+        pages.extend(batch.pages)
+        quarantined.extend(batch.quarantined)
+    fetched, refused = read_web(sites, root / "raw", run_id, offline)
+    quarantined.extend(refused)
+    # A web page already in the warehouse with the same bytes is not processed again.
+    loaded = processed_pages(root, sorted({p.source_uri for p in fetched}))
+    same = {p.source_uri for p in fetched if loaded.get(p.source_uri, {}).get("sha256") == p.sha256}
+    pages.extend(p for p in fetched if p.source_uri not in same)
+    if same:
+        logger.info("%d web page(s) unchanged since they were loaded: not processed again", len(same))
+    return pages, quarantined, [loaded[u] for u in sorted(same)]
+
+
 @flow(name="huunghi-pipeline", log_prints=True)
 def pipeline(
     sources: list[str] | None = None,
@@ -199,13 +280,15 @@ def pipeline(
     allow_private: bool = False,
     offline: bool = False,
     lock_wait_seconds: float = DEFAULT_LOCK_WAIT,
+    reprocess: Selection | None = None,
 ) -> RunSummary:
     """Turn news pages into the warehouse: one run, one snapshot.
 
     sources: files, folders (.txt, .html, .htm, .gz, .warc) and URLs (sitemaps, feeds, pages);
     sources_file: a sources.toml; allow_private: let URL sources reach private addresses (tests);
     offline: read web sources from the raw zone instead of fetching; lock_wait_seconds: how long to wait
-    for another run on the same warehouse before giving up.
+    for another run on the same warehouse before giving up; reprocess: instead of sources, read again the
+    quarantined inputs it selects (after a fix).
     """
     logger = get_run_logger()
     started_at = datetime.now(UTC)
@@ -213,82 +296,148 @@ def pipeline(
     run_id = flow_run_id or str(uuid.uuid4())
     root = store.check_location(warehouse, create=True)
     watch = _Stopwatch()
+    quality = Quality(root, run_id, started_at)
+    report = RunReport(run_id, str(root), started_at)
 
     parallel.warm_up()
     with ExitStack() as stack:
         stack.callback(parallel.shutdown)  # worker processes live for one run
         stack.enter_context(store.run_lock(root, lock_wait_seconds, say=logger.warning))  # one run at a time
-        with watch("ingest"):
+        try:
+            summary = _run(watch, quality, report, root, run_id, flow_run_id, started_at,
+                           sources, sources_file, allow_private, offline, batch_size, reprocess)  # fmt: skip
+        except GateFailed as exc:
+            report.status, report.error = "stopped", str(exc)
+            raise
+        except Exception as exc:
+            report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            report.gates = quality.outcomes
+            report.stage_seconds = watch.seconds
+            try:
+                report.data_docs = quality.build_docs()
+            except Exception as exc:  # the docs must not hide the run's own outcome
+                logger.warning("Data Docs not built: %s", exc)
+            publish_report(quote(report))
+    logger.info("run %s committed: %s", run_id, summary.counts)
+    return summary
+
+
+def _run(
+    watch: _Stopwatch,
+    quality: Quality,
+    report: RunReport,
+    root: Path,
+    run_id: str,
+    flow_run_id: str | None,
+    started_at: datetime,
+    sources: list[str] | None,
+    sources_file: str | None,
+    allow_private: bool,
+    offline: bool,
+    batch_size: int,
+    reprocess: Selection | None,
+) -> RunSummary:
+    """The stages, each ending at its gate; rows a gate sets aside join the quarantine."""
+    logger = get_run_logger()
+    with watch("ingest"):
+        if reprocess is not None:
+            local, sites, kept = quarantined_inputs(root, reprocess, allow_private)
+            logger.info("reprocessing %d quarantined input(s)", len(local) + len(sites) + len(kept))
+        else:
             local, sites = plan_sources(sources, sources_file, allow_private)
-            paths = find_sources(local) if local else []
-            logger.info("%d page files from %d path(s), %d web source(s)", len(paths), len(local), len(sites))
-            pages: list[RawPage] = []
-            quarantined: list[Quarantined] = []
-            for start in range(0, len(paths), batch_size):
-                batch = ingest_pages(quote(paths[start : start + batch_size]))
-                pages.extend(batch.pages)
-                quarantined.extend(batch.quarantined)
-            fetched, refused = read_web(sites, root / "raw", run_id, offline)
-            quarantined.extend(refused)
-            # A web page already in the warehouse with the same bytes is not processed again.
-            loaded = processed_pages(root, sorted({p.source_uri for p in fetched}))
-            same = {p.source_uri for p in fetched if loaded.get(p.source_uri, {}).get("sha256") == p.sha256}
-            pages.extend(p for p in fetched if p.source_uri not in same)
-            unchanged = len(same)
-            if unchanged:
-                logger.info("%d web page(s) unchanged since they were loaded: not processed again", unchanged)
-            check(watch, raw_pages=_raw_table(pages))
+            kept = []
+        paths = find_sources(local) if local else []
+        logger.info("%d page files from %d path(s), %d web source(s)", len(paths), len(local), len(sites))
+        pages, quarantined, unchanged = read_inputs(root, run_id, paths, sites, batch_size, offline)
+        pages.extend(kept)
+        report.count("ingest", inputs=len(pages) + len(quarantined) + len(unchanged), unchanged=len(unchanged),
+                     pages=len(pages), quarantined=len(quarantined))  # fmt: skip
+        read, by_uri = pages, {p.source_uri: p for p in pages}
+        raw = check(watch, quality, raw_pages=_raw_table(pages))["raw_pages"]
+        quarantined.extend(set_aside(raw, by_uri, "ingest"))
+        pages = [p for p in pages if p.source_uri not in raw.flagged]
 
-        with watch("clean"):
-            known = load_knowledge(root)
-            cleaned = CleanResult.merge(
-                [clean_pages(quote(pages[i : i + batch_size]), quote(known)) for i in range(0, len(pages), batch_size)]
-            )
-            cleaned = reclean_with_knowledge(pages, cleaned, known, root)
-            quarantined.extend(cleaned.quarantined)
+    with watch("clean"):
+        known = load_knowledge(root)
+        cleaned = CleanResult.merge(
+            [clean_pages(quote(pages[i : i + batch_size]), quote(known)) for i in range(0, len(pages), batch_size)]
+        )
+        cleaned = reclean_with_knowledge(pages, cleaned, known, root)
+        quarantined.extend(cleaned.quarantined)
+        verdict = check(watch, quality, cleaned=_cleaned_table(cleaned.articles))["cleaned"]
+        quarantined.extend(set_aside(verdict, by_uri, "clean"))
+        articles = [r for r in cleaned.articles if r["source_uri"] not in verdict.flagged]
+        incomplete = [r["source_uri"] for r in articles if r["content_hash"] is None]  # if the suite stops checking
+        quarantined.extend(Quarantined.of(by_uri[u], "clean", "incomplete", "no title or no body") for u in incomplete)
+        articles = [r for r in articles if r["content_hash"] is not None]
+        report.count("clean", pages=len(pages), articles=len(articles),
+                     quarantined=len(cleaned.quarantined) + len(verdict.flagged) + len(incomplete))  # fmt: skip
 
-        with watch("dedup"):
-            hashes = sorted({r["content_hash"] for r in cleaned.articles})
-            deduped = dedup_articles(quote(cleaned.articles), quote(load_known(root, hashes)), run_id)
-            check(
-                watch,
-                articles=deduped.articles,
-                paragraphs=deduped.paragraphs,
-                stories=deduped.stories,
-                story_appearances=deduped.appearances,
-            )
+    with watch("dedup"):
+        hashes = sorted({r["content_hash"] for r in articles})
+        deduped = dedup_articles(quote(articles), quote(load_known(root, hashes)), run_id)
+        check(
+            watch,
+            quality,
+            articles=deduped.articles,
+            paragraphs=deduped.paragraphs,
+            stories=deduped.stories,
+            story_appearances=deduped.appearances,
+        )
+        report.count("dedup", articles=len(articles), canonical=len(deduped.canonical),
+                     duplicates=len(articles) - len(deduped.canonical), stories=deduped.stories.num_rows)  # fmt: skip
 
-        with watch("enrich"):
-            enriched = enrich_articles(quote(deduped.canonical))
-            check(
-                watch,
-                entities=enriched.entities,
-                mentions=enriched.mentions,
-                people=enriched.people,
-                partnerships=enriched.partnerships,
-                amounts=enriched.amounts,
-            )
+    with watch("enrich"):
+        enriched = enrich_articles(quote(deduped.canonical))
+        check(
+            watch,
+            quality,
+            entities=enriched.entities,
+            mentions=enriched.mentions,
+            people=enriched.people,
+            partnerships=enriched.partnerships,
+            amounts=enriched.amounts,
+        )
+        report.count("enrich", articles=len(deduped.canonical), mentions=enriched.mentions.num_rows,
+                     people=enriched.people.num_rows, partnerships=enriched.partnerships.num_rows,
+                     amounts=enriched.amounts.num_rows)  # fmt: skip
 
-        with watch("load"):
-            tables = RunTables(
-                articles=deduped.articles,
-                paragraphs=deduped.paragraphs,
-                stories=deduped.stories,
-                appearances=deduped.appearances,
-                story_aliases=deduped.story_aliases,
-                headline_lines=deduped.headline_lines,
-                signatures=deduped.signatures,
-                entities=enriched.entities,
-                mentions=enriched.mentions,
-                people=enriched.people,
-                partnerships=enriched.partnerships,
-                amounts=enriched.amounts,
-                pages=_pages_table(pages, deduped.articles, quarantined, run_id, [loaded[u] for u in sorted(same)]),
-                quarantine=_quarantine_table(quarantined, run_id),
-            )
-            check(watch, pages=tables.pages)
-            counts = load_run(root, quote(tables), RunInfo(run_id, flow_run_id, started_at))
-        with watch("search index"):
-            index_for_search(root)
-    logger.info("run %s committed: %s", run_id, counts)
-    return RunSummary(run_id, str(root), len(paths) + len(fetched), {**counts, "unchanged": unchanged}, watch.seconds)
+    with watch("load"):
+        tables = RunTables(
+            articles=deduped.articles,
+            paragraphs=deduped.paragraphs,
+            stories=deduped.stories,
+            appearances=deduped.appearances,
+            story_aliases=deduped.story_aliases,
+            headline_lines=deduped.headline_lines,
+            signatures=deduped.signatures,
+            entities=enriched.entities,
+            mentions=enriched.mentions,
+            people=enriched.people,
+            partnerships=enriched.partnerships,
+            amounts=enriched.amounts,
+            pages=_pages_table(read, deduped.articles, quarantined, run_id, unchanged),
+            quarantine=_quarantine_table(quarantined, run_id),
+        )
+        report.quarantine = _reasons(quarantined)
+        check(watch, quality, pages=tables.pages)
+        loaded = load_run(root, quote(tables), RunInfo(run_id, flow_run_id, started_at), quote(quality))
+        report.count("load", **loaded.counts)
+        report.new_stories = loaded.new_stories
+        report.snapshot = loaded.snapshot
+        report.status = "completed"
+    with watch("search index"):
+        index_for_search(root)
+    counts = {**loaded.counts, "unchanged": len(unchanged)}
+    return RunSummary(run_id, str(root), report.counts["ingest"]["inputs"], counts, watch.seconds)
+
+
+def _reasons(quarantined: list[Quarantined]) -> dict[str, int]:
+    """Quarantine entries of this run by stage and reason ("clean/no_title": 3)."""
+    counts: dict[str, int] = {}
+    for q in quarantined:
+        key = f"{q.stage}/{q.reason}"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))

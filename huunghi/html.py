@@ -60,22 +60,29 @@ def _codec(label: str | None) -> str | None:
         return None
 
 
-def decode(data: bytes, header_charset: str | None = None) -> tuple[str, str]:
-    """(text, encoding) by the browser's order: byte-order mark, HTTP header, <meta charset>, then UTF-8
-    if the bytes are valid UTF-8, else Windows-1258. Undecodable bytes become U+FFFD, never an error."""
+def decode(data: bytes, header_charset: str | None = None, *, markup: bool = True) -> tuple[str, str]:
+    """(text, encoding) by the browser's order: byte-order mark, HTTP header, <meta charset> (markup only),
+    then UTF-8 if the bytes are UTF-8 — also when a few sequences are broken (a cut or a bad byte in a
+    UTF-8 page must not turn the whole page into mojibake) — else Windows-1258. Undecodable bytes become
+    U+FFFD, never an error; the raw_pages gate quarantines text that is mostly U+FFFD or control bytes."""
     boms = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
     for bom, name in boms:
         if data.startswith(bom):
             return data[len(bom) :].decode(name, errors="replace"), name
     declared = _codec(header_charset)
-    if declared is None and (m := _META_CHARSET.search(data[:4096])):
+    if markup and declared is None and (m := _META_CHARSET.search(data[:4096])):
         declared = _codec(m.group(1).decode("ascii", "ignore"))
     if declared:
         return data.decode(declared, errors="replace"), declared
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        return data.decode(FALLBACK_ENCODING, errors="replace"), FALLBACK_ENCODING
+        text = data.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    wide = sum(1 for ch in text if ch > "\x7f") - broken
+    if wide >= 4 * broken:  # mostly well-formed multi-byte sequences: UTF-8 with a few bad bytes
+        return text, "utf-8"
+    return data.decode(FALLBACK_ENCODING, errors="replace"), FALLBACK_ENCODING
 
 
 def parse(html: str) -> lxml.html.HtmlElement:

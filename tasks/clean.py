@@ -156,6 +156,9 @@ def _is_headline(line: str) -> bool:
     return 8 <= len(line) <= _STORY_TITLE_MAX_CHARS and not line.rstrip(_CLOSING_QUOTES).endswith(_SENTENCE_END)
 
 
+_STORY_BOXES = frozenset({"related", "other", "most_read"})
+
+
 class _PageParser:
     def __init__(self, text: str, layout: Layout, known: Knowledge, *, normalized: bool = False) -> None:
         self.layout = layout
@@ -239,6 +242,10 @@ class _PageParser:
             if line.startswith(layout.breadcrumb_root) and page.section is None and page.title is None:
                 self._label(i, "breadcrumb")
                 page.section = parse_section(line, layout)
+            elif page.title is None and (
+                layout.box_headers.get(line) in _STORY_BOXES or line.startswith(layout.source_marker)
+            ):
+                break  # the furniture starts before any title: a page without its article (a script renders it)
             elif page.published_at is None and (ts := parse_timestamp(line)) and len(line) < 60:
                 self._label(i, "timestamp")
                 page.published_at = ts
@@ -531,14 +538,13 @@ def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> dict | Quaranti
             return Quarantined.of(raw, "clean", "not_html", str(exc))
     else:
         page = parse_page(raw.text, known, normalized=True)
-    if page.title is None:
-        return Quarantined.of(raw, "clean", "no_title", "no title line found in the page header")
-    if not any(kind == "body" for kind, _ in page.paragraphs):
-        return Quarantined.of(raw, "clean", "no_body", "no body paragraph between the lead and the furniture")
+    # A page without title or body is still returned: the `cleaned` gate quarantines it, and counts how
+    # many there are (a third of a run losing titles is a layout change that must stop the run).
     body = [text for kind, text in page.paragraphs if kind == "body"]
+    complete = page.title is not None and bool(body)
     return {
-        "content_hash": content_hash(page.title, page.lead, body),
-        "minhash": minhash("\n".join([page.title, page.lead or "", *body])),
+        "content_hash": content_hash(page.title, page.lead, body) if complete else None,
+        "minhash": minhash("\n".join([page.title, page.lead or "", *body])) if complete else None,
         "source_uri": raw.source_uri,
         "sha256": raw.sha256,
         "url": raw.url or page.url,
@@ -579,6 +585,8 @@ def learn(articles: Sequence[dict], known: Knowledge, stored_counts: dict[str, i
     pages: dict[str, set[str]] = defaultdict(set)  # line → distinct articles (content) it stands in
     for article in articles:
         titles.update(article["learned_titles"])
+        if article["content_hash"] is None:  # no article in it: its lines say nothing about articles
+            continue
         for line in article["headline_lines"]:
             pages[line].add(article["content_hash"])
     stored = stored_counts or {}

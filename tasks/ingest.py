@@ -8,13 +8,15 @@ input is accounted for. Crawled pages come in through tasks/fetch.py, as the sam
 
 from __future__ import annotations
 
-import codecs
+import csv
 import gzip
 import hashlib
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from prefect import task
@@ -68,17 +70,16 @@ def kind_of(path: Path) -> str | None:
     return next((kind for suffix, kind in PAGE_SUFFIXES.items() if name.endswith(suffix)), None)
 
 
-def _decode(data: bytes) -> str | None:
-    """UTF-8 (with or without BOM) or UTF-16 with a BOM; None when the bytes are not text."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            return None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
+@cache
+def _signatures() -> tuple[tuple[bytes, str], ...]:
+    """Leading bytes of formats that are not pages (PDF, images, archives), from data/file_signatures.csv."""
+    rows = csv.DictReader(resources.files("huunghi").joinpath("data/file_signatures.csv").open(encoding="utf-8"))
+    return tuple((bytes.fromhex(row["magic_hex"]), row["what"]) for row in rows)
+
+
+def _not_a_page(data: bytes) -> str | None:
+    head = data[:16].lstrip()
+    return next((what for magic, what in _signatures() if head.startswith(magic)), None)
 
 
 def _read_bytes(path: Path, uri: str) -> bytes | Quarantined:
@@ -104,24 +105,19 @@ def _read_bytes(path: Path, uri: str) -> bytes | Quarantined:
 def page_from_bytes(
     uri: str, data: bytes, fmt: str, fetched_at: datetime, url: str | None = None, charset: str | None = None
 ) -> RawPage | Quarantined:
-    """Decode one page's bytes (text: UTF-8/UTF-16 with BOM; HTML: BOM, HTTP charset, <meta>, fallback)."""
+    """Decode one page's bytes: BOM, HTTP charset, <meta> (HTML), UTF-8, else Windows-1258 (huunghi.html)."""
     digest = hashlib.sha256(data).hexdigest()
-    if fmt == "html":
-        if not data.strip():
-            return Quarantined(uri, digest, "ingest", "empty", "the page has no content", data)
-        text, _ = html.decode(data, charset)
-        if "\x00" in text:
-            return Quarantined(uri, digest, "ingest", "not_text", "NUL characters: binary data", data)
-        return RawPage(uri, digest, fetched_at, "html", len(data), normalize_text(text), url)
-    text = _decode(data)
-    if text is None:
-        return Quarantined(uri, digest, "ingest", "not_text", "bytes are not UTF-8 or BOM-marked UTF-16", data)
+    if not data.strip():
+        return Quarantined(uri, digest, "ingest", "empty", "the input has no content", data)
+    if what := _not_a_page(data):
+        return Quarantined(uri, digest, "ingest", "not_text", f"{what}, not a page", data)
+    text, _ = html.decode(data, charset, markup=fmt == "html")
     if "\x00" in text:
         return Quarantined(uri, digest, "ingest", "not_text", "NUL characters: binary data", data)
     text = normalize_text(text)
     if not text.strip():
         return Quarantined(uri, digest, "ingest", "empty", "the page has no text", data)
-    return RawPage(uri, digest, fetched_at, "text", len(data), text, url)
+    return RawPage(uri, digest, fetched_at, "html" if fmt == "html" else "text", len(data), text, url)
 
 
 def read_page(path: Path) -> RawPage | Quarantined:

@@ -18,6 +18,7 @@ from prefect import task
 from huunghi.text import title_key
 from tasks.clean import BOILERPLATE_MIN_PAGES, Knowledge
 from tasks.dedup import Known
+from tasks.gates import Quality
 from warehouse import store
 
 
@@ -127,8 +128,8 @@ def _insert_from_n(table: pa.Table) -> str:
     return f"INSERT ({_columns(table)}) VALUES ({', '.join('n.' + c for c in table.schema.names)})"
 
 
-def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dict[str, int]:
-    """All writes of one run inside the caller's transaction; returns the counts for `runs`."""
+def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> tuple[dict[str, int], list[str]]:
+    """All writes of one run inside the caller's transaction; the counts for `runs` and the new stories."""
     for name in (f.name for f in fields(t)):
         con.register(f"new_{name}", getattr(t, name))
 
@@ -153,9 +154,12 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
                    "headline_lines", "article_signatures")  # fmt: skip
     for table in per_article:
         con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM changed WHERE NOT is_new)")
-    new_stories = con.execute(
-        "SELECT count(*) FROM new_stories WHERE story_id NOT IN (SELECT story_id FROM stories)"
-    ).fetchone()[0]
+    new_stories = [
+        title
+        for (title,) in con.execute(
+            "SELECT title FROM new_stories WHERE story_id NOT IN (SELECT story_id FROM stories) ORDER BY title"
+        ).fetchall()
+    ]
     counts = {}
     for target, source in (
         ("articles", "articles"),
@@ -200,33 +204,51 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> dic
             THEN UPDATE SET sha256 = n.sha256, url = n.url, format = n.format, size = n.size, fetched_at = n.fetched_at,
                             outcome = n.outcome, article_id = n.article_id, run_id = n.run_id
         WHEN NOT MATCHED THEN {_insert_from_n(t.pages)}""")
-    # A source that now reads fine leaves the quarantine; a new failure enters it once.
-    con.execute(
-        "DELETE FROM quarantine WHERE source_uri IN (SELECT source_uri FROM new_pages WHERE outcome <> 'quarantine')"
-    )
+    # An input is in one place: a source read again leaves the quarantine, or its row is replaced when it
+    # now fails otherwise (a changed file, another stage or reason); the same failure again changes nothing.
+    same_failure = """n.source_uri = q.source_uri AND n.sha256 IS NOT DISTINCT FROM q.sha256
+                      AND n.stage = q.stage AND n.reason = q.reason"""
+    con.execute(f"""
+        DELETE FROM quarantine q WHERE q.source_uri IN (SELECT source_uri FROM new_pages)
+           AND NOT EXISTS (SELECT 1 FROM new_quarantine n WHERE {same_failure})""")
     quarantined = con.execute(f"""
         INSERT INTO quarantine ({_columns(t.quarantine)})
         SELECT {_columns(t.quarantine)} FROM new_quarantine AS n
-        WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.source_uri = n.source_uri
-                          AND q.sha256 IS NOT DISTINCT FROM n.sha256 AND q.stage = n.stage)""").fetchone()[0]
+        WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE {same_failure})""").fetchone()[0]
     return {
         "pages_in": t.pages.num_rows,
         "articles_new": sum(1 for r in changed if r["article_id"] not in existing and not r["duplicate_of"]),
         "articles_updated": sum(1 for r in changed if r["article_id"] in existing),
         "duplicates_new": sum(1 for r in changed if r["article_id"] not in existing and r["duplicate_of"]),
         "quarantined_new": quarantined,
-        "stories_new": new_stories,
+        "stories_new": len(new_stories),
         "appearances_new": counts["story_appearances"],
         "mentions_new": counts["mentions"],
         "people_new": counts["people"],
         "partnerships_new": counts["partnerships"],
         "amounts_new": counts["amounts"],
-    }
+    }, new_stories
+
+
+@dataclass
+class LoadOutcome:
+    counts: dict[str, int]
+    new_stories: list[str]
+    snapshot: int
+
+
+def audit_table(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
+    """One row: for each rule of warehouse/audit.sql, how many rows of the (uncommitted) warehouse break it."""
+    row: dict[str, object] = {"run_id": run_id}
+    for name, query in store.audit_queries():
+        row[name] = con.execute(query).fetchone()[0]
+    return pa.Table.from_pylist([row])
 
 
 @task(name="load warehouse", retries=0)
-def load_run(root, tables: RunTables, run: RunInfo) -> dict[str, int]:
-    """Commit every table of the run at once: one DuckLake snapshot, or none if anything fails."""
+def load_run(root, tables: RunTables, run: RunInfo, quality: Quality | None = None) -> LoadOutcome:
+    """Write every table of the run, audit the result, then publish it as one DuckLake snapshot; if
+    anything fails — the audit included — roll back: the warehouse stays at its previous snapshot."""
     con = store.connect(root, read_only=False)
     try:
         store.ensure_schema(con)  # tables first, in their own commit on a new warehouse (DuckLake needs them)
@@ -241,7 +263,7 @@ def load_run(root, tables: RunTables, run: RunInfo) -> dict[str, int]:
                     json.dumps({"run_id": run.run_id, "flow_run_id": run.flow_run_id}),
                 ],
             )
-            counts = write_run(con, tables, run)
+            counts, new_stories = write_run(con, tables, run)
             con.execute(
                 """INSERT INTO runs VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
@@ -259,10 +281,12 @@ def load_run(root, tables: RunTables, run: RunInfo) -> dict[str, int]:
                     counts["mentions_new"],
                 ],
             )
+            (quality or Quality()).validate("warehouse", audit_table(con, run.run_id))  # audit before publishing
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        return counts
+        snapshot = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
+        return LoadOutcome(counts, new_stories, snapshot)
     finally:
         con.close()

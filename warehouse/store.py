@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -187,3 +188,10 @@ def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     # Table names come from the catalog itself, never from user input.
     return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in table_names(con)}
+
+
+def audit_queries() -> list[tuple[str, str]]:
+    """(name, query) of audit.sql: each counts the rows that break one rule of the warehouse as a whole."""
+    text = resources.files("warehouse").joinpath("audit.sql").read_text("utf-8")
+    parts = re.split(r"^-- name: (\w+)\s*$", text, flags=re.MULTILINE)
+    return [(name, body.strip().rstrip(";")) for name, body in zip(parts[1::2], parts[2::2], strict=True)]
