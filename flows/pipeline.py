@@ -28,7 +28,7 @@ from tasks.dedup import article_id, dedup_articles
 from tasks.enrich import enrich_articles
 from tasks.fetch import crawl_source, replay_source
 from tasks.gates import GateFailed, GateOutcome, Quality, gate
-from tasks.ingest import discover, ingest_pages
+from tasks.ingest import IngestResult, discover, ingest_pages
 from tasks.load import RunInfo, RunTables, headline_counts, load_knowledge, load_known, load_run, processed_pages
 from tasks.report import RunReport, publish_report
 from tasks.reprocess import Selection, quarantined_inputs
@@ -344,14 +344,14 @@ def _run(
     with watch("ingest"):
         if reprocess is not None:
             local, sites, kept = quarantined_inputs(root, reprocess, allow_private)
-            logger.info("reprocessing %d quarantined input(s)", len(local) + len(sites) + len(kept))
         else:
             local, sites = plan_sources(sources, sources_file, allow_private)
-            kept = []
+            kept = IngestResult()
         paths = find_sources(local) if local else []
         logger.info("%d page files from %d path(s), %d web source(s)", len(paths), len(local), len(sites))
         pages, quarantined, unchanged = read_inputs(root, run_id, paths, sites, batch_size, offline)
-        pages.extend(kept)
+        pages.extend(kept.pages)  # quarantined pages rebuilt from their kept copy (their file is gone)
+        quarantined.extend(kept.quarantined)
         report.count("ingest", inputs=len(pages) + len(quarantined) + len(unchanged), unchanged=len(unchanged),
                      pages=len(pages), quarantined=len(quarantined))  # fmt: skip
         read, by_uri = pages, {p.source_uri: p for p in pages}

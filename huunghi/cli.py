@@ -69,8 +69,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             offline=args.offline,
             lock_wait_seconds=args.lock_wait,
         )
-    except (GateFailed, SourceError, store.WarehouseError, web.SourceConfigError) as exc:
+    except GateFailed as exc:
+        return _stopped(exc, args.warehouse)
+    except (SourceError, store.WarehouseError, web.SourceConfigError) as exc:
         return _fail(str(exc))
+    _print_summary(summary)
+    print(f'Try:  huunghi sql "{EXAMPLE_QUERY}"')
+    return 0
+
+
+def _print_summary(summary) -> None:
+    from tasks.report import report_path
+    from warehouse import store
+
     con = store.connect(Path(summary.warehouse), read_only=True)
     try:
         counts = store.row_counts(con)
@@ -81,8 +92,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("Rows per table:")
     for table, n in counts.items():
         print(f"  {table:<18} {n:>8}")
-    print(f'Try:  huunghi sql "{EXAMPLE_QUERY}"')
-    return 0
+    report = report_path(Path(summary.warehouse), summary.run_id)
+    print(f"Run summary: {report}")
+    print(f"Data Docs:   {json.loads(report.read_text('utf-8')).get('data_docs')}")
+
+
+def _stopped(exc: Exception, warehouse: str | None) -> int:
+    """A stopped run: one error line, then where its summary and Data Docs are."""
+    code = _fail(str(exc))
+    if getattr(exc, "outcome", None) is not None:
+        from tasks.gates import QUALITY_DIR
+        from warehouse import store
+
+        root = store.check_location(warehouse, create=False)
+        print(f"Run summaries and Data Docs: {root / QUALITY_DIR}", file=sys.stderr)
+    return code
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -151,6 +175,88 @@ def _print_rows_now(columns: list[str], rows: list[tuple], fmt: str) -> None:
             table.add_row(*["" if v is None else str(_jsonable(v)) for v in row])
         Console(width=max(120, os.get_terminal_size(0).columns if sys.stdout.isatty() else 160)).print(table)
         print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def _selection(args: argparse.Namespace):
+    from tasks.reprocess import Selection
+
+    return Selection(reason=args.reason, stage=args.stage, run_id=args.run, source_contains=args.source_contains)
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from tasks.reprocess import selected_rows
+    from warehouse import store
+
+    try:
+        root = store.check_location(args.warehouse, create=False)
+        rows = selected_rows(root, _selection(args))
+        if args.save_raw:
+            saved = _save_raw(rows, Path(args.save_raw))
+    except (store.WarehouseError, OSError) as exc:
+        return _fail(str(exc))
+    if args.summary:
+        counts: dict[tuple[str, str], int] = {}
+        for row in rows:
+            counts[row["stage"], row["reason"]] = counts.get((row["stage"], row["reason"]), 0) + 1
+        _print_rows(["stage", "reason", "inputs"], [(*k, n) for k, n in sorted(counts.items())], args.format)
+    else:
+        width = None if args.format != "table" else 100
+        shown = [
+            (r["source_uri"], r["stage"], r["reason"], (r["details"] or "")[:width], len(r["raw"] or b""), r["run_id"])
+            for r in rows
+        ]
+        _print_rows(["source_uri", "stage", "reason", "details", "raw_bytes", "run_id"], shown, args.format)
+    if args.save_raw:
+        print(f"{saved} raw cop{'y' if saved == 1 else 'ies'} written to {args.save_raw}", file=sys.stderr)
+    return 0
+
+
+def _save_raw(rows: list[dict], folder: Path) -> int:
+    """Each kept raw copy as a file named by its source's hash, for a look with other tools."""
+    import hashlib
+
+    if folder.exists() and not folder.is_dir():
+        raise OSError(f"not a folder: {folder}")
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = 0
+    for row in rows:
+        if row["raw"] is None:
+            continue
+        name = hashlib.sha256(row["source_uri"].encode()).hexdigest()[:16] + (".txt" if row["format"] else ".raw")
+        (folder / name).write_bytes(bytes(row["raw"]))
+        saved += 1
+    return saved
+
+
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from tasks.gates import GateFailed
+    from tasks.reprocess import Selection, selected_rows
+    from warehouse import store
+
+    try:
+        root = store.check_location(args.warehouse, create=False)
+        selection = _selection(args)
+        before = selected_rows(root, selection)
+        if not before:
+            print("nothing to reprocess: no quarantined input matches")
+            return 0
+        if args.dry_run:
+            _print_rows(["source_uri", "stage", "reason"], [(r["source_uri"], r["stage"], r["reason"]) for r in before],
+                        "table")  # fmt: skip
+            return 0
+        _prefect_environment()
+        from flows.pipeline import pipeline
+
+        summary = pipeline(warehouse=str(root), reprocess=selection, allow_private=args.allow_private)
+    except GateFailed as exc:
+        return _stopped(exc, str(args.warehouse) if args.warehouse else None)
+    except store.WarehouseError as exc:
+        return _fail(str(exc))
+    still = {r["source_uri"] for r in selected_rows(root, Selection())}
+    left = sum(1 for r in before if r["source_uri"] in still)
+    _print_summary(summary)
+    print(f"Reprocessed {len(before)} quarantined input(s): {len(before) - left} left the quarantine, {left} remain.")
+    return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -241,6 +347,22 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--format", choices=["table", "csv", "json"], default="table")
     find.add_argument("query")
     find.set_defaults(func=cmd_search)
+
+    quarantine = sub.add_parser("quarantine", help="list what is quarantined and why")
+    reprocess = sub.add_parser("reprocess", help="read quarantined inputs again (after a fix) in a new run")
+    for command in (quarantine, reprocess):
+        command.add_argument("--warehouse", metavar="DIR")
+        command.add_argument("--reason", help="only this reason (no_title, http_500, …)")
+        command.add_argument("--stage", help="only this stage (ingest, discover, fetch, clean)")
+        command.add_argument("--run", metavar="RUN_ID", help="only what this run quarantined")
+        command.add_argument("--source-contains", metavar="TEXT", help="only sources whose URI contains TEXT")
+    quarantine.add_argument("--summary", action="store_true", help="counts by stage and reason")
+    quarantine.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    quarantine.add_argument("--save-raw", metavar="DIR", help="write each kept raw copy to a file in DIR")
+    quarantine.set_defaults(func=cmd_quarantine)
+    reprocess.add_argument("--dry-run", action="store_true", help="list what would be read again, run nothing")
+    reprocess.add_argument("--allow-private", action="store_true", help="let URL sources reach private addresses")
+    reprocess.set_defaults(func=cmd_reprocess)
 
     schema = sub.add_parser(
         "schema", help="every table and view with its columns and their meaning (= warehouse/SCHEMA.md)"

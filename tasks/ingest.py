@@ -87,19 +87,30 @@ def _read_bytes(path: Path, uri: str) -> bytes | Quarantined:
     try:
         size = path.stat().st_size
         if size > MAX_PAGE_BYTES:
-            return Quarantined(uri, None, "ingest", "too_large", f"{size} bytes > limit {MAX_PAGE_BYTES}")
+            return Quarantined(
+                uri, None, "ingest", "too_large", f"{size} bytes > limit {MAX_PAGE_BYTES} (too large to keep a copy)"
+            )
         if not path.name.lower().endswith(".gz"):
             return path.read_bytes()
         with gzip.open(path, "rb") as f:
             data = f.read(MAX_PAGE_BYTES + 1)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raw = path.read_bytes() if path.stat().st_size <= MAX_PAGE_BYTES else None
-        return Quarantined(uri, None, "ingest", "bad_gzip", f"{type(exc).__name__}: {exc}", raw)
+        return Quarantined(uri, None, "ingest", "bad_gzip", f"{type(exc).__name__}: {exc}", _kept(path))
     except OSError as exc:
         return Quarantined(uri, None, "ingest", "unreadable", f"{type(exc).__name__}: {exc}")
     if len(data) > MAX_PAGE_BYTES:
-        return Quarantined(uri, None, "ingest", "too_large", f"over {MAX_PAGE_BYTES} bytes once decompressed")
+        return Quarantined(
+            uri, None, "ingest", "too_large", f"over {MAX_PAGE_BYTES} bytes once decompressed", _kept(path)
+        )
     return data
+
+
+def _kept(path: Path) -> bytes | None:
+    """The file's bytes as they are on disk (compressed if so), for the quarantine; None when too large."""
+    try:
+        return path.read_bytes() if path.stat().st_size <= MAX_PAGE_BYTES else None
+    except OSError:
+        return None
 
 
 def page_from_bytes(
@@ -144,8 +155,9 @@ def read_archive(path: Path) -> list[RawPage | Quarantined]:
                 out.append(Quarantined(source, None, "ingest", record.problem, record.details, record.payload))
             else:
                 out.append(page_from_bytes(source, record.payload, "html", record.date, record.url, record.charset))
-    except warc.BadArchive as exc:
-        out.append(Quarantined(uri, None, "ingest", "bad_warc", str(exc)))
+    except warc.BadArchive as exc:  # the records read before the damage stay pages; the rest is quarantined
+        read = f" after {len(out)} page record(s)" if out else ""
+        out.append(Quarantined(uri, None, "ingest", "bad_warc", f"{exc}{read}", _kept(path)))
     return out
 
 

@@ -41,7 +41,8 @@ def selected_rows(root: Path, selection: Selection) -> list[dict]:
     con = store.connect(root, read_only=True)
     try:
         cursor = con.execute(
-            """SELECT q.source_uri, q.sha256, q.stage, q.reason, q.raw, p.format, p.url, p.fetched_at, p.size
+            """SELECT q.source_uri, q.sha256, q.stage, q.reason, q.details, q.run_id, q.raw,
+                      p.format, p.url, p.fetched_at, p.size
                FROM quarantine q LEFT JOIN pages p USING (source_uri)
                WHERE (?::VARCHAR IS NULL OR q.reason = ?) AND (?::VARCHAR IS NULL OR q.stage = ?)
                  AND (?::VARCHAR IS NULL OR q.run_id = ?)

@@ -193,6 +193,40 @@ def test_layout_change_stops_the_run_and_changes_nothing(small_corpus, tmp_path)
         pipeline(sources=[str(today)], warehouse=str(root))
     assert state(root) == before
     assert dump(root) == first
+    # The stopped run still has its summary and Data Docs, saying what failed.
+    reports = [json.loads(p.read_text("utf-8")) for p in (root / "quality" / "runs").glob("*.json")]
+    [stopped] = [r for r in reports if r["status"] == "stopped"]
+    assert "expect_column_values_to_not_be_null(title)" in stopped["error"] and stopped["snapshot"] is None
+    assert [g["suite"] for g in stopped["gates"] if not g["passed"]] == ["cleaned"]
+    assert Path(stopped["data_docs"]).is_file() and stopped["run_id"] in Path(stopped["data_docs"]).read_text()
+
+
+def test_audit_before_publishing_rolls_back_a_warehouse_that_disagrees(small_corpus, tmp_path, monkeypatch):
+    """Write, audit, publish: a load that leaves a paragraph without its article (a bug, simulated) fails
+    the warehouse audit inside the transaction; nothing of the run is published."""
+    import tasks.load
+
+    root = tmp_path / "wh"
+    pipeline(sources=[str(small_corpus)], warehouse=str(root))
+    before, first = state(root), dump(root)
+    original = tasks.load.write_run
+
+    def buggy(con, tables, run):
+        out = original(con, tables, run)
+        con.execute(
+            "INSERT INTO paragraphs BY NAME SELECT * REPLACE ('ffffffffffffffff' AS article_id) FROM paragraphs LIMIT 1"
+        )
+        return out
+
+    monkeypatch.setattr(tasks.load, "write_run", buggy)
+    more = tmp_path / "more"
+    more.mkdir()
+    _future_page(small_corpus, more)
+    with pytest.raises(
+        GateFailed, match=r"gate 'warehouse' failed: expect_column_values_to_be_between\(paragraphs_without_article\)"
+    ):
+        pipeline(sources=[str(small_corpus), str(more)], warehouse=str(root))
+    assert state(root) == before and dump(root) == first
 
 
 def test_cli_exits_nonzero_naming_the_failed_expectation(small_corpus, tmp_path):

@@ -69,7 +69,8 @@ def connect(root: Path, *, read_only: bool, snapshot: int | None = None) -> duck
     duckdb_extensions.import_extension("ducklake", con=con)
     con.execute("LOAD ducklake")
     # ATTACH takes no prepared parameters; check_location() refused quotes in the path.
-    options = [f"DATA_PATH '{root / DATA_DIR}/'", "DATA_INLINING_ROW_LIMIT 0"]
+    # OVERRIDE_DATA_PATH: a warehouse folder moved or copied whole (a backup restored) reads its own data/.
+    options = [f"DATA_PATH '{root / DATA_DIR}/'", "OVERRIDE_DATA_PATH TRUE", "DATA_INLINING_ROW_LIMIT 0"]
     if read_only or snapshot is not None:
         options.append("READ_ONLY")
     if snapshot is not None:
