@@ -104,7 +104,7 @@ def _stopped(exc: Exception, warehouse: str | None) -> int:
         from tasks.gates import QUALITY_DIR
         from warehouse import store
 
-        root = store.check_location(warehouse, create=False)
+        root = store.check_location(warehouse, create=True)  # the run created it, perhaps without a catalog
         print(f"Run summaries and Data Docs: {root / QUALITY_DIR}", file=sys.stderr)
     return code
 

@@ -199,6 +199,15 @@ def test_layout_change_stops_the_run_and_changes_nothing(small_corpus, tmp_path)
     assert "expect_column_values_to_not_be_null(title)" in stopped["error"] and stopped["snapshot"] is None
     assert [g["suite"] for g in stopped["gates"] if not g["passed"]] == ["cleaned"]
     assert Path(stopped["data_docs"]).is_file() and stopped["run_id"] in Path(stopped["data_docs"]).read_text()
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        found = client.request(
+            "POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [stopped["run_id"]]}}}
+        ).json()
+    [artifact] = [a["data"] for a in found if a["key"] == "huunghi-run-summary"]
+    assert "**stopped**" in artifact and "Nothing published" in artifact
+    assert "expect_column_values_to_not_be_null(title)" in artifact
 
 
 def test_audit_before_publishing_rolls_back_a_warehouse_that_disagrees(small_corpus, tmp_path, monkeypatch):

@@ -139,14 +139,14 @@ CREATE TABLE IF NOT EXISTS pages (
     url         VARCHAR            -- the page's web address when known (crawl, WARC, canonical link)
 );
 
--- Inputs that could not become articles, with the raw bytes kept; key (source_uri, sha256, stage).
+-- Inputs that could not become articles, with a copy of the input kept; one row per input (its latest failure).
 CREATE TABLE IF NOT EXISTS quarantine (
     source_uri  VARCHAR NOT NULL,        -- the input
     sha256      VARCHAR,                 -- of the raw input bytes (NULL when none were read)
     stage       VARCHAR NOT NULL,        -- ingest | discover | fetch | clean
-    reason      VARCHAR NOT NULL,        -- why, as a code: not_text, too_large, http_404, robots_disallowed, no_title …
-    details     VARCHAR,                 -- why, in words
-    raw         BLOB,                    -- the raw bytes, when there were any
+    reason      VARCHAR NOT NULL,        -- why, as a code: not_text, too_large, http_404, no_title, published_in_future …
+    details     VARCHAR,                 -- why, in words (a gate's: the expectation and the value)
+    raw         BLOB,                    -- the input's bytes, or the decoded text of a page that was read; NULL over 20 MiB
     run_id      VARCHAR NOT NULL         -- run that quarantined it
 );
 
