@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,7 @@ class GateOutcome:
     failed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     flagged: dict[str, tuple[str, str]] = field(default_factory=dict)
+    seconds: float = 0.0
 
     @property
     def passed(self) -> bool:
@@ -184,6 +186,7 @@ class Quality:
         """Validate a stage output against expectations/<name>.json; raise GateFailed when the run must stop."""
         from great_expectations.core.run_identifier import RunIdentifier
 
+        started = time.perf_counter()
         spec = load_suite_file(name)
         id_column = spec["id_column"]
         frame = table.to_pandas()
@@ -202,6 +205,7 @@ class Quality:
                 run_id=RunIdentifier(run_name=self.run_id, run_time=self.started_at),
             )
         outcome = judge(name, spec, len(frame), result.results)
+        outcome.seconds = time.perf_counter() - started
         self.outcomes.append(outcome)
         if outcome.failed:
             raise GateFailed(f"gate '{name}' failed: " + " | ".join(outcome.failed), outcome)

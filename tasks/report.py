@@ -46,7 +46,7 @@ class RunReport:
         out["data_docs"] = str(self.data_docs) if self.data_docs else None
         out["gates"] = [
             {"suite": g.suite, "rows": g.rows, "expectations": g.expectations, "passed": g.passed,
-             "failed": g.failed, "warnings": g.warnings, "quarantined": len(g.flagged)}
+             "failed": g.failed, "warnings": g.warnings, "quarantined": len(g.flagged), "seconds": round(g.seconds, 3)}
             for g in self.gates
         ]  # fmt: skip
         return out
