@@ -10,7 +10,7 @@ import time
 import uuid
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,6 +19,7 @@ from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
+from flows.settings import RunSettings
 from huunghi import parallel
 from huunghi.corpus import bundled_corpus
 from huunghi.crawl import sources as web
@@ -31,12 +32,9 @@ from tasks.gates import GateFailed, GateOutcome, Quality, gate
 from tasks.ingest import IngestResult, discover, ingest_pages
 from tasks.load import RunInfo, RunTables, headline_counts, load_knowledge, load_known, load_run, processed_pages
 from tasks.report import RunReport, publish_report
-from tasks.reprocess import Selection, quarantined_inputs
+from tasks.reprocess import quarantined_inputs
 from warehouse import search, store
 from warehouse.tables import build
-
-DEFAULT_BATCH_SIZE = 2000
-DEFAULT_LOCK_WAIT = 900.0  # a daily run that finds the previous one still loading waits, then says why it stops
 
 
 @dataclass
@@ -205,19 +203,24 @@ def check(watch: _Stopwatch, quality: Quality, **outputs: pa.Table) -> dict[str,
         return {suite: gate(quote(quality), suite, quote(table)) for suite, table in outputs.items()}
 
 
-@task(name="index for search", retries=1)
+@task(name="index for search", retries=1, timeout_seconds=3600)
 def index_for_search(root: Path) -> int:
     """Rebuild the full-text index from what the run committed (`huunghi search` rebuilds a stale one)."""
     return search.build_index(root)
 
 
-@task(name="find sources")
-def find_sources(sources: list[str]) -> list[Path]:
-    return discover(sources)
+@task(name="find sources", timeout_seconds=600)
+def find_sources(sources: list[str], since: date | None = None) -> list[Path]:
+    """The page files under the sources; with `since`, only those modified on or after that day."""
+    found = discover(sources)
+    if since is None:
+        return found
+    start = datetime.combine(since, datetime.min.time()).timestamp()
+    return [p for p in found if p.stat().st_mtime >= start]
 
 
 def plan_sources(
-    sources: list[str] | None, sources_file: str | None, allow_private: bool
+    sources: list[str], sources_file: str | None, allow_private: bool
 ) -> tuple[list[str], list[web.Source]]:
     """(local paths, web sources) from --source values (paths or URLs) and a sources file."""
     paths = [s for s in sources or [] if not web.is_url(s)]
@@ -241,7 +244,10 @@ def read_web(sites: list[web.Source], zone: Path, run_id: str, offline: bool) ->
             got = replay_source(site, zone)
         else:
             crawl = crawl_source.with_options(
-                retries=site.retries, retry_delay_seconds=exponential_backoff(site.retry_delay_seconds)
+                retries=site.retries,
+                retry_delay_seconds=exponential_backoff(site.retry_delay_seconds),
+                # every page at its timeout and rate, plus the listings: a hung crawl cannot block the day
+                timeout_seconds=max(600.0, (site.max_pages + 50) * (site.timeout_seconds + 1 / site.rate_per_second)),
             )
             got = crawl(quote(site), zone, run_id)
         pages.extend(got.pages)
@@ -272,40 +278,24 @@ def read_inputs(
 
 
 @flow(name="huunghi-pipeline", log_prints=True)
-def pipeline(
-    sources: list[str] | None = None,
-    warehouse: str | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    sources_file: str | None = None,
-    allow_private: bool = False,
-    offline: bool = False,
-    lock_wait_seconds: float = DEFAULT_LOCK_WAIT,
-    reprocess: Selection | None = None,
-) -> RunSummary:
-    """Turn news pages into the warehouse: one run, one snapshot.
-
-    sources: files, folders (.txt, .html, .htm, .gz, .warc) and URLs (sitemaps, feeds, pages);
-    sources_file: a sources.toml; allow_private: let URL sources reach private addresses (tests);
-    offline: read web sources from the raw zone instead of fetching; lock_wait_seconds: how long to wait
-    for another run on the same warehouse before giving up; reprocess: instead of sources, read again the
-    quarantined inputs it selects (after a fix).
-    """
+def pipeline_flow(settings: RunSettings | None = None) -> RunSummary:
+    """Turn news pages into the warehouse: one run, one snapshot (or none: a dry run, a stopped run)."""
+    settings = settings or RunSettings()
     logger = get_run_logger()
     started_at = datetime.now(UTC)
     flow_run_id = str(flow_run.id) if flow_run.id else None
     run_id = flow_run_id or str(uuid.uuid4())
-    root = store.check_location(warehouse, create=True)
+    root = store.check_location(settings.warehouse, create=True)
     watch = _Stopwatch()
-    quality = Quality(root, run_id, started_at)
+    quality = Quality(root, run_id, started_at, enforce_rates=settings.gate_strictness == "strict")
     report = RunReport(run_id, str(root), started_at)
 
     parallel.warm_up()
     with ExitStack() as stack:
         stack.callback(parallel.shutdown)  # worker processes live for one run
-        stack.enter_context(store.run_lock(root, lock_wait_seconds, say=logger.warning))  # one run at a time
+        stack.enter_context(store.run_lock(root, settings.lock_wait_seconds, say=logger.warning))  # one at a time
         try:
-            summary = _run(watch, quality, report, root, run_id, flow_run_id, started_at,
-                           sources, sources_file, allow_private, offline, batch_size, reprocess)  # fmt: skip
+            summary = _run(watch, quality, report, root, run_id, flow_run_id, started_at, settings)
         except GateFailed as exc:
             report.status, report.error = "stopped", str(exc)
             raise
@@ -320,8 +310,13 @@ def pipeline(
             except Exception as exc:  # the docs must not hide the run's own outcome
                 logger.warning("Data Docs not built: %s", exc)
             publish_report(quote(report))
-    logger.info("run %s committed: %s", run_id, summary.counts)
+    logger.info("run %s %s: %s", run_id, report.status, summary.counts)
     return summary
+
+
+def pipeline(**settings) -> RunSummary:
+    """Run the flow with settings given as keywords (see RunSettings): `pipeline(sources=[...], warehouse=...)`."""
+    return pipeline_flow(RunSettings(**settings))
 
 
 def _run(
@@ -332,24 +327,20 @@ def _run(
     run_id: str,
     flow_run_id: str | None,
     started_at: datetime,
-    sources: list[str] | None,
-    sources_file: str | None,
-    allow_private: bool,
-    offline: bool,
-    batch_size: int,
-    reprocess: Selection | None,
+    settings: RunSettings,
 ) -> RunSummary:
     """The stages, each ending at its gate; rows a gate sets aside join the quarantine."""
     logger = get_run_logger()
     with watch("ingest"):
-        if reprocess is not None:
-            local, sites, kept = quarantined_inputs(root, reprocess, allow_private)
+        batch_size, allow_private = settings.batch_size, settings.allow_private
+        if settings.reprocess is not None:
+            local, sites, kept = quarantined_inputs(root, settings.reprocess, allow_private)
         else:
-            local, sites = plan_sources(sources, sources_file, allow_private)
+            local, sites = plan_sources(settings.sources, settings.sources_file, allow_private)
             kept = IngestResult()
-        paths = find_sources(local) if local else []
+        paths = find_sources(local, settings.since) if local else []
         logger.info("%d page files from %d path(s), %d web source(s)", len(paths), len(local), len(sites))
-        pages, quarantined, unchanged = read_inputs(root, run_id, paths, sites, batch_size, offline)
+        pages, quarantined, unchanged = read_inputs(root, run_id, paths, sites, batch_size, settings.offline)
         pages.extend(kept.pages)  # quarantined pages rebuilt from their kept copy (their file is gone)
         quarantined.extend(kept.quarantined)
         report.count("ingest", inputs=len(pages) + len(quarantined) + len(unchanged), unchanged=len(unchanged),
@@ -423,13 +414,16 @@ def _run(
         )
         report.quarantine = _reasons(quarantined)
         check(watch, quality, pages=tables.pages)
-        loaded = load_run(root, quote(tables), RunInfo(run_id, flow_run_id, started_at), quote(quality))
+        loaded = load_run(
+            root, quote(tables), RunInfo(run_id, flow_run_id, started_at), quote(quality), settings.dry_run
+        )
         report.count("load", **loaded.counts)
         report.new_stories = loaded.new_stories
         report.snapshot = loaded.snapshot
-        report.status = "completed"
-    with watch("search index"):
-        index_for_search(root)
+        report.status = "dry run" if settings.dry_run else "completed"
+    if not settings.dry_run:
+        with watch("search index"):
+            index_for_search(root)
     counts = {**loaded.counts, "unchanged": len(unchanged)}
     return RunSummary(run_id, str(root), report.counts["ingest"]["inputs"], counts, watch.seconds)
 

@@ -61,13 +61,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             web.load(Path(args.sources_file))
         store.check_location(args.warehouse, create=True)
         summary = pipeline(
-            sources=args.source or None,
+            sources=args.source or [],
             warehouse=args.warehouse,
             batch_size=args.batch_size,
             sources_file=args.sources_file,
             allow_private=args.allow_private,
             offline=args.offline,
             lock_wait_seconds=args.lock_wait,
+            since=args.since,
+            dry_run=args.dry_run,
+            gate_strictness=args.gate_strictness,
         )
     except GateFailed as exc:
         return _stopped(exc, args.warehouse)
@@ -330,6 +333,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--warehouse", metavar="DIR", help="warehouse folder (default: $HUUNGHI_WAREHOUSE or var/warehouse)"
     )
     run.add_argument("--batch-size", type=int, default=2000, help="pages per batch (default 2000)")
+    run.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD", help="only files modified since")
+    run.add_argument("--dry-run", action="store_true", help="run every stage and gate, publish nothing")
+    run.add_argument(
+        "--gate-strictness",
+        choices=["strict", "lenient"],
+        default="strict",
+        help="lenient: the suites' rate bounds only warn (bad rows are still quarantined)",
+    )
     run.set_defaults(func=cmd_run)
 
     sql = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")

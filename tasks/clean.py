@@ -27,6 +27,7 @@ from functools import partial
 from prefect import task
 
 from huunghi import html, parallel
+from huunghi.caching import CACHE_EXPIRATION, inputs_key
 from huunghi.layout import Layout, load_layout
 from huunghi.records import CleanResult, Quarantined, RawPage
 from huunghi.text import ascii_fold, is_slug, normalize_text, stable_id, strip_media_tag, title_key, undouble
@@ -623,7 +624,14 @@ def second_pass(
     )
 
 
-@task(name="clean pages", retries=0)
+@task(
+    name="clean pages",
+    retries=0,
+    timeout_seconds=3600,
+    cache_key_fn=inputs_key,
+    cache_expiration=CACHE_EXPIRATION,
+    persist_result=True,
+)
 def clean_pages(pages: list[RawPage], known: Knowledge = NO_KNOWLEDGE) -> CleanResult:
     """Boilerplate removal for a batch, spread over all cores."""
     return CleanResult.merge(parallel.map_chunks(partial(clean_chunk, known=known), pages))

@@ -180,7 +180,7 @@ def _near_duplicates(candidates: list[dict], known: Known) -> dict[str, str]:
     return found
 
 
-@task(name="deduplicate")
+@task(name="deduplicate", timeout_seconds=3600)
 def dedup_articles(records: list[dict], known: Known, run_id: str) -> DedupResult:
     """Assign ids, mark duplicate and near-duplicate articles, and fold stories into one row each."""
     records = sorted(({**r, "article_id": article_id(r["source_uri"])} for r in records), key=lambda r: r["article_id"])

@@ -17,6 +17,7 @@ import pyarrow as pa
 from prefect import task
 
 from huunghi import parallel
+from huunghi.caching import CACHE_EXPIRATION, inputs_key
 from huunghi.gazetteer import load_gazetteer
 from huunghi.relations.amounts import find_amounts
 from huunghi.relations.partnerships import find_partnerships
@@ -71,7 +72,13 @@ def _table(name: str, rows: list[tuple]) -> pa.Table:
     return pa.table(dict(zip(schema.names, columns, strict=True)), schema=schema)
 
 
-@task(name="enrich articles")
+@task(
+    name="enrich articles",
+    timeout_seconds=3600,
+    cache_key_fn=inputs_key,
+    cache_expiration=CACHE_EXPIRATION,
+    persist_result=True,
+)
 def enrich_articles(articles: list[dict]) -> EnrichResult:
     """Mentions, people, partnerships and amounts for a batch of canonical articles, on all cores.
 

@@ -176,8 +176,16 @@ class Quality:
     Without a warehouse (unit tests, `huunghi eval`) results live in memory and no Data Docs are built.
     """
 
-    def __init__(self, root: Path | None = None, run_id: str = "adhoc", started_at: datetime | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        run_id: str = "adhoc",
+        started_at: datetime | None = None,
+        *,
+        enforce_rates: bool = True,
+    ) -> None:
         self.project_dir = None if root is None else root / QUALITY_DIR
+        self.enforce_rates = enforce_rates  # False: gate strictness "lenient", rate bounds only warn
         self.run_id = run_id
         self.started_at = started_at or datetime.now(UTC)
         self.outcomes: list[GateOutcome] = []
@@ -204,7 +212,7 @@ class Quality:
                 result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [id_column]},
                 run_id=RunIdentifier(run_name=self.run_id, run_time=self.started_at),
             )
-        outcome = judge(name, spec, len(frame), result.results)
+        outcome = judge(name, spec, len(frame), result.results, self.enforce_rates)
         outcome.seconds = time.perf_counter() - started
         self.outcomes.append(outcome)
         if outcome.failed:
@@ -222,7 +230,7 @@ class Quality:
         return self.project_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
-def judge(name: str, spec: dict[str, Any], rows: int, results: list[Any]) -> GateOutcome:
+def judge(name: str, spec: dict[str, Any], rows: int, results: list[Any], enforce_rates: bool = True) -> GateOutcome:
     """Sort each expectation's result into stop, warning or rows to quarantine (see the module doc)."""
     id_column = spec["id_column"]
     min_rows = spec.get("min_rows_for_rates", DEFAULT_MIN_ROWS_FOR_RATES)
@@ -242,6 +250,8 @@ def judge(name: str, spec: dict[str, Any], rows: int, results: list[Any]) -> Gat
         described = _describe(result, id_column)
         if is_rate and rows < min_rows:
             outcome.warnings.append(f"{described} [rate not enforced on {rows} rows < {min_rows}]")
+        elif is_rate and not enforce_rates:
+            outcome.warnings.append(f"{described} [rate not enforced: gate strictness lenient]")
         else:
             outcome.failed.append(described)
     return outcome
@@ -252,7 +262,7 @@ def validate(name: str, table: pa.Table) -> GateOutcome:
     return Quality().validate(name, table)
 
 
-@task(name="quality gate")
+@task(name="quality gate", timeout_seconds=1800)
 def gate(quality: Quality, name: str, table: pa.Table) -> GateOutcome:
     """The Great Expectations gate at the end of a stage."""
     return quality.validate(name, table)

@@ -170,7 +170,7 @@ def read_chunk(paths: Sequence[Path]) -> IngestResult:
     return result
 
 
-@task(name="ingest pages", retries=2, retry_delay_seconds=1)
+@task(name="ingest pages", retries=2, retry_delay_seconds=1, timeout_seconds=3600)
 def ingest_pages(paths: list[Path]) -> IngestResult:
     """Read a batch of page files into raw pages.
 

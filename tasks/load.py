@@ -234,7 +234,7 @@ def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> tup
 class LoadOutcome:
     counts: dict[str, int]
     new_stories: list[str]
-    snapshot: int
+    snapshot: int | None  # None for a dry run
 
 
 def audit_table(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
@@ -245,10 +245,38 @@ def audit_table(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
     return pa.Table.from_pylist([row])
 
 
-@task(name="load warehouse", retries=0)
-def load_run(root, tables: RunTables, run: RunInfo, quality: Quality | None = None) -> LoadOutcome:
+WRITE_LIMIT = "huunghi-warehouse-writes"  # a Prefect global concurrency limit: one warehouse write at a time
+
+
+def write_slot(wait_seconds: float = 900.0):
+    """Hold the global concurrency limit on warehouse writes, created with one slot if the server has none
+    (an operator may raise it in the UI, e.g. for several warehouses on one server). The file lock in
+    store.run_lock serializes runs on one machine; this limit holds across workers and machines that write
+    one shared catalog (PostgreSQL)."""
+    from prefect.client.orchestration import get_client
+    from prefect.concurrency.sync import concurrency
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(WRITE_LIMIT)
+        except ObjectNotFound:
+            client.upsert_global_concurrency_limit_by_name(WRITE_LIMIT, 1)
+    return concurrency(WRITE_LIMIT, occupy=1, timeout_seconds=wait_seconds, strict=True)
+
+
+@task(name="load warehouse", retries=0, timeout_seconds=3600)
+def load_run(
+    root, tables: RunTables, run: RunInfo, quality: Quality | None = None, dry_run: bool = False
+) -> LoadOutcome:
     """Write every table of the run, audit the result, then publish it as one DuckLake snapshot; if
-    anything fails — the audit included — roll back: the warehouse stays at its previous snapshot."""
+    anything fails — the audit included — roll back: the warehouse stays at its previous snapshot.
+    A dry run writes and audits, then rolls back: the counts are what the run would have published."""
+    with write_slot():
+        return _load(root, tables, run, quality, dry_run)
+
+
+def _load(root, tables: RunTables, run: RunInfo, quality: Quality | None, dry_run: bool) -> LoadOutcome:
     con = store.connect(root, read_only=False)
     try:
         store.ensure_schema(con)  # tables first, in their own commit on a new warehouse (DuckLake needs them)
@@ -282,10 +310,12 @@ def load_run(root, tables: RunTables, run: RunInfo, quality: Quality | None = No
                 ],
             )
             (quality or Quality()).validate("warehouse", audit_table(con, run.run_id))  # audit before publishing
-            con.execute("COMMIT")
+            con.execute("ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        if dry_run:
+            return LoadOutcome(counts, new_stories, None)
         snapshot = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
         return LoadOutcome(counts, new_stories, snapshot)
     finally:

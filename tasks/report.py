@@ -86,7 +86,7 @@ def report_path(warehouse: Path, run_id: str) -> Path:
     return warehouse / QUALITY_DIR / "runs" / f"{run_id}.json"
 
 
-@task(name="publish run summary")
+@task(name="publish run summary", timeout_seconds=600)
 def publish_report(report: RunReport) -> Path:
     """The summary as a flow-run artifact and a JSON file (temp file + rename: never half-written)."""
     create_markdown_artifact(
