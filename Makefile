@@ -23,6 +23,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	bash scripts/test-system-packages.sh
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

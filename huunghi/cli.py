@@ -180,6 +180,36 @@ def _print_rows_now(columns: list[str], rows: list[tuple], fmt: str) -> None:
         print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the deployments to the Prefect server in PREFECT_API_URL (a real server: its UI runs them)."""
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.settings import RunSettings
+    from warehouse import store
+
+    if not PREFECT_API_URL.value():
+        return _fail(
+            "PREFECT_API_URL is not set: start a server (`prefect server start`) and "
+            "`export PREFECT_API_URL=http://127.0.0.1:4200/api` (see the README)"
+        )
+    try:
+        root = store.check_location(args.warehouse, create=True)
+        from huunghi.crawl import sources as web
+
+        settings = RunSettings(  # paths made absolute: flow runs start in their own process
+            sources=[s if web.is_url(s) else str(Path(s).expanduser().resolve()) for s in args.source or []],
+            sources_file=str(Path(args.sources_file).resolve()) if args.sources_file else None,
+            warehouse=str(root),
+            allow_private=args.allow_private,
+        )
+    except store.WarehouseError as exc:
+        return _fail(str(exc))
+    from flows.deployments import serve_deployments
+
+    serve_deployments(settings, args.cron, args.timezone)
+    return 0
+
+
 def _selection(args: argparse.Namespace):
     from tasks.reprocess import Selection
 
@@ -358,6 +388,15 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--format", choices=["table", "csv", "json"], default="table")
     find.add_argument("query")
     find.set_defaults(func=cmd_search)
+
+    srv = sub.add_parser("serve", help="serve the daily and on-demand deployments to the Prefect server")
+    srv.add_argument("--source", action="append", metavar="PATH|URL", help="default sources of both deployments")
+    srv.add_argument("--sources-file", metavar="TOML", help="default sources file of both deployments")
+    srv.add_argument("--warehouse", metavar="DIR")
+    srv.add_argument("--cron", default="0 6 * * *", help="the daily run's schedule (default 06:00)")
+    srv.add_argument("--timezone", default="Asia/Ho_Chi_Minh", help="the schedule's time zone")
+    srv.add_argument("--allow-private", action="store_true", help="let URL sources reach private addresses")
+    srv.set_defaults(func=cmd_serve)
 
     quarantine = sub.add_parser("quarantine", help="list what is quarantined and why")
     reprocess = sub.add_parser("reprocess", help="read quarantined inputs again (after a fix) in a new run")
