@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
+from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
+from flows.runners import task_runner
 from flows.settings import RunSettings
 from huunghi import parallel
 from huunghi.corpus import bundled_corpus
@@ -26,7 +28,7 @@ from huunghi.crawl import sources as web
 from huunghi.records import CleanResult, Quarantined, RawPage
 from tasks.clean import Knowledge, clean_pages, second_pass
 from tasks.dedup import article_id, dedup_articles
-from tasks.enrich import enrich_articles
+from tasks.enrich import EnrichResult, enrich_articles
 from tasks.fetch import crawl_source, replay_source
 from tasks.gates import GateFailed, GateOutcome, Quality, gate
 from tasks.ingest import IngestResult, discover, ingest_pages
@@ -75,6 +77,14 @@ def _odd_share(text: str) -> float:
 
 
 _CONTROL_CHARS = [chr(c) for c in range(32) if chr(c) not in "\t\n\r"] + ["\x7f"]
+
+
+def shipped(value):
+    """A batch argument for `.submit`: quoted (Prefect does not walk it) on this machine's thread pool; as is
+    on Dask, whose graph would unpack the quote (a named tuple) into a plain tuple."""
+    context = FlowRunContext.get()
+    on_dask = context is not None and type(context.task_runner).__name__ == "DaskTaskRunner"
+    return value if on_dask else quote(value)
 
 
 def _raw_table(pages: list[RawPage]) -> pa.Table:
@@ -262,8 +272,9 @@ def read_inputs(
     logger = get_run_logger()
     pages: list[RawPage] = []
     quarantined: list[Quarantined] = []
-    for start in range(0, len(paths), batch_size):
-        batch = ingest_pages(quote(paths[start : start + batch_size]))
+    names = [str(path) for path in paths]  # plain strings travel to any task runner's workers unchanged
+    batches = [ingest_pages.submit(shipped(names[i : i + batch_size])) for i in range(0, len(names), batch_size)]
+    for batch in (future.result() for future in batches):  # in input order, whatever finished first
         pages.extend(batch.pages)
         quarantined.extend(batch.quarantined)
     fetched, refused = read_web(sites, root / "raw", run_id, offline)
@@ -277,7 +288,7 @@ def read_inputs(
     return pages, quarantined, [loaded[u] for u in sorted(same)]
 
 
-@flow(name="huunghi-pipeline", log_prints=True)
+@flow(name="huunghi-pipeline", log_prints=True, task_runner=task_runner())
 def pipeline_flow(settings: RunSettings | None = None) -> RunSummary:
     """Turn news pages into the warehouse: one run, one snapshot (or none: a dry run, a stopped run)."""
     settings = settings or RunSettings()
@@ -314,9 +325,11 @@ def pipeline_flow(settings: RunSettings | None = None) -> RunSummary:
     return summary
 
 
-def pipeline(**settings) -> RunSummary:
-    """Run the flow with settings given as keywords (see RunSettings): `pipeline(sources=[...], warehouse=...)`."""
-    return pipeline_flow(RunSettings(**settings))
+def pipeline(*, dask: str | None = None, **settings) -> RunSummary:
+    """Run the flow with settings given as keywords (see RunSettings): `pipeline(sources=[...], warehouse=...)`;
+    `dask="local"` or a scheduler address runs the batches on Dask (flows/runners.py)."""
+    flow_ = pipeline_flow.with_options(task_runner=task_runner(dask)) if dask else pipeline_flow
+    return flow_(RunSettings(**settings))
 
 
 def _run(
@@ -352,9 +365,11 @@ def _run(
 
     with watch("clean"):
         known = load_knowledge(root)
-        cleaned = CleanResult.merge(
-            [clean_pages(quote(pages[i : i + batch_size]), quote(known)) for i in range(0, len(pages), batch_size)]
-        )
+        batches = [
+            clean_pages.submit(shipped(pages[i : i + batch_size]), shipped(known))
+            for i in range(0, len(pages), batch_size)
+        ]
+        cleaned = CleanResult.merge([future.result() for future in batches])
         cleaned = reclean_with_knowledge(pages, cleaned, known, root)
         quarantined.extend(cleaned.quarantined)
         verdict = check(watch, quality, cleaned=_cleaned_table(cleaned.articles))["cleaned"]
@@ -381,7 +396,11 @@ def _run(
                      duplicates=len(articles) - len(deduped.canonical), stories=deduped.stories.num_rows)  # fmt: skip
 
     with watch("enrich"):
-        enriched = enrich_articles(quote(deduped.canonical))
+        canonical = deduped.canonical
+        batches = [
+            enrich_articles.submit(shipped(canonical[i : i + batch_size])) for i in range(0, len(canonical), batch_size)
+        ]
+        enriched = EnrichResult.merge([future.result() for future in batches]) if batches else enrich_articles([])
         check(
             watch,
             quality,

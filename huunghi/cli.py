@@ -71,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             since=args.since,
             dry_run=args.dry_run,
             gate_strictness=args.gate_strictness,
+            dask=args.dask,
         )
     except GateFailed as exc:
         return _stopped(exc, args.warehouse)
@@ -365,6 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, default=2000, help="pages per batch (default 2000)")
     run.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD", help="only files modified since")
     run.add_argument("--dry-run", action="store_true", help="run every stage and gate, publish nothing")
+    run.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the batches on Dask: `local` (a local cluster) or a scheduler address (tcp://host:8786); "
+        "default: $HUUNGHI_DASK_ADDRESS, else threads and processes on this machine",
+    )
     run.add_argument(
         "--gate-strictness",
         choices=["strict", "lenient"],

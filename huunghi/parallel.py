@@ -24,8 +24,20 @@ _pool: ProcessPoolExecutor | None = None
 
 
 def workers() -> int:
-    """HUUNGHI_WORKERS, or one worker per core."""
+    """HUUNGHI_WORKERS, or one worker per core; one inside a Dask worker (Dask spreads the batches)."""
+    if _in_dask_worker():
+        return 1
     return max(1, int(os.environ.get("HUUNGHI_WORKERS") or os.cpu_count() or 1))
+
+
+def _in_dask_worker() -> bool:
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
 
 
 def _get_pool() -> ProcessPoolExecutor:

@@ -36,6 +36,12 @@ class EnrichResult:
     partnerships: pa.Table
     amounts: pa.Table
 
+    @classmethod
+    def merge(cls, parts: list[EnrichResult]) -> EnrichResult:
+        """Batches in input order; the entities (the gazetteer's) are the same in every part."""
+        tables = {name: pa.concat_tables([getattr(p, name) for p in parts]) for name in TABLES}
+        return cls(entities=parts[0].entities, **tables)
+
 
 # What a worker gets per article: (article_id, title, published date, [(paragraph position, kind, text)]).
 Work = tuple[str, str, date | None, list[tuple[int, str, str]]]
