@@ -49,7 +49,7 @@ class RunInfo:
 
 def _read(root: Path, query: str, tables: dict[str, pa.Table]) -> list[tuple]:
     """A read-only query on the warehouse as it is before this run; nothing when there is none yet."""
-    if not (root / store.CATALOG_FILE).exists():
+    if not store.has_catalog(root):
         return []
     con = store.connect(root, read_only=True)
     try:

@@ -36,7 +36,7 @@ class Selection(BaseModel):
 
 def selected_rows(root: Path, selection: Selection) -> list[dict]:
     """The quarantine rows the selection names, with what `pages` knows of each input."""
-    if not (root / store.CATALOG_FILE).exists():
+    if not store.has_catalog(root):
         return []
     con = store.connect(root, read_only=True)
     try:

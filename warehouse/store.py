@@ -23,6 +23,10 @@ import duckdb_extensions
 CATALOG_FILE = "catalog.ducklake"
 DATA_DIR = "data"
 ALIAS = "wh"
+# Shared storage for many writers: the DuckLake catalog in PostgreSQL (a libpq connection string after
+# `postgres:`) and the data files under a shared path (an object-store URL, or a shared folder).
+CATALOG_VARIABLE = "HUUNGHI_CATALOG"  # e.g. postgres:dbname=huunghi host=db.internal user=huunghi
+DATA_PATH_VARIABLE = "HUUNGHI_DATA_PATH"  # e.g. s3://bucket/huunghi/ ; default <warehouse>/data/
 
 
 class WarehouseError(ValueError):
@@ -45,11 +49,50 @@ def check_location(path: str | Path | None, *, create: bool) -> Path:
         raise WarehouseError(f"warehouse path contains quotes or control characters: {root!s}")
     if root.exists() and not root.is_dir():
         raise WarehouseError(f"warehouse path is not a folder: {root}")
-    if not (root / CATALOG_FILE).exists():
-        if not create:
-            raise WarehouseError(f"no warehouse at {root}: run `huunghi run` first")
+    if not has_catalog(root) and not create:
+        raise WarehouseError(f"no warehouse at {root}: run `huunghi run` first")
+    if create:
+        root.mkdir(parents=True, exist_ok=True)  # the local home: run lock, raw zone, quality, search index
+    if not os.environ.get(DATA_PATH_VARIABLE):
         (root / DATA_DIR).mkdir(parents=True, exist_ok=True)
     return root
+
+
+def _setting(name: str) -> str | None:
+    value = os.environ.get(name) or None
+    if value and any(ch in value for ch in "'\"\n\r\x00"):
+        raise WarehouseError(f"{name} contains quotes or control characters")
+    return value
+
+
+def catalog_url(root: Path) -> str:
+    """What ATTACH opens: the DuckDB catalog file in the warehouse folder, or HUUNGHI_CATALOG."""
+    return f"ducklake:{_setting(CATALOG_VARIABLE) or root / CATALOG_FILE}"
+
+
+def data_path(root: Path) -> str:
+    path = _setting(DATA_PATH_VARIABLE) or str(root / DATA_DIR)
+    return path if path.endswith("/") else path + "/"
+
+
+def has_catalog(root: Path) -> bool:
+    """Whether the warehouse exists: its catalog file, or a DuckLake in the PostgreSQL database."""
+    url = os.environ.get(CATALOG_VARIABLE)
+    if not url:
+        return (root / CATALOG_FILE).exists()
+    if url in _KNOWN_CATALOGS:
+        return True
+    try:
+        connect(root, read_only=True).close()
+    except duckdb.InvalidInputException as exc:
+        if "does not exist" in str(exc):
+            return False
+        raise
+    _KNOWN_CATALOGS.add(url)
+    return True
+
+
+_KNOWN_CATALOGS: set[str] = set()  # PostgreSQL catalogs seen to exist (they are never removed by huunghi)
 
 
 READER_WAIT_SECONDS = 120.0  # a reader arriving during a run's commit waits for it
@@ -68,14 +111,18 @@ def connect(root: Path, *, read_only: bool, snapshot: int | None = None) -> duck
     con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
     duckdb_extensions.import_extension("ducklake", con=con)
     con.execute("LOAD ducklake")
-    # ATTACH takes no prepared parameters; check_location() refused quotes in the path.
+    target = catalog_url(root)
+    if target.startswith("ducklake:postgres:"):
+        duckdb_extensions.import_extension("postgres", con=con)
+        con.execute("LOAD postgres")
+    # ATTACH takes no prepared parameters; check_location() and _setting() refused quotes.
     # OVERRIDE_DATA_PATH: a warehouse folder moved or copied whole (a backup restored) reads its own data/.
-    options = [f"DATA_PATH '{root / DATA_DIR}/'", "OVERRIDE_DATA_PATH TRUE", "DATA_INLINING_ROW_LIMIT 0"]
+    options = [f"DATA_PATH '{data_path(root)}'", "OVERRIDE_DATA_PATH TRUE", "DATA_INLINING_ROW_LIMIT 0"]
     if read_only or snapshot is not None:
         options.append("READ_ONLY")
     if snapshot is not None:
         options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
-    attach = f"ATTACH 'ducklake:{root / CATALOG_FILE}' AS {ALIAS} ({', '.join(options)})"
+    attach = f"ATTACH '{target}' AS {ALIAS} ({', '.join(options)})"
     deadline = time.monotonic() + (READER_WAIT_SECONDS if read_only else WRITER_WAIT_SECONDS)
     said = False
     while True:
