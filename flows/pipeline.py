@@ -22,7 +22,7 @@ from prefect.utilities.annotations import quote
 
 from flows.runners import task_runner
 from flows.settings import RunSettings
-from huunghi import parallel
+from huunghi import parallel, progress
 from huunghi.corpus import bundled_corpus
 from huunghi.crawl import sources as web
 from huunghi.records import CleanResult, Quarantined, RawPage
@@ -273,10 +273,12 @@ def read_inputs(
     pages: list[RawPage] = []
     quarantined: list[Quarantined] = []
     names = [str(path) for path in paths]  # plain strings travel to any task runner's workers unchanged
+    progress.report("ingest", 0, len(names))
     batches = [ingest_pages.submit(shipped(names[i : i + batch_size])) for i in range(0, len(names), batch_size)]
     for batch in (future.result() for future in batches):  # in input order, whatever finished first
         pages.extend(batch.pages)
         quarantined.extend(batch.quarantined)
+        progress.report("ingest", len(pages) + len(quarantined), len(names))
     fetched, refused = read_web(sites, root / "raw", run_id, offline)
     quarantined.extend(refused)
     # A web page already in the warehouse with the same bytes is not processed again.
@@ -369,7 +371,12 @@ def _run(
             clean_pages.submit(shipped(pages[i : i + batch_size]), shipped(known))
             for i in range(0, len(pages), batch_size)
         ]
-        cleaned = CleanResult.merge([future.result() for future in batches])
+        progress.report("clean", 0, len(pages))
+        parts: list[CleanResult] = []
+        for future in batches:
+            parts.append(future.result())
+            progress.report("clean", sum(len(p.articles) + len(p.quarantined) for p in parts), len(pages))
+        cleaned = CleanResult.merge(parts)
         cleaned = reclean_with_knowledge(pages, cleaned, known, root)
         quarantined.extend(cleaned.quarantined)
         verdict = check(watch, quality, cleaned=_cleaned_table(cleaned.articles))["cleaned"]
@@ -383,7 +390,9 @@ def _run(
 
     with watch("dedup"):
         hashes = sorted({r["content_hash"] for r in articles})
+        progress.report("dedup", 0, len(articles))
         deduped = dedup_articles(quote(articles), quote(load_known(root, hashes)), run_id)
+        progress.report("dedup", len(articles), len(articles))
         check(
             watch,
             quality,
@@ -400,7 +409,12 @@ def _run(
         batches = [
             enrich_articles.submit(shipped(canonical[i : i + batch_size])) for i in range(0, len(canonical), batch_size)
         ]
-        enriched = EnrichResult.merge([future.result() for future in batches]) if batches else enrich_articles([])
+        progress.report("enrich", 0, len(canonical))
+        done: list[EnrichResult] = []
+        for future in batches:
+            done.append(future.result())
+            progress.report("enrich", min(len(done) * batch_size, len(canonical)), len(canonical))
+        enriched = EnrichResult.merge(done) if done else enrich_articles([])
         check(
             watch,
             quality,
@@ -433,9 +447,11 @@ def _run(
         )
         report.quarantine = _reasons(quarantined)
         check(watch, quality, pages=tables.pages)
+        progress.report("load", 0, tables.pages.num_rows)
         loaded = load_run(
             root, quote(tables), RunInfo(run_id, flow_run_id, started_at), quote(quality), settings.dry_run
         )
+        progress.report("load", tables.pages.num_rows, tables.pages.num_rows)
         report.count("load", **loaded.counts)
         report.new_stories = loaded.new_stories
         report.snapshot = loaded.snapshot

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
+import logging
 import os
 import signal
 import sys
+import traceback
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -38,11 +41,36 @@ def _prefect_environment() -> None:
         Path(home).expanduser().mkdir(parents=True, exist_ok=True)
 
 
+class _ThreadTimeoutNote(logging.Filter):
+    """Prefect notes, for every batch task, that a timeout in a worker thread acts only after blocking calls;
+    true, known (ARCHITECTURE.md), and not worth a line per batch in the terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "running in a worker thread" not in record.getMessage()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if not args.verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # progress bars instead of log lines
+        logging.getLogger("prefect.task_runs").addFilter(_ThreadTimeoutNote())
     _prefect_environment()
+    from pydantic import ValidationError
+
+    try:
+        return _run(args)
+    except ValidationError as exc:  # a setting out of its range: say which and why, on one line
+        return _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    except Exception as exc:  # anything unforeseen: one clear line; the traceback on request
+        if args.verbose:
+            traceback.print_exc()
+        return _fail(f"{type(exc).__name__}: {exc}" + ("" if args.verbose else " (--verbose shows the traceback)"), 1)
+
+
+def _run(args: argparse.Namespace) -> int:
     from flows.pipeline import pipeline
     from huunghi.crawl import sources as web
     from huunghi.crawl.fetcher import address_allowed
+    from huunghi.progress import Bars
     from tasks.gates import GateFailed
     from tasks.ingest import SourceError
     from warehouse import store
@@ -60,45 +88,70 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.sources_file:
             web.load(Path(args.sources_file))
         store.check_location(args.warehouse, create=True)
-        summary = pipeline(
-            sources=args.source or [],
-            warehouse=args.warehouse,
-            batch_size=args.batch_size,
-            sources_file=args.sources_file,
-            allow_private=args.allow_private,
-            offline=args.offline,
-            lock_wait_seconds=args.lock_wait,
-            since=args.since,
-            dry_run=args.dry_run,
-            gate_strictness=args.gate_strictness,
-            dask=args.dask,
-        )
+        with Bars() if not args.quiet else contextlib.nullcontext():
+            summary = pipeline(
+                sources=args.source or [],
+                warehouse=args.warehouse,
+                batch_size=args.batch_size,
+                sources_file=args.sources_file,
+                allow_private=args.allow_private,
+                offline=args.offline,
+                lock_wait_seconds=args.lock_wait,
+                since=args.since,
+                dry_run=args.dry_run,
+                gate_strictness=args.gate_strictness,
+                dask=args.dask,
+            )
     except GateFailed as exc:
         return _stopped(exc, args.warehouse)
     except (SourceError, store.WarehouseError, web.SourceConfigError) as exc:
         return _fail(str(exc))
-    _print_summary(summary)
-    print(f'Try:  huunghi sql "{EXAMPLE_QUERY}"')
+    if not args.quiet:
+        _print_summary(summary)
+        print(f'Try:  huunghi sql "{EXAMPLE_QUERY}"')
     return 0
 
 
 def _print_summary(summary) -> None:
+    """The run's summary as tables: stages (pages, seconds, rate), gates, quarantine, rows per table."""
+    from rich.console import Console
+    from rich.table import Table
+
     from tasks.report import report_path
     from warehouse import store
 
+    report = json.loads(report_path(Path(summary.warehouse), summary.run_id).read_text("utf-8"))
     con = store.connect(Path(summary.warehouse), read_only=True)
     try:
         counts = store.row_counts(con)
     finally:
         con.close()
-    print(f"\nWarehouse: {summary.warehouse}")
-    print(f"Run {summary.run_id}: {summary.pages} pages; " + ", ".join(f"{k} {v}" for k, v in summary.counts.items()))
-    print("Rows per table:")
+    console = Console(width=max(100, os.get_terminal_size(0).columns if sys.stdout.isatty() else 120))
+    stages = Table("stage", "pages", "seconds", "pages/s", "counts", title=f"Run {summary.run_id}: {report['status']}")
+    for stage, seconds in summary.stage_seconds.items():
+        done = report["counts"].get(stage, {})
+        pages = done.get("pages", done.get("articles", done.get("pages_in", summary.pages)))
+        rate = f"{pages / seconds:,.0f}" if seconds > 0 and stage != "gates" else ""
+        shown = ", ".join(f"{k} {v}" for k, v in done.items())
+        stages.add_row(stage, str(pages), f"{seconds:.2f}", rate, shown)
+    console.print(stages)
+    gates = Table("gate", "rows", "outcome", "quarantined", "seconds")
+    for g in report["gates"]:
+        outcome = "passed" if g["passed"] else "failed"
+        gates.add_row(g["suite"], str(g["rows"]), outcome + (" (warnings)" if g["warnings"] else ""),
+                      str(g["quarantined"]), f"{g['seconds']:.2f}")  # fmt: skip
+    console.print(gates)
+    if report["quarantine"]:
+        reasons = Table("stage/reason", "inputs", title="Quarantined in this run")
+        for key, n in report["quarantine"].items():
+            reasons.add_row(key, str(n))
+        console.print(reasons)
+    rows = Table("table", "rows", title=f"Warehouse {summary.warehouse}")
     for table, n in counts.items():
-        print(f"  {table:<18} {n:>8}")
-    report = report_path(Path(summary.warehouse), summary.run_id)
-    print(f"Run summary: {report}")
-    print(f"Data Docs:   {json.loads(report.read_text('utf-8')).get('data_docs')}")
+        rows.add_row(table, str(n))
+    console.print(rows)
+    print(f"Run summary: {report_path(Path(summary.warehouse), summary.run_id)}")
+    print(f"Data Docs:   {report.get('data_docs')}")
 
 
 def _stopped(exc: Exception, warehouse: str | None) -> int:
@@ -366,6 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, default=2000, help="pages per batch (default 2000)")
     run.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD", help="only files modified since")
     run.add_argument("--dry-run", action="store_true", help="run every stage and gate, publish nothing")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary: errors only (cron)")
+    run.add_argument("-v", "--verbose", action="store_true", help="Prefect's log lines, and tracebacks")
     run.add_argument(
         "--dask",
         metavar="ADDRESS",

@@ -1,0 +1,68 @@
+"""Progress of a run, for the terminal: the flow says how many pages each stage has done; `huunghi run`
+draws it (pages done, rate, time left). Under Prefect alone nobody listens and it costs nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Listener = Callable[[str, int, int], None]  # (stage, pages done, pages in the stage)
+_listener: Listener | None = None
+
+
+def listen(listener: Listener | None) -> None:
+    global _listener
+    _listener = listener
+
+
+def report(stage: str, done: int, total: int) -> None:
+    if _listener is not None:
+        _listener(stage, done, total)
+
+
+class Bars:
+    """One rich progress bar per stage, created when the stage first reports."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description:<8}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("pages"),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            transient=False,
+            console=Console(stderr=True),  # stdout keeps the summary, for pipes
+        )
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=max(total, 1), rate="")
+        task_id = self.tasks[stage]
+        self.progress.update(task_id, completed=done, total=max(total, 1))
+        task = self.progress.tasks[task_id]
+        if task.elapsed:
+            self.progress.update(task_id, rate=f"{done / task.elapsed:,.0f} pages/s")
+
+    def __enter__(self) -> Bars:
+        self.progress.start()
+        listen(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        listen(None)
+        self.progress.stop()
