@@ -157,3 +157,20 @@ def test_prefect_deploy_and_a_process_worker(served, tmp_path):
     final = wait_final(base, created["id"], timeout=60)
     assert final["state"]["type"] == "COMPLETED", worker.stdout[-4000:] + worker.stderr[-4000:]
     assert count(tmp_path / "wh", "SELECT count(*) FROM articles") == 300  # the bundled corpus
+
+
+def test_readme_walkthrough_commands_are_real():
+    """Every `huunghi …` line of the README's walk-through parses with the real command line."""
+    import re
+    import shlex
+
+    from huunghi.cli import build_parser
+    from tests.prefect_server import REPO
+
+    readme = (REPO / "README.md").read_text("utf-8")
+    section = readme[readme.index("## Run it from the Prefect UI") : readme.index("## Scale-out")]
+    lines = [line.split("#")[0].strip() for block in re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+             for line in block.splitlines()]  # fmt: skip
+    commands = [shlex.split(line)[1:] for line in lines if line.startswith("huunghi ")]
+    assert commands and all(build_parser().parse_args(c) for c in commands)
+    assert {"prefect server start", "prefect deploy --all", "prefect worker start --pool huunghi"} <= set(lines)
