@@ -28,18 +28,10 @@ from huunghi.corpus import generate, read_truth
 from huunghi.corpus.html import encode
 from tasks import gates
 from tasks.report import ARTIFACT_KEY, report_path
-from warehouse import store
+from tests.test_pipeline import query
 
 pytestmark = pytest.mark.slow
 GOOD = 60
-
-
-def query(root: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = store.connect(root, read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def _warc_with_corrupt_record(path: Path, pages: list[tuple[str, bytes]]) -> None:
