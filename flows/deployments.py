@@ -3,16 +3,14 @@ or deployed to a process work pool with `prefect deploy` (prefect.yaml at the re
 
 from __future__ import annotations
 
+from huunghi.flows.pipeline import pipeline_flow
 from prefect import serve
 from prefect.schedules import Cron
 
-from flows.pipeline import pipeline_flow
-from flows.settings import RunSettings
+from huunghi.settings import DAILY_CRON, TIMEZONE, RunSettings
 
 DAILY = "daily"
 ON_DEMAND = "on-demand"
-DAILY_CRON = "0 6 * * *"
-TIMEZONE = "Asia/Ho_Chi_Minh"
 WRITES_PER_DEPLOYMENT = 1  # a second run of the same deployment waits for the first (Prefect's own limit)
 
 

@@ -13,14 +13,23 @@ import os
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-ADDRESS_VARIABLE = "HUUNGHI_DASK_ADDRESS"
+from huunghi.settings import environment
+
+
+class DaskMissing(RuntimeError):
+    """--dask (or HUUNGHI_DASK_ADDRESS) without the `dask` extra installed."""
 
 
 def task_runner(address: str | None = None) -> TaskRunner:
-    address = address if address is not None else os.environ.get(ADDRESS_VARIABLE) or None
+    address = address if address is not None else environment().dask_address or None
     if not address:
         return ThreadPoolTaskRunner()
-    from prefect_dask import DaskTaskRunner
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as exc:
+        raise DaskMissing(
+            "Dask needs the optional extra: pip install 'huunghi[dask]' (prefect-dask), or leave --dask unset"
+        ) from exc
 
     if address == "local":
         return DaskTaskRunner(

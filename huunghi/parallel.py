@@ -14,12 +14,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
+from huunghi.settings import environment
+
 T = TypeVar("T")
 R = TypeVar("R")
 
 _MIN_PARALLEL_ITEMS = 64  # below this, starting workers costs more than it saves
 # Imported once by the forkserver, so each worker starts warm instead of importing Prefect and friends.
-PRELOAD = ["tasks.clean", "tasks.enrich"]
+PRELOAD = ["huunghi.parsing.clean", "huunghi.enrich"]
 _pool: ProcessPoolExecutor | None = None
 
 
@@ -27,7 +29,7 @@ def workers() -> int:
     """HUUNGHI_WORKERS, or one worker per core; one inside a Dask worker (Dask spreads the batches)."""
     if _in_dask_worker():
         return 1
-    return max(1, int(os.environ.get("HUUNGHI_WORKERS") or os.cpu_count() or 1))
+    return max(1, environment().workers or os.cpu_count() or 1)
 
 
 def _in_dask_worker() -> bool:

@@ -3,7 +3,9 @@ draws it (pages done, rate, time left). Under Prefect alone nobody listens and i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 Listener = Callable[[str, int, int], None]  # (stage, pages done, pages in the stage)
 _listener: Listener | None = None
@@ -66,3 +68,23 @@ class Bars:
     def __exit__(self, *exc: object) -> None:
         listen(None)
         self.progress.stop()
+
+
+class Stopwatch:
+    """Seconds per stage; time spent in a nested span (the gates) is not counted twice."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._stack: list[list] = []
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        self._stack.append([stage, time.perf_counter(), 0.0])
+        try:
+            yield
+        finally:
+            name, t0, nested = self._stack.pop()
+            spent = time.perf_counter() - t0
+            self.seconds[name] = self.seconds.get(name, 0.0) + spent - nested
+            if self._stack:
+                self._stack[-1][2] += spent

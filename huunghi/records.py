@@ -1,9 +1,16 @@
-"""The records passed between stages. Plain dataclasses and dicts: cheap to pickle to worker processes."""
+"""The records passed between stages: plain, typed dataclasses, cheap to pickle to worker processes.
+
+    ingest ── RawPage ──▶ clean ── CleanedPage ──▶ dedup ── ArticleText ──▶ enrich
+                 └──────── Quarantined (any stage) ──────────▶ the quarantine table
+
+Stages hand tables to the warehouse as Arrow tables built from `huunghi.warehouse.schema`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +42,76 @@ class Quarantined:
         return cls(page.source_uri, page.sha256, stage, reason, details, page.text.encode("utf-8"))
 
 
+class Sighting(NamedTuple):
+    """A story shown on a page: the box it stands in, its title and summary as shown, its link (HTML)."""
+
+    block: str
+    title: str
+    summary: str | None = None
+    url: str | None = None
+
+
+@dataclass(slots=True)
+class CleanedPage:
+    """A page after boilerplate removal: its article, the stories it shows, and what other pages can learn.
+
+    Also made for a page without title or body (`complete` is False): the `cleaned` gate quarantines it
+    and counts how many there are, since many such pages at once means the layout changed.
+    """
+
+    source_uri: str
+    sha256: str
+    url: str | None
+    extractor: str  # layout | trafilatura
+    title: str | None
+    published_at: datetime | None
+    section: str | None
+    author: str | None
+    lead: str | None
+    paragraphs: list[tuple[str, str]]  # (kind, text), lead first; kind: lead | body | caption
+    stories: list[Sighting]
+    learned_titles: list[str]  # title keys of the stories this page shows for certain
+    headline_lines: list[str]  # title keys of headline-like lines standing among the article's lines
+    needs_knowledge: bool  # what other pages know could change this page's parse
+    content_hash: str | None  # None when incomplete
+    minhash: bytes | None
+
+    @property
+    def complete(self) -> bool:
+        return self.content_hash is not None
+
+    @property
+    def body(self) -> list[str]:
+        return [text for kind, text in self.paragraphs if kind == "body"]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleText:
+    """What enrichers read of a canonical article: small, so shipping it to a worker process is cheap."""
+
+    article_id: str
+    title: str
+    published: date | None
+    paragraphs: tuple[tuple[int, str, str], ...]  # (position in the article, kind, text), lead and body only
+
+    @property
+    def year(self) -> int | None:
+        return self.published.year if self.published else None
+
+    @property
+    def lead(self) -> str:
+        return next((text for _, kind, text in self.paragraphs if kind == "lead"), "")
+
+    @property
+    def body(self) -> list[str]:
+        return [text for _, kind, text in self.paragraphs if kind == "body"]
+
+
 @dataclass
 class CleanResult:
-    """Cleaned article records (dicts, see tasks/clean.py) and the pages quarantined on the way."""
+    """Cleaned pages and the pages quarantined on the way."""
 
-    articles: list[dict] = field(default_factory=list)
+    articles: list[CleanedPage] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
 
     @classmethod
@@ -49,3 +121,15 @@ class CleanResult:
             out.articles.extend(part.articles)
             out.quarantined.extend(part.quarantined)
         return out
+
+
+@dataclass
+class IngestResult:
+    """Raw pages, quarantined inputs, and counts for the log (files, or a web source)."""
+
+    pages: list[RawPage] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + n

@@ -1,254 +1,20 @@
-"""Load: write a run's tables to the warehouse in one DuckLake transaction (one snapshot), or nothing.
-
-Idempotent by construction: an article is (re)written only when its source is new or its raw bytes
-changed; stories, entities, pages and quarantine rows are merged on their keys.
-"""
+"""The load as a Prefect task: one warehouse write at a time, across workers and machines."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
+from huunghi.warehouse.write import LoadOutcome, RunInfo, publish
 from prefect import task
 
-from huunghi.text import title_key
-from tasks.clean import BOILERPLATE_MIN_PAGES, Knowledge
-from tasks.dedup import Known
-from tasks.gates import Quality
-from warehouse import store
-
-
-@dataclass
-class RunTables:
-    articles: pa.Table
-    paragraphs: pa.Table
-    stories: pa.Table
-    appearances: pa.Table
-    story_aliases: pa.Table
-    headline_lines: pa.Table
-    signatures: pa.Table
-    entities: pa.Table
-    mentions: pa.Table
-    people: pa.Table
-    partnerships: pa.Table
-    amounts: pa.Table
-    pages: pa.Table
-    quarantine: pa.Table
-
-
-@dataclass
-class RunInfo:
-    run_id: str
-    flow_run_id: str | None
-    started_at: datetime
-
-
-def _read(root: Path, query: str, tables: dict[str, pa.Table]) -> list[tuple]:
-    """A read-only query on the warehouse as it is before this run; nothing when there is none yet."""
-    if not store.has_catalog(root):
-        return []
-    con = store.connect(root, read_only=True)
-    try:
-        for name, table in tables.items():
-            con.register(name, table)
-        return con.execute(query).fetchall()
-    except duckdb.CatalogException:  # tables not created yet
-        return []
-    finally:
-        con.close()
-
-
-def load_knowledge(root: Path) -> Knowledge:
-    """What earlier runs learned: every story title, and the headline lines that are site furniture."""
-    titles = _read(root, "SELECT title FROM stories", {})
-    lines = _read(
-        root,
-        f"""SELECT line_key FROM headline_lines GROUP BY line_key
-                           HAVING count(DISTINCT article_id) >= {int(BOILERPLATE_MIN_PAGES)}""",
-        {},
-    )
-    return Knowledge(titles=frozenset(title_key(t) for (t,) in titles), lines=frozenset(k for (k,) in lines))
-
-
-def headline_counts(root: Path, keys: list[str], exclude_articles: list[str]) -> dict[str, int]:
-    """Pages of earlier runs (other than this run's) on which each headline line stands."""
-    rows = _read(
-        root,
-        """SELECT line_key, count(DISTINCT article_id) FROM headline_lines
-                          WHERE line_key IN (SELECT key FROM wanted)
-                            AND article_id NOT IN (SELECT article_id FROM excluded) GROUP BY line_key""",
-        {
-            "wanted": pa.table({"key": pa.array(keys, pa.string())}),
-            "excluded": pa.table({"article_id": pa.array(exclude_articles, pa.string())}),
-        },
-    )
-    return dict(rows)
-
-
-def processed_pages(root: Path, uris: list[str]) -> dict[str, dict]:
-    """source_uri → its `pages` row, for the inputs already loaded as an article or a duplicate."""
-    columns = ("source_uri", "sha256", "format", "size", "fetched_at", "outcome", "article_id", "url")
-    rows = _read(
-        root,
-        f"""SELECT {", ".join(columns)} FROM pages WHERE outcome IN ('article', 'duplicate')
-           AND source_uri IN (SELECT uri FROM wanted)""",
-        {"wanted": pa.table({"uri": pa.array(uris, pa.string())})},
-    )
-    return {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
-
-
-def load_known(root: Path, hashes: list[str]) -> Known:
-    """What dedup must know of the warehouse: canonical content, story title keys, article signatures."""
-    content = _read(
-        root,
-        """SELECT content_hash, min(article_id) FROM articles
-           WHERE duplicate_of IS NULL AND content_hash IN (SELECT content_hash FROM wanted) GROUP BY content_hash""",
-        {"wanted": pa.table({"content_hash": pa.array(hashes, pa.string())})},
-    )
-    aliases = _read(root, "SELECT title_key, story_id FROM story_aliases", {})
-    signatures = _read(
-        root,
-        """SELECT s.article_id, s.minhash FROM article_signatures s JOIN articles a USING (article_id)
-           WHERE a.duplicate_of IS NULL""",
-        {},
-    )
-    return Known(content=dict(content), story_keys=dict(aliases), signatures=dict(signatures))
-
-
-def _columns(table: pa.Table) -> str:
-    return ", ".join(f'"{name}"' for name in table.schema.names)  # names come from warehouse/tables.py
-
-
-def _insert_from_n(table: pa.Table) -> str:
-    """The INSERT arm of a MERGE whose source is aliased `n`."""
-    return f"INSERT ({_columns(table)}) VALUES ({', '.join('n.' + c for c in table.schema.names)})"
-
-
-def write_run(con: duckdb.DuckDBPyConnection, t: RunTables, run: RunInfo) -> tuple[dict[str, int], list[str]]:
-    """All writes of one run inside the caller's transaction; the counts for `runs` and the new stories."""
-    for name in (f.name for f in fields(t)):
-        con.register(f"new_{name}", getattr(t, name))
-
-    # Articles that are new, or whose raw bytes changed since they were loaded.
-    existing = dict(
-        con.execute(
-            "SELECT article_id, sha256 FROM articles WHERE article_id IN (SELECT article_id FROM new_articles)"
-        ).fetchall()
-    )
-    rows = t.articles.select(["article_id", "sha256", "duplicate_of"]).to_pylist()
-    changed = [r for r in rows if existing.get(r["article_id"]) != r["sha256"]]
-    con.register(
-        "changed",
-        pa.table(
-            {
-                "article_id": pa.array([r["article_id"] for r in changed], pa.string()),
-                "is_new": pa.array([r["article_id"] not in existing for r in changed], pa.bool_()),
-            }
-        ),
-    )
-    per_article = ("articles", "paragraphs", "mentions", "people", "partnerships", "amounts", "story_appearances",
-                   "headline_lines", "article_signatures")  # fmt: skip
-    for table in per_article:
-        con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM changed WHERE NOT is_new)")
-    new_stories = [
-        title
-        for (title,) in con.execute(
-            "SELECT title FROM new_stories WHERE story_id NOT IN (SELECT story_id FROM stories) ORDER BY title"
-        ).fetchall()
-    ]
-    counts = {}
-    for target, source in (
-        ("articles", "articles"),
-        ("paragraphs", "paragraphs"),
-        ("story_appearances", "appearances"),
-        ("mentions", "mentions"),
-        ("people", "people"),
-        ("partnerships", "partnerships"),
-        ("amounts", "amounts"),
-        ("headline_lines", "headline_lines"),
-        ("article_signatures", "signatures"),
-    ):
-        cols = _columns(getattr(t, source))
-        counts[target] = con.execute(
-            f"INSERT INTO {target} ({cols}) SELECT {cols} FROM new_{source} "
-            "WHERE article_id IN (SELECT article_id FROM changed)"
-        ).fetchone()[0]
-
-    con.execute(f"""
-        INSERT INTO story_aliases ({_columns(t.story_aliases)}) SELECT {_columns(t.story_aliases)}
-        FROM new_story_aliases WHERE title_key NOT IN (SELECT title_key FROM story_aliases)""")
-    # A story keeps its first title; a longer summary seen later replaces a shorter one; a URL fills a gap.
-    con.execute(f"""
-        MERGE INTO stories USING new_stories AS n ON stories.story_id = n.story_id
-        WHEN MATCHED AND (length(coalesce(n.summary, '')) > length(coalesce(stories.summary, ''))
-                          OR (stories.url IS NULL AND n.url IS NOT NULL))
-            THEN UPDATE SET
-                summary = CASE WHEN length(coalesce(n.summary, '')) > length(coalesce(stories.summary, ''))
-                               THEN n.summary ELSE stories.summary END,
-                url = coalesce(stories.url, n.url)
-        WHEN NOT MATCHED THEN {_insert_from_n(t.stories)}""")
-    con.execute(f"""
-        MERGE INTO entities USING new_entities AS n ON entities.entity_id = n.entity_id
-        WHEN MATCHED AND (entities.name, entities.name_2025, entities.iso_code_2025)
-                     IS DISTINCT FROM (n.name, n.name_2025, n.iso_code_2025)
-            THEN UPDATE SET name = n.name, name_2025 = n.name_2025, iso_code_2025 = n.iso_code_2025
-        WHEN NOT MATCHED THEN {_insert_from_n(t.entities)}""")
-    con.execute(f"""
-        MERGE INTO pages USING new_pages AS n ON pages.source_uri = n.source_uri
-        WHEN MATCHED AND (pages.sha256, pages.outcome, pages.article_id)
-                     IS DISTINCT FROM (n.sha256, n.outcome, n.article_id)
-            THEN UPDATE SET sha256 = n.sha256, url = n.url, format = n.format, size = n.size, fetched_at = n.fetched_at,
-                            outcome = n.outcome, article_id = n.article_id, run_id = n.run_id
-        WHEN NOT MATCHED THEN {_insert_from_n(t.pages)}""")
-    # An input is in one place: a source read again leaves the quarantine, or its row is replaced when it
-    # now fails otherwise (a changed file, another stage or reason); the same failure again changes nothing.
-    same_failure = """n.source_uri = q.source_uri AND n.sha256 IS NOT DISTINCT FROM q.sha256
-                      AND n.stage = q.stage AND n.reason = q.reason"""
-    con.execute(f"""
-        DELETE FROM quarantine q WHERE q.source_uri IN (SELECT source_uri FROM new_pages)
-           AND NOT EXISTS (SELECT 1 FROM new_quarantine n WHERE {same_failure})""")
-    quarantined = con.execute(f"""
-        INSERT INTO quarantine ({_columns(t.quarantine)})
-        SELECT {_columns(t.quarantine)} FROM new_quarantine AS n
-        WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE {same_failure})""").fetchone()[0]
-    return {
-        "pages_in": t.pages.num_rows,
-        "articles_new": sum(1 for r in changed if r["article_id"] not in existing and not r["duplicate_of"]),
-        "articles_updated": sum(1 for r in changed if r["article_id"] in existing),
-        "duplicates_new": sum(1 for r in changed if r["article_id"] not in existing and r["duplicate_of"]),
-        "quarantined_new": quarantined,
-        "stories_new": len(new_stories),
-        "appearances_new": counts["story_appearances"],
-        "mentions_new": counts["mentions"],
-        "people_new": counts["people"],
-        "partnerships_new": counts["partnerships"],
-        "amounts_new": counts["amounts"],
-    }, new_stories
-
-
-@dataclass
-class LoadOutcome:
-    counts: dict[str, int]
-    new_stories: list[str]
-    snapshot: int | None  # None for a dry run
-
-
-def audit_table(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
-    """One row: for each rule of warehouse/audit.sql, how many rows of the (uncommitted) warehouse break it."""
-    row: dict[str, object] = {"run_id": run_id}
-    for name, query in store.audit_queries():
-        row[name] = con.execute(query).fetchone()[0]
-    return pa.Table.from_pylist([row])
-
+from huunghi.quality.gates import Quality
+from huunghi.settings import DEFAULT_LOCK_WAIT_SECONDS
 
 WRITE_LIMIT = "huunghi-warehouse-writes"  # a Prefect global concurrency limit: one warehouse write at a time
 
 
-def write_slot(wait_seconds: float = 900.0):
+def write_slot(wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS):
     """Hold the global concurrency limit on warehouse writes, created with one slot if the server has none
     (an operator may raise it in the UI, e.g. for several warehouses on one server). The file lock in
     store.run_lock serializes runs on one machine; this limit holds across workers and machines that write
@@ -267,56 +33,10 @@ def write_slot(wait_seconds: float = 900.0):
 
 @task(name="load warehouse", retries=0, timeout_seconds=3600)
 def load_run(
-    root, tables: RunTables, run: RunInfo, quality: Quality | None = None, dry_run: bool = False
+    root: Path, tables: dict[str, pa.Table], run: RunInfo, quality: Quality | None = None, dry_run: bool = False
 ) -> LoadOutcome:
-    """Write every table of the run, audit the result, then publish it as one DuckLake snapshot; if
-    anything fails — the audit included — roll back: the warehouse stays at its previous snapshot.
-    A dry run writes and audits, then rolls back: the counts are what the run would have published."""
+    """Write, audit (the `warehouse` gate) and publish the run's tables as one snapshot, or nothing."""
     with write_slot():
-        return _load(root, tables, run, quality, dry_run)
+        return publish(root, tables, run, lambda audit: (quality or Quality()).validate("warehouse", audit), dry_run)
 
 
-def _load(root, tables: RunTables, run: RunInfo, quality: Quality | None, dry_run: bool) -> LoadOutcome:
-    con = store.connect(root, read_only=False)
-    try:
-        store.ensure_schema(con)  # tables first, in their own commit on a new warehouse (DuckLake needs them)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            store.ensure_views(con)  # views with the data they describe, in the run's snapshot
-            con.execute(
-                f"CALL {store.ALIAS}.set_commit_message(?, ?, extra_info => ?)",
-                [
-                    "huunghi",
-                    f"run {run.run_id}",
-                    json.dumps({"run_id": run.run_id, "flow_run_id": run.flow_run_id}),
-                ],
-            )
-            counts, new_stories = write_run(con, tables, run)
-            con.execute(
-                """INSERT INTO runs VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    run.run_id,
-                    run.flow_run_id,
-                    run.started_at,
-                    datetime.now(UTC),
-                    counts["pages_in"],
-                    counts["articles_new"],
-                    counts["articles_updated"],
-                    counts["duplicates_new"],
-                    counts["quarantined_new"],
-                    counts["stories_new"],
-                    counts["appearances_new"],
-                    counts["mentions_new"],
-                ],
-            )
-            (quality or Quality()).validate("warehouse", audit_table(con, run.run_id))  # audit before publishing
-            con.execute("ROLLBACK" if dry_run else "COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        if dry_run:
-            return LoadOutcome(counts, new_stories, None)
-        snapshot = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
-        return LoadOutcome(counts, new_stories, snapshot)
-    finally:
-        con.close()

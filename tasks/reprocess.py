@@ -1,109 +1,23 @@
-"""Reprocess: read the quarantined inputs again, after a fix, through the same flow.
-
-An input is read again from where it came from when it is still there (a file, a WARC, a URL), so a
-failure that was a fact about the input (an HTTP error, a bad archive) is judged anew. When the file is
-gone, the copy the quarantine kept is used: the decoded text of a page that was read but refused (its
-`pages` row knows the format), or the raw bytes of a plain page file. What can be neither read nor
-rebuilt stays in the quarantine, and the log says how many.
-"""
+"""Reprocess: the quarantined inputs a selection names, ready to read again through the same flow."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
-import duckdb
+from huunghi.warehouse.reads import read_quarantined
 from prefect import get_run_logger
-from pydantic import BaseModel, Field
 
-from huunghi.crawl import sources as web
-from huunghi.records import RawPage
-from tasks.ingest import IngestResult, kind_of, page_from_bytes
-from warehouse import store
-
-
-class Selection(BaseModel):
-    """Which quarantined inputs to read again (all by default); conditions combine with AND."""
-
-    reason: str | None = Field(None, description="only this reason, e.g. no_title or http_500")
-    stage: str | None = Field(None, description="only this stage: ingest, discover, fetch or clean")
-    run_id: str | None = Field(None, description="only what this run quarantined")
-    source_contains: str | None = Field(None, description="only sources whose URI contains this text")
-
-
-def selected_rows(root: Path, selection: Selection) -> list[dict]:
-    """The quarantine rows the selection names, with what `pages` knows of each input."""
-    if not store.has_catalog(root):
-        return []
-    con = store.connect(root, read_only=True)
-    try:
-        cursor = con.execute(
-            """SELECT q.source_uri, q.sha256, q.stage, q.reason, q.details, q.run_id, q.raw,
-                      p.format, p.url, p.fetched_at, p.size
-               FROM quarantine q LEFT JOIN pages p USING (source_uri)
-               WHERE (?::VARCHAR IS NULL OR q.reason = ?) AND (?::VARCHAR IS NULL OR q.stage = ?)
-                 AND (?::VARCHAR IS NULL OR q.run_id = ?)
-                 AND (?::VARCHAR IS NULL OR contains(q.source_uri, ?))
-               ORDER BY q.source_uri, q.stage""",
-            [v for value in (selection.reason, selection.stage, selection.run_id, selection.source_contains)
-             for v in (value, value)],
-        )  # fmt: skip
-        columns = [d[0] for d in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    except duckdb.CatalogException:
-        return []
-    finally:
-        con.close()
-
-
-def _local_path(uri: str) -> Path | None:
-    parts = urlsplit(uri)
-    return Path(url2pathname(unquote(parts.path))) if parts.scheme == "file" else None
-
-
-def _from_copy(row: dict) -> RawPage | None:
-    """The page rebuilt from the quarantine's copy, or None when no usable copy was kept."""
-    if row["raw"] is None:
-        return None
-    fetched_at = row["fetched_at"] or datetime.now(UTC)
-    if row["format"]:  # read, then refused: the copy is the decoded text
-        text = bytes(row["raw"]).decode("utf-8")
-        return RawPage(row["source_uri"], row["sha256"], fetched_at, row["format"], row["size"] or 0, text, row["url"])
-    path = _local_path(row["source_uri"]) or Path(urlsplit(row["source_uri"]).path)
-    kind = kind_of(path)
-    if kind not in ("text", "html") or path.name.lower().endswith(".gz"):
-        return None
-    return page_from_bytes(row["source_uri"], bytes(row["raw"]), kind, fetched_at, row["url"])
+from huunghi.crawl.sources import Source
+from huunghi.readers.quarantined import plan_reprocess
+from huunghi.records import IngestResult
+from huunghi.settings import Selection
 
 
 def quarantined_inputs(
     root: Path, selection: Selection, allow_private: bool = False
-) -> tuple[list[str], list[web.Source], IngestResult]:
+) -> tuple[list[str], list[Source], IngestResult]:
     """(files to read again, web sources to fetch again, pages rebuilt from kept copies)."""
-    files: set[str] = set()
-    urls: dict[str, list[str]] = defaultdict(list)  # host → page URLs
-    listings: dict[str, list[str]] = defaultdict(list)  # host → sitemaps, feeds that failed
-    kept = IngestResult()
-    lost = 0
-    for row in selected_rows(root, selection):
-        uri = row["source_uri"]
-        path = _local_path(uri)
-        if path is not None and path.is_file():
-            files.add(str(path))  # a WARC record's fragment names the archive: it is read again whole
-        elif web.is_url(uri):
-            (listings if row["stage"] == "discover" else urls)[urlsplit(uri).hostname or ""].append(uri)
-        elif (page := _from_copy(row)) is not None:
-            (kept.pages if isinstance(page, RawPage) else kept.quarantined).append(page)
-        else:
-            lost += 1
+    files, sites, kept, lost = plan_reprocess(read_quarantined(root, selection), allow_private)
     if lost:
         get_run_logger().warning("%d quarantined input(s) can be neither read again nor rebuilt from a copy", lost)
-    sites = [
-        web.Source(name=host, urls=tuple(sorted(set(urls[host]))), discover=tuple(sorted(set(listings[host]))),
-                   allowed_hosts=frozenset({host}), allow_private=allow_private)
-        for host in sorted(urls.keys() | listings.keys())
-    ]  # fmt: skip
-    return sorted(files), sites, kept
+    return files, sites, kept

@@ -22,12 +22,12 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from flows.pipeline import pipeline
+from huunghi.flows.pipeline import pipeline
 from huunghi import html
 from huunghi.corpus import generate, read_truth
 from huunghi.corpus.html import encode
-from tasks import gates
-from tasks.report import ARTIFACT_KEY, report_path
+from huunghi.tasks import gates
+from huunghi.tasks.report import ARTIFACT_KEY, report_path
 from tests.test_pipeline import query
 
 pytestmark = pytest.mark.slow
@@ -216,7 +216,7 @@ def test_summary_artifact_and_data_docs(bad_run):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "huunghi.cli", *args], capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "huunghi.flows.cli", *args], capture_output=True, text=True, timeout=600)
 
 
 def test_quarantine_command_lists_what_and_why(bad_run):

@@ -7,14 +7,14 @@ from datetime import datetime
 import pytest
 
 from huunghi.corpus import read_truth
-from tasks.clean import NO_KNOWLEDGE, clean_chunk, parse_page, second_pass
-from tasks.ingest import read_chunk
+from huunghi.tasks.clean import NO_KNOWLEDGE, clean_chunk, parse_page, second_pass
+from huunghi.tasks.ingest import read_chunk
 
 
 @pytest.fixture(scope="module")
 def run_knowledge(small_corpus):
     """What a run over the whole corpus learns (as the flow does), for pages that need it."""
-    from tasks.clean import learn
+    from huunghi.tasks.clean import learn
 
     pages = read_chunk(sorted(small_corpus.rglob("*.txt"))).pages
     first = clean_chunk(pages)

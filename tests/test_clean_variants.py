@@ -9,7 +9,7 @@ import unicodedata
 from datetime import datetime, timedelta, timezone
 
 from huunghi.text import title_key
-from tasks.clean import Knowledge, parse_page
+from huunghi.tasks.clean import Knowledge, parse_page
 
 ICT = timezone(timedelta(hours=7))
 TITLE = "Tỉnh Kon Tum và tỉnh Attapeu (Lào) ký kết biên bản hợp tác giai đoạn 2024-2028"

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from flows.pipeline import pipeline
-from huunghi.cli import main
+from huunghi.flows.pipeline import pipeline
+from huunghi.flows.cli import main
 
 pytestmark = pytest.mark.slow
 

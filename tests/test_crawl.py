@@ -13,8 +13,8 @@ from huunghi.crawl.discover import read_listing
 from huunghi.crawl.fetcher import Fetcher, address_allowed
 from huunghi.crawl.rawzone import RawZone
 from huunghi.crawl.sources import Source, SourceConfigError
-from tasks.fetch import FetchRetry, fetch_pages, list_pages
-from tasks.ingest import IngestResult
+from huunghi.tasks.fetch import FetchRetry, fetch_pages, list_pages
+from huunghi.tasks.ingest import IngestResult
 from tests.site_server import SiteServer
 
 

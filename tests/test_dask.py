@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.pipeline import pipeline
-from flows.runners import task_runner
+from huunghi.flows.pipeline import pipeline
+from huunghi.flows.runners import task_runner
 from tests.test_pipeline import dump
 
 pytestmark = pytest.mark.slow

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from huunghi.text import title_key
-from tasks.dedup import Known, cluster_titles, dedup_articles, minhash
+from huunghi.tasks.dedup import Known, cluster_titles, dedup_articles, minhash
 
 
 def ids(*titles: str, existing: dict[str, str] | None = None) -> list[str]:
@@ -41,7 +41,7 @@ def test_existing_story_keeps_its_id():
 
 
 def _record(uri: str, body: list[str], title: str = "Hà Giang và Phongsaly ký kết hợp tác") -> dict:
-    from tasks.clean import content_hash
+    from huunghi.tasks.clean import content_hash
 
     lead = "Ngày 2/4, hai tỉnh Hà Giang và Phongsaly đã ký kết biên bản ghi nhớ hợp tác giai đoạn 2024-2026."
     return {

@@ -12,7 +12,7 @@ import trafilatura
 from huunghi.corpus import generate_page
 from huunghi.records import RawPage
 from huunghi.text import title_key
-from tasks.clean import NO_KNOWLEDGE, clean_chunk, parse_html, second_pass
+from huunghi.tasks.clean import NO_KNOWLEDGE, clean_chunk, parse_html, second_pass
 
 DATA = Path(__file__).parent / "data" / "foreign"
 PROMO = "Theo dõi Mekong Daily trên Zalo để nhận tin nhanh nhất"

@@ -1,7 +1,7 @@
 import csv
 from importlib import resources
 
-from huunghi.gazetteer import load_gazetteer
+from huunghi.enrich.gazetteer import load_gazetteer
 
 
 def _rows():

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from flows.pipeline import pipeline
-from huunghi.cli import main
+from huunghi.flows.pipeline import pipeline
+from huunghi.flows.cli import main
 from huunghi.corpus import generate
-from warehouse import store
+from huunghi.warehouse import store
 
 pytestmark = pytest.mark.slow
 

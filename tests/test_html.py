@@ -10,8 +10,8 @@ import pytest
 from huunghi import html
 from huunghi.corpus import generate, read_truth
 from huunghi.corpus.html import _cp1258
-from tasks.clean import NO_KNOWLEDGE, clean_chunk, learn, parse_html, parse_page, second_pass
-from tasks.ingest import read_chunk
+from huunghi.tasks.clean import NO_KNOWLEDGE, clean_chunk, learn, parse_html, parse_page, second_pass
+from huunghi.tasks.ingest import read_chunk
 
 VI = "Quảng Trị và Sạ-vẳn-na-khệt ký kết biên bản ghi nhớ hợp tác giai đoạn 2023 - 2025"
 

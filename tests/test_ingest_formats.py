@@ -9,8 +9,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from huunghi.corpus import generate, read_truth
-from tasks.clean import clean_chunk
-from tasks.ingest import MAX_PAGE_BYTES, discover, read_chunk
+from huunghi.tasks.clean import clean_chunk
+from huunghi.tasks.ingest import MAX_PAGE_BYTES, discover, read_chunk
 
 
 def write_warc(path, pages: list[tuple[str, bytes]], extra: bool = True) -> None:

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from flows.pipeline import pipeline
+from huunghi.flows.pipeline import pipeline
 from huunghi.corpus import read_truth
 from huunghi.text import title_key
-from tasks.dedup import article_id
-from tasks.gates import GateFailed
+from huunghi.tasks.dedup import article_id
+from huunghi.tasks.gates import GateFailed
 from tests.conftest import SAMPLES, needs_samples, sample_files
 from tests.test_clean_samples import PAGES, expected_stories
-from warehouse import store
+from huunghi.warehouse import store
 
 pytestmark = pytest.mark.slow
 
@@ -245,7 +245,7 @@ def test_cli_exits_nonzero_naming_the_failed_expectation(small_corpus, tmp_path)
         [
             sys.executable,
             "-m",
-            "huunghi.cli",
+            "huunghi.flows.cli",
             "run",
             "--source",
             str(today),
@@ -335,7 +335,7 @@ def test_warehouse_path_checked(tmp_path):
 
 def test_readme_queries_run(tmp_path, capsys):
     """Every SQL example of the README runs through `huunghi sql` on the bundled corpus and returns rows."""
-    from huunghi.cli import main
+    from huunghi.flows.cli import main
 
     root = tmp_path / "wh"
     pipeline(warehouse=str(root))  # no sources: the bundled corpus, as `make run` does

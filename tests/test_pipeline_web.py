@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flows.pipeline import pipeline
-from huunghi.cli import main
+from huunghi.flows.pipeline import pipeline
+from huunghi.flows.cli import main
 from huunghi.corpus import generate, read_truth
 from tests.site_server import SiteServer
 from tests.test_ingest_formats import write_warc

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.pipeline import pipeline
+from huunghi.flows.pipeline import pipeline
 from tests.prefect_server import free_port
 from tests.test_pipeline import dump, state
-from warehouse import store
+from huunghi.warehouse import store
 
 pytestmark = pytest.mark.slow
 INITDB = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))

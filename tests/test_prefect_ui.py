@@ -11,7 +11,7 @@ import pytest
 
 from huunghi.corpus import generate
 from tests.prefect_server import deployment, huunghi_serve, prefect_server, wait_final, wait_for
-from warehouse import store
+from huunghi.warehouse import store
 
 pytestmark = pytest.mark.slow
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -164,7 +164,7 @@ def test_readme_walkthrough_commands_are_real():
     import re
     import shlex
 
-    from huunghi.cli import build_parser
+    from huunghi.flows.cli import build_parser
     from tests.prefect_server import REPO
 
     readme = (REPO / "README.md").read_text("utf-8")

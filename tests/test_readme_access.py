@@ -14,9 +14,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from flows.pipeline import pipeline
+from huunghi.flows.pipeline import pipeline
 from huunghi.corpus import generate
-from warehouse import store
+from huunghi.warehouse import store
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def test_a_reader_during_a_run_sees_before_or_after(tmp_path):
         import sys, time
         sys.path.insert(0, {str(REPO)!r})
         from pathlib import Path
-        from warehouse import store
+        from huunghi.warehouse import store
         seen = set()
         end = time.monotonic() + 60
         while time.monotonic() < end and 50 not in seen:

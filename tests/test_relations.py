@@ -6,13 +6,13 @@ from datetime import date
 
 import pytest
 
-from huunghi.gazetteer import load_gazetteer, variants
-from huunghi.relations.amounts import find_amounts
-from huunghi.relations.dates import event_dates, periods, resolve, signed_period
-from huunghi.relations.partnerships import find_partnerships, partner_provinces
-from huunghi.relations.people import find_people, merge
-from tasks.clean import parse_page
-from tasks.enrich import enrich_chunk
+from huunghi.enrich.gazetteer import load_gazetteer, variants
+from huunghi.enrich.amounts import find_amounts
+from huunghi.enrich.dates import event_dates, periods, resolve, signed_period
+from huunghi.enrich.partnerships import find_partnerships, partner_provinces
+from huunghi.enrich.people import find_people, merge
+from huunghi.tasks.clean import parse_page
+from huunghi.tasks.enrich import enrich_chunk
 from tests.conftest import needs_samples, sample_files
 
 

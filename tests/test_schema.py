@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.pipeline import pipeline
-from huunghi.cli import main
-from warehouse import store
-from warehouse.docs import relations, schema_text
+from huunghi.flows.pipeline import pipeline
+from huunghi.flows.cli import main
+from huunghi.warehouse import store
+from huunghi.warehouse.docs import relations, schema_text
 
 pytestmark = pytest.mark.slow
 

@@ -7,11 +7,11 @@ import json
 import duckdb
 import pytest
 
-from flows.pipeline import pipeline
-from huunghi.cli import main
+from huunghi.flows.pipeline import pipeline
+from huunghi.flows.cli import main
 from huunghi.corpus import generate, generate_page
 from tests.test_relations import TEASER_PAGE
-from warehouse import search
+from huunghi.warehouse import search
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import resources
+
+from huunghi.warehouse.schema import sql_text
 
 _TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \(")
 _COLUMN = re.compile(r"^\s+(\w+)\s+([A-Z][A-Z0-9_\[\]]*(?: NOT NULL)?)[^-]*(?:--\s*(.*))?$")
@@ -26,7 +27,7 @@ class Relation:
 
 
 def _sql(name: str) -> list[str]:
-    return resources.files("warehouse").joinpath(name).read_text("utf-8").splitlines()
+    return sql_text(name).splitlines()
 
 
 def relations() -> list[Relation]:

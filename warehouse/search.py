@@ -18,8 +18,7 @@ from pathlib import Path
 
 import duckdb
 import duckdb_extensions
-
-from warehouse import store
+from huunghi.warehouse import store
 
 INDEX_FILE = "search.duckdb"
 ALIAS = "search"

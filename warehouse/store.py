@@ -14,11 +14,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 import duckdb
 import duckdb_extensions
+from huunghi.warehouse.schema import sql_text
+
+from huunghi.settings import default_warehouse, environment
 
 CATALOG_FILE = "catalog.ducklake"
 DATA_DIR = "data"
@@ -34,11 +36,8 @@ class WarehouseError(ValueError):
 
 
 def default_location() -> Path:
-    """HUUNGHI_WAREHOUSE, else var/warehouse in the checkout (git-ignored)."""
-    env = os.environ.get("HUUNGHI_WAREHOUSE")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "var" / "warehouse"
+    """HUUNGHI_WAREHOUSE, else var/warehouse of a checkout, else the user's data folder (huunghi.settings)."""
+    return default_warehouse()
 
 
 def check_location(path: str | Path | None, *, create: bool) -> Path:
@@ -53,13 +52,14 @@ def check_location(path: str | Path | None, *, create: bool) -> Path:
         raise WarehouseError(f"no warehouse at {root}: run `huunghi run` first")
     if create:
         root.mkdir(parents=True, exist_ok=True)  # the local home: run lock, raw zone, quality, search index
-    if not os.environ.get(DATA_PATH_VARIABLE):
+    if not environment().data_path:
         (root / DATA_DIR).mkdir(parents=True, exist_ok=True)
     return root
 
 
 def _setting(name: str) -> str | None:
-    value = os.environ.get(name) or None
+    """HUUNGHI_CATALOG or HUUNGHI_DATA_PATH, refused when it could break out of the ATTACH string."""
+    value = getattr(environment(), name.removeprefix("HUUNGHI_").lower()) or None
     if value and any(ch in value for ch in "'\"\n\r\x00"):
         raise WarehouseError(f"{name} contains quotes or control characters")
     return value
@@ -77,7 +77,7 @@ def data_path(root: Path) -> str:
 
 def has_catalog(root: Path) -> bool:
     """Whether the warehouse exists: its catalog file, or a DuckLake in the PostgreSQL database."""
-    url = os.environ.get(CATALOG_VARIABLE)
+    url = environment().catalog
     if not url:
         return (root / CATALOG_FILE).exists()
     if url in _KNOWN_CATALOGS:
@@ -216,12 +216,12 @@ def check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """The tables of schema.sql (idempotent: CREATE … IF NOT EXISTS, ADD COLUMN IF NOT EXISTS)."""
-    con.execute(resources.files("warehouse").joinpath("schema.sql").read_text("utf-8"))
+    con.execute(sql_text("schema.sql"))
 
 
 def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
     """The views of views.sql (CREATE OR REPLACE), so that they always match this version's tables."""
-    con.execute(resources.files("warehouse").joinpath("views.sql").read_text("utf-8"))
+    con.execute(sql_text("views.sql"))
 
 
 def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -240,6 +240,6 @@ def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def audit_queries() -> list[tuple[str, str]]:
     """(name, query) of audit.sql: each counts the rows that break one rule of the warehouse as a whole."""
-    text = resources.files("warehouse").joinpath("audit.sql").read_text("utf-8")
+    text = sql_text("audit.sql")
     parts = re.split(r"^-- name: (\w+)\s*$", text, flags=re.MULTILINE)
     return [(name, body.strip().rstrip(";")) for name, body in zip(parts[1::2], parts[2::2], strict=True)]

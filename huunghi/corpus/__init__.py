@@ -432,8 +432,10 @@ def render(page: Page, fmt: str, seed: int, base: str | None = None) -> bytes:
 
 
 def bundled_corpus() -> Path:
-    """The default input: the bundled corpus, generated once into var/corpus (git-ignored)."""
-    root = Path(__file__).resolve().parents[2] / "var" / "corpus" / f"bundled-v{GENERATOR_VERSION}"
+    """The default input: the bundled corpus, generated once into the cache folder (huunghi.settings)."""
+    from huunghi.settings import cache_dir
+
+    root = cache_dir() / "corpus" / f"bundled-v{GENERATOR_VERSION}"
     stamp = root / ".complete"
     if not stamp.exists():
         generate(root, BUNDLED_PAGES, BUNDLED_SEED)

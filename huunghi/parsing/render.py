@@ -15,7 +15,6 @@ stories found by the line parser get their URL.
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
 from dataclasses import dataclass, field
@@ -29,60 +28,13 @@ from huunghi.text import normalize_text, title_key
 
 _RULES = json.loads(resources.files("huunghi").joinpath("data/html_render.json").read_text("utf-8"))
 BLOCK, PARAGRAPH, SKIP, CELL = (frozenset(_RULES[k].split()) for k in ("block", "paragraph", "skip", "cell"))
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-# WHATWG: these labels mean windows-1252; a page cannot really be UTF-16 if its meta tag could be read.
-_LABEL_ALIASES = {
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "ascii": "cp1252",
-    "us-ascii": "cp1252",
-    "utf-16": "utf-8",
-    "utf-16le": "utf-8",
-    "utf-16be": "utf-8",
-}
-FALLBACK_ENCODING = "cp1258"  # Windows-1258: the legacy Vietnamese encoding, for undeclared non-UTF-8 pages
 
 
 class NotHTML(ValueError):
     """The input cannot be parsed as an HTML document."""
 
 
-def _codec(label: str | None) -> str | None:
-    if not label:
-        return None
-    label = label.strip().strip("\"'").lower()
-    label = _LABEL_ALIASES.get(label, label)
-    try:
-        return codecs.lookup(label).name
-    except LookupError:
-        return None
-
-
-def decode(data: bytes, header_charset: str | None = None, *, markup: bool = True) -> tuple[str, str]:
-    """(text, encoding) by the browser's order: byte-order mark, HTTP header, <meta charset> (markup only),
-    then UTF-8 if the bytes are UTF-8 — also when a few sequences are broken (a cut or a bad byte in a
-    UTF-8 page must not turn the whole page into mojibake) — else Windows-1258. Undecodable bytes become
-    U+FFFD, never an error; the raw_pages gate quarantines text that is mostly U+FFFD or control bytes."""
-    boms = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-    for bom, name in boms:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(name, errors="replace"), name
-    declared = _codec(header_charset)
-    if markup and declared is None and (m := _META_CHARSET.search(data[:4096])):
-        declared = _codec(m.group(1).decode("ascii", "ignore"))
-    if declared:
-        return data.decode(declared, errors="replace"), declared
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        text = data.decode("utf-8", errors="replace")
-    broken = text.count("\ufffd")
-    wide = sum(1 for ch in text if ch > "\x7f") - broken
-    if wide >= 4 * broken:  # mostly well-formed multi-byte sequences: UTF-8 with a few bad bytes
-        return text, "utf-8"
-    return data.decode(FALLBACK_ENCODING, errors="replace"), FALLBACK_ENCODING
 
 
 def parse(html: str) -> lxml.html.HtmlElement:

@@ -18,6 +18,9 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from huunghi.readers.files import MAX_PAGE_BYTES, kept_copy, page_from_bytes
+from huunghi.records import Quarantined, RawPage
+
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 WARC_TYPES = frozenset(
     ["warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation"]
@@ -92,3 +95,25 @@ def pages(path: Path, max_bytes: int) -> Iterator[ArchivedPage]:
             raise BadArchive(f"{path.name}: no WARC record in the file")
     except (ArchiveLoadFailed, EOFError, OSError, zlib.error) as exc:
         raise BadArchive(f"{path.name}: not a readable WARC: {type(exc).__name__}: {exc}") from exc
+
+
+class WarcReader:
+    """Every page of a web archive: HTML responses and resources; error responses are quarantined."""
+
+    kind = "warc"
+    suffixes = (".warc",)
+
+    def read(self, path: Path) -> list[RawPage | Quarantined]:
+        uri = path.resolve().as_uri()
+        out: list[RawPage | Quarantined] = []
+        try:
+            for record in pages(path, MAX_PAGE_BYTES):
+                source = f"{uri}#{record.record_id}"
+                if record.problem:
+                    out.append(Quarantined(source, None, "ingest", record.problem, record.details, record.payload))
+                else:
+                    out.append(page_from_bytes(source, record.payload, "html", record.date, record.url, record.charset))
+        except BadArchive as exc:  # the records read before the damage stay pages; the rest is quarantined
+            read = f" after {len(out)} page record(s)" if out else ""
+            out.append(Quarantined(uri, None, "ingest", "bad_warc", f"{exc}{read}", kept_copy(path)))
+        return out

@@ -9,6 +9,7 @@ result of an old one).
 from __future__ import annotations
 
 import hashlib
+import importlib
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -17,18 +18,22 @@ from typing import Any
 from prefect.utilities.annotations import BaseAnnotation
 
 CACHE_EXPIRATION = timedelta(days=1)
-_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGES = ("huunghi", "huunghi.tasks", "huunghi.warehouse", "huunghi.expectations")  # what the stages run on
 
 
 @cache
 def code_version() -> str:
-    """Digest of every module and data file the stages run on."""
-    digest = hashlib.sha256()
-    for folder in ("huunghi", "tasks", "warehouse"):
-        for path in sorted((_ROOT / folder).rglob("*")):
+    """Digest of every module and data file the stages run on (wherever the packages are installed)."""
+    files: dict[str, Path] = {}
+    for name in _PACKAGES:
+        folder = Path(importlib.import_module(name).__file__).resolve().parent
+        for path in folder.rglob("*"):
             if path.is_file() and path.suffix in {".py", ".csv", ".json", ".txt", ".sql"}:
-                digest.update(str(path.relative_to(_ROOT)).encode())
-                digest.update(path.read_bytes())
+                files[f"{name}/{path.relative_to(folder)}"] = path
+    digest = hashlib.sha256()
+    for key in sorted(files):
+        digest.update(key.encode())
+        digest.update(files[key].read_bytes())
     return digest.hexdigest()
 
 
@@ -62,7 +67,8 @@ def _feed(digest: Any, value: Any) -> None:
 
 
 def inputs_key(context: Any, parameters: dict[str, Any]) -> str:
-    """A Prefect `cache_key_fn`: the task's name, its inputs' content and the code version."""
-    digest = hashlib.sha256(f"{context.task.name}\0{code_version()}\0".encode())
+    """A Prefect `cache_key_fn`: the task's function, its inputs' content and the code version."""
+    fn = context.task.fn  # not the run's display name ("clean batch 2/5"): the same work, the same key
+    digest = hashlib.sha256(f"{fn.__module__}.{fn.__qualname__}\0{code_version()}\0".encode())
     _feed(digest, parameters)
     return digest.hexdigest()

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from huunghi.relations import alternation, data_rows
+from huunghi.enrich.vocabulary import alternation, data_rows
+from huunghi.records import ArticleText
 
 SCALES = {"nghìn tỷ": 1e12, "nghìn tỉ": 1e12, "tỷ": 1e9, "tỉ": 1e9, "triệu": 1e6, "nghìn": 1e3, "ngàn": 1e3}
 
@@ -59,3 +60,17 @@ def find_amounts(text: str, year: int | None) -> list[Amount]:
         rate = by_year.get(year) if year in by_year else by_year.get(max(by_year)) if by_year else None
         out.append(Amount(value, code, value * rate if rate else None, m.group(0), m.start(), m.end()))
     return out
+
+
+class AmountsEnricher:
+    """The `amounts` table: every amount of money in the lead and body, converted to đồng."""
+
+    table = "amounts"
+
+    def rows(self, article: ArticleText) -> list[tuple]:
+        year = article.year
+        return [
+            (a.value, a.currency, a.value_vnd, a.surface, position, a.start)
+            for position, _, text in article.paragraphs
+            for a in find_amounts(text, year)
+        ]

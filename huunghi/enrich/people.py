@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from huunghi.gazetteer import Gazetteer, load_gazetteer
-from huunghi.relations import alternation, data_rows
+from huunghi.enrich.gazetteer import Gazetteer, load_gazetteer
+from huunghi.enrich.vocabulary import alternation, data_rows
+from huunghi.records import ArticleText
 
 _WORD = re.compile(r"[^\W\d_][\w]*(?:-[^\W\d_][\w]*)*")
 _NOT_A_NAME = frozenset(
@@ -140,3 +141,16 @@ def merge(people: list[tuple[int, Person]]) -> list[tuple[int, Person]]:
             ),
         )
     return list(by_name.values())
+
+
+class PeopleEnricher:
+    """The `people` table: officials named with a post, once per name and article."""
+
+    table = "people"
+
+    def rows(self, article: ArticleText) -> list[tuple]:
+        found = [(position, p) for position, _, text in article.paragraphs for p in find_people(text)]
+        return [
+            (p.name, p.role, p.organization_entity_id, p.province_entity_id, position, p.start)
+            for position, p in merge(found)
+        ]

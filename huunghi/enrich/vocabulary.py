@@ -1,6 +1,5 @@
-"""Relations the text states, in columns: amounts of money, dates and periods, officials and their posts,
-and the Vietnamese–Lao province pairs an article is about. Rules over the gazetteer's mentions and data
-files in huunghi/data/ (currencies.csv, posts.csv, sectors.csv, event_cues.csv, agreement_kinds.csv)."""
+"""The enrichers' vocabularies: rows of the data files in huunghi/data/ (currencies.csv, posts.csv, sectors.csv,
+event_cues.csv, agreement_kinds.csv) and the regular expressions built from them."""
 
 from __future__ import annotations
 

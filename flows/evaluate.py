@@ -14,11 +14,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from huunghi.corpus import GENERATOR_VERSION, generate, read_truth
-from tasks.dedup import article_id
-from warehouse import store
+from huunghi.warehouse import store
 
-EVAL_DIR = Path(__file__).resolve().parent.parent / "var" / "eval"
+from huunghi.corpus import GENERATOR_VERSION, generate, read_truth
+from huunghi.dedup.signatures import article_id
+from huunghi.settings import DEFAULT_BATCH_SIZE, cache_dir
 
 
 @dataclass
@@ -115,13 +115,13 @@ def trafilatura_alone(corpus: Path) -> tuple[float, float]:
     lines not counted against it), scored like huunghi's on the pages that are not copies."""
     import trafilatura
 
-    from tasks.ingest import read_page
+    from huunghi.readers import read_files
 
     tp = fp = fn = 0
     for page in read_truth(corpus):
         if "same_as" in page or "near_dup_of" in page:
             continue
-        raw = read_page(corpus / page["file"])
+        raw = read_files([corpus / page["file"]]).pages[0]
         text = trafilatura.extract(raw.text, include_comments=False) or ""
         got = Counter(line for line in text.split("\n") if line.strip() and line not in (page["title"], page["lead"]))
         want = Counter(page["body"])
@@ -130,10 +130,10 @@ def trafilatura_alone(corpus: Path) -> tuple[float, float]:
     return _ratio(tp, tp + fp), _ratio(tp, tp + fn)
 
 
-def evaluate(pages: int, seed: int, batch_size: int = 2000, fmt: str = "text") -> Scores:
-    from flows.pipeline import pipeline
+def evaluate(pages: int, seed: int, batch_size: int = DEFAULT_BATCH_SIZE, fmt: str = "text") -> Scores:
+    from huunghi.flows.pipeline import pipeline
 
-    corpus = EVAL_DIR / f"corpus-v{GENERATOR_VERSION}-{pages}-{seed}-{fmt}"
+    corpus = cache_dir() / "eval" / f"corpus-v{GENERATOR_VERSION}-{pages}-{seed}-{fmt}"
     if not (corpus / ".complete").exists():
         generate(corpus, pages, seed, formats=(fmt,))
         (corpus / ".complete").write_text("ok\n")

@@ -16,15 +16,14 @@ import time
 from pathlib import Path
 
 from huunghi.corpus import GENERATOR_VERSION, generate
-
-BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
+from huunghi.settings import DEFAULT_BATCH_SIZE, cache_dir
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2022)
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--format", action="append", choices=["text", "html.gz"], help="repeatable; default both")
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -40,14 +39,15 @@ def extraction_per_core(corpus: Path, limit: int = 1000) -> None:
     """bare trafilatura.extract vs huunghi's HTML extraction on the same pages, one core each."""
     import trafilatura
 
-    from tasks.ingest import discover, read_chunk
+    from huunghi.readers import discover, read_files
 
-    pages = read_chunk(discover([corpus])[:limit]).pages
+    pages = read_files(discover([corpus])[:limit]).pages
     t0 = time.perf_counter()
     for page in pages:
         trafilatura.extract(page.text)
     bare = time.perf_counter() - t0
-    from tasks.clean import NO_KNOWLEDGE, clean_chunk
+    from huunghi.parsing.clean import clean_chunk
+    from huunghi.parsing.knowledge import NO_KNOWLEDGE
 
     t0 = time.perf_counter()
     clean_chunk(pages, NO_KNOWLEDGE)
@@ -60,7 +60,7 @@ def extraction_per_core(corpus: Path, limit: int = 1000) -> None:
 
 
 def bench(pages: int, seed: int, batch_size: int, fmt: str) -> None:
-    corpus = BENCH_DIR / f"corpus-v{GENERATOR_VERSION}-{pages}-{seed}-{fmt}"
+    corpus = cache_dir() / "bench" / f"corpus-v{GENERATOR_VERSION}-{pages}-{seed}-{fmt}"
     if not (corpus / ".complete").exists():
         t0 = time.perf_counter()
         generate(corpus, pages, seed, formats=(fmt,))
@@ -70,7 +70,7 @@ def bench(pages: int, seed: int, batch_size: int, fmt: str) -> None:
     if fmt != "text":
         extraction_per_core(corpus)
 
-    from flows.pipeline import pipeline
+    from huunghi.flows.pipeline import pipeline
 
     warehouse = Path(tempfile.mkdtemp(prefix="huunghi-bench-"))
     try:

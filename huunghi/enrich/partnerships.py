@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 
-from huunghi.gazetteer import Match, load_gazetteer
-from huunghi.relations import alternation, data_rows
-from huunghi.relations.dates import event_dates, signed_period
+from huunghi.enrich.dates import event_dates, signed_period
+from huunghi.enrich.gazetteer import Match, load_gazetteer
+from huunghi.enrich.vocabulary import alternation, data_rows
+from huunghi.records import ArticleText
 
 _CONSULATE = re.compile(r"(?:lãnh sự|Lãnh sự|Đại sứ quán|đại sứ quán)[^.;]{0,30}\stại\s+(?:tỉnh\s+)?$")
 _LIST_GAP = re.compile(r"^\s*(?:,|và|,\s*và)\s*(?:tỉnh\s+)?$")
@@ -138,3 +139,12 @@ def find_partnerships(title: str, lead: str, body: list[str], published: date | 
         for v in vn
         for la_code in la
     ]
+
+
+class PartnershipsEnricher:
+    """The `partnerships` table: the Vietnamese–Lao province pairs the article is about, with the event."""
+
+    table = "partnerships"
+
+    def rows(self, article: ArticleText) -> list[tuple]:
+        return [p.row() for p in find_partnerships(article.title, article.lead, article.body, article.published)]

@@ -15,6 +15,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from huunghi.settings import DAILY_CRON, DEFAULT_BATCH_SIZE, DEFAULT_LOCK_WAIT_SECONDS, TIMEZONE
+
 EXAMPLE_QUERY = "SELECT title, published_at FROM articles ORDER BY published_at DESC LIMIT 5"
 
 
@@ -67,13 +69,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from flows.pipeline import pipeline
+    from huunghi.flows.pipeline import pipeline
+    from huunghi.warehouse import store
+
     from huunghi.crawl import sources as web
     from huunghi.crawl.fetcher import address_allowed
     from huunghi.progress import Bars
-    from tasks.gates import GateFailed
-    from tasks.ingest import SourceError
-    from warehouse import store
+    from huunghi.quality.gates import GateFailed
+    from huunghi.readers import SourceError
 
     # Before starting Prefect: a typo should cost a second, not a server start.
     missing = [s for s in args.source or [] if not web.is_url(s) and not Path(s).expanduser().exists()]
@@ -114,11 +117,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def _print_summary(summary) -> None:
     """The run's summary as tables: stages (pages, seconds, rate), gates, quarantine, rows per table."""
+    from huunghi.warehouse import store
     from rich.console import Console
     from rich.table import Table
 
-    from tasks.report import report_path
-    from warehouse import store
+    from huunghi.quality.report import report_path
 
     report = json.loads(report_path(Path(summary.warehouse), summary.run_id).read_text("utf-8"))
     con = store.connect(Path(summary.warehouse), read_only=True)
@@ -158,8 +161,9 @@ def _stopped(exc: Exception, warehouse: str | None) -> int:
     """A stopped run: one error line, then where its summary and Data Docs are."""
     code = _fail(str(exc))
     if getattr(exc, "outcome", None) is not None:
-        from tasks.gates import QUALITY_DIR
-        from warehouse import store
+        from huunghi.warehouse import store
+
+        from huunghi.quality.gates import QUALITY_DIR
 
         root = store.check_location(warehouse, create=True)  # the run created it, perhaps without a catalog
         print(f"Run summaries and Data Docs: {root / QUALITY_DIR}", file=sys.stderr)
@@ -168,9 +172,8 @@ def _stopped(exc: Exception, warehouse: str | None) -> int:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
-
-    from warehouse import search as search_index
-    from warehouse import store
+    from huunghi.warehouse import search as search_index
+    from huunghi.warehouse import store
 
     try:
         root = store.check_location(args.warehouse, create=False)
@@ -236,10 +239,10 @@ def _print_rows_now(columns: list[str], rows: list[tuple], fmt: str) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the deployments to the Prefect server in PREFECT_API_URL (a real server: its UI runs them)."""
+    from huunghi.warehouse import store
     from prefect.settings import PREFECT_API_URL
 
-    from flows.settings import RunSettings
-    from warehouse import store
+    from huunghi.settings import RunSettings
 
     if not PREFECT_API_URL.value():
         return _fail(
@@ -258,25 +261,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     except store.WarehouseError as exc:
         return _fail(str(exc))
-    from flows.deployments import serve_deployments
+    from huunghi.flows.deployments import serve_deployments
 
     serve_deployments(settings, args.cron, args.timezone)
     return 0
 
 
 def _selection(args: argparse.Namespace):
-    from tasks.reprocess import Selection
+    from huunghi.settings import Selection
 
     return Selection(reason=args.reason, stage=args.stage, run_id=args.run, source_contains=args.source_contains)
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
-    from tasks.reprocess import selected_rows
-    from warehouse import store
+    from huunghi.warehouse import store
+    from huunghi.warehouse.reads import read_quarantined
 
     try:
         root = store.check_location(args.warehouse, create=False)
-        rows = selected_rows(root, _selection(args))
+        rows = read_quarantined(root, _selection(args))
         if args.save_raw:
             saved = _save_raw(rows, Path(args.save_raw))
     except (store.WarehouseError, OSError) as exc:
@@ -316,14 +319,16 @@ def _save_raw(rows: list[dict], folder: Path) -> int:
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
-    from tasks.gates import GateFailed
-    from tasks.reprocess import Selection, selected_rows
-    from warehouse import store
+    from huunghi.warehouse import store
+    from huunghi.warehouse.reads import read_quarantined
+
+    from huunghi.quality.gates import GateFailed
+    from huunghi.settings import Selection
 
     try:
         root = store.check_location(args.warehouse, create=False)
         selection = _selection(args)
-        before = selected_rows(root, selection)
+        before = read_quarantined(root, selection)
         if not before:
             print("nothing to reprocess: no quarantined input matches")
             return 0
@@ -332,14 +337,14 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
                         "table")  # fmt: skip
             return 0
         _prefect_environment()
-        from flows.pipeline import pipeline
+        from huunghi.flows.pipeline import pipeline
 
         summary = pipeline(warehouse=str(root), reprocess=selection, allow_private=args.allow_private)
     except GateFailed as exc:
         return _stopped(exc, str(args.warehouse) if args.warehouse else None)
     except store.WarehouseError as exc:
         return _fail(str(exc))
-    still = {r["source_uri"] for r in selected_rows(root, Selection())}
+    still = {r["source_uri"] for r in read_quarantined(root, Selection())}
     left = sum(1 for r in before if r["source_uri"] in still)
     _print_summary(summary)
     print(f"Reprocessed {len(before)} quarantined input(s): {len(before) - left} left the quarantine, {left} remain.")
@@ -358,14 +363,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     _prefect_environment()
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from huunghi.evaluate import evaluate, report
+    from huunghi.flows.evaluate import evaluate, report
 
     print(report(evaluate(args.pages, args.seed, args.batch_size, args.format)))
     return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from warehouse import search, store
+    from huunghi.warehouse import search, store
 
     try:
         root = store.check_location(args.warehouse, create=False)
@@ -383,7 +388,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from warehouse.docs import schema_text
+    from huunghi.warehouse.docs import schema_text
 
     print(schema_text())
     return 0
@@ -409,14 +414,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--lock-wait",
         type=float,
-        default=900.0,
+        default=DEFAULT_LOCK_WAIT_SECONDS,
         metavar="S",
-        help="wait for a run on the same warehouse (default 900 s)",
+        help=f"wait for a run on the same warehouse (default {DEFAULT_LOCK_WAIT_SECONDS:.0f} s)",
     )
     run.add_argument(
         "--warehouse", metavar="DIR", help="warehouse folder (default: $HUUNGHI_WAREHOUSE or var/warehouse)"
     )
-    run.add_argument("--batch-size", type=int, default=2000, help="pages per batch (default 2000)")
+    run.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"pages per batch (default {DEFAULT_BATCH_SIZE})"
+    )
     run.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD", help="only files modified since")
     run.add_argument("--dry-run", action="store_true", help="run every stage and gate, publish nothing")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary: errors only (cron)")
@@ -455,8 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--source", action="append", metavar="PATH|URL", help="default sources of both deployments")
     srv.add_argument("--sources-file", metavar="TOML", help="default sources file of both deployments")
     srv.add_argument("--warehouse", metavar="DIR")
-    srv.add_argument("--cron", default="0 6 * * *", help="the daily run's schedule (default 06:00)")
-    srv.add_argument("--timezone", default="Asia/Ho_Chi_Minh", help="the schedule's time zone")
+    srv.add_argument("--cron", default=DAILY_CRON, help=f"the daily run's schedule (default {DAILY_CRON!r})")
+    srv.add_argument("--timezone", default=TIMEZONE, help=f"the schedule's time zone (default {TIMEZONE})")
     srv.add_argument("--allow-private", action="store_true", help="let URL sources reach private addresses")
     srv.set_defaults(func=cmd_serve)
 
@@ -484,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="score boilerplate removal and dedup on a generated corpus of mixed layouts")
     ev.add_argument("--pages", type=int, default=5000)
     ev.add_argument("--seed", type=int, default=2026)
-    ev.add_argument("--batch-size", type=int, default=2000)
+    ev.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     ev.add_argument("--format", choices=["text", "html.gz"], default="text", help="pages as saved text or as HTML")
     ev.set_defaults(func=cmd_eval)
 

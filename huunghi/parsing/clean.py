@@ -1,0 +1,163 @@
+"""Boilerplate removal for one page: raw page in, cleaned page (or a quarantine entry) out.
+
+Text pages go to the line parser (huunghi.parsing.lines). An HTML page is rendered to the lines a
+browser's "save as text" writes (huunghi.parsing.render); a page in the section's layout then goes
+through the same line parser, so both forms give the same article; any other layout is trafilatura's
+(huunghi.parsing.extract), with the layout-free rules on top. `second_pass` cleans again, with what the
+whole run learned, the pages whose parse that knowledge could change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from huunghi.dedup.signatures import minhash
+from huunghi.parsing import extract, render
+from huunghi.parsing.knowledge import NO_KNOWLEDGE, Knowledge, learn
+from huunghi.parsing.layout import load_layout
+from huunghi.parsing.lines import (
+    DATE_LIKE,
+    SITE_HEADER_SCAN,
+    SLUG_WORD,
+    PageParser,
+    ParsedPage,
+    Story,
+    content_hash,
+    is_breadcrumb,
+    is_headline,
+    parse_page,
+)
+from huunghi.records import CleanedPage, CleanResult, Quarantined, RawPage, Sighting
+from huunghi.text import ascii_fold, title_key
+
+
+def is_section_layout(lines: list[str], layout: Layout) -> bool:
+    """The section's layout: its breadcrumb near the top, and its "Nguồn:" line or a box header below."""
+    if not any(is_breadcrumb(line, layout) for line in lines[:SITE_HEADER_SCAN]):
+        return False
+    return any(line.startswith(layout.source_marker) or line in layout.box_headers for line in lines)
+
+
+def parse_html(text: str, url: str | None = None, known: Knowledge = NO_KNOWLEDGE) -> ParsedPage:
+    """An HTML page → the same ParsedPage a text save of it gives.
+
+    Rendered as text (huunghi.parsing.render), a page in the section's layout goes through the line parser, its
+    links give the stories their URL and the page's metadata fills what the visible text lacks. A page
+    of any other layout is trafilatura's (huunghi.parsing.extract), with only the cross-page rule on top.
+    """
+    tree = render.parse(text)
+    rendered = render.render(tree, url)
+    layout = load_layout()
+    if is_section_layout(rendered.lines, layout):
+        page = PageParser(rendered.text, layout, known, normalized=True).parse()
+        if page.published_at is None or page.author is None:
+            meta = extract.metadata(tree, rendered.base_url)
+            page.published_at = page.published_at or meta["published_at"]
+            page.author = page.author or meta["author"]
+        for story in page.stories:
+            story.url = rendered.links.get(title_key(story.title))
+    else:
+        page = _trafilatura_page(tree, extract.metadata(tree, rendered.base_url), rendered.links, known)
+    page.url = url or rendered.base_url
+    return page
+
+
+def _trafilatura_page(tree, meta: dict, links: dict[str, str], known: Knowledge) -> ParsedPage:
+    """trafilatura's article, with huunghi's layout-free rules on top: a headline-like paragraph that is
+    one link ("Lire aussi : …", "Xem thêm …") is an inline teaser; a paragraph that is only a date is the
+    dateline; a headline-like paragraph the site repeats on many pages is furniture."""
+    page = ParsedPage(title=meta["title"], published_at=meta["published_at"], author=meta["author"])
+    page.section = " › ".join(meta["categories"]) or None
+    page.extractor = "trafilatura"
+    for kind, text in extract.trafilatura_paragraphs(tree, page.title):
+        if kind == "body" and is_headline(text):
+            if link := links.get(title_key(text)):
+                page.stories.append(Story("inline", text, url=link))
+                continue
+            if len(text) < 60 and DATE_LIKE.search(text) and len(SLUG_WORD.findall(ascii_fold(text))) <= 8:
+                continue
+            page.headline_lines.append(text)
+            if title_key(text) in known.lines or title_key(text) in known.titles:
+                continue
+            page.needs_knowledge = True
+        page.paragraphs.append((kind, text))
+    first = next((i for i, (kind, _) in enumerate(page.paragraphs) if kind == "body"), None)
+    if first is not None:
+        page.lead = page.paragraphs[first][1]
+        page.paragraphs[first] = ("lead", page.lead)
+    return page
+
+
+def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> CleanedPage | Quarantined:
+    """One raw page → a cleaned article record, or a quarantine entry saying why not."""
+    if raw.format == "html":
+        try:
+            page = parse_html(raw.text, raw.url, known)
+        except render.NotHTML as exc:
+            return Quarantined.of(raw, "clean", "not_html", str(exc))
+    else:
+        page = parse_page(raw.text, known, normalized=True)
+    # A page without title or body is still returned: the `cleaned` gate quarantines it, and counts how
+    # many there are (a third of a run losing titles is a layout change that must stop the run).
+    body = [text for kind, text in page.paragraphs if kind == "body"]
+    complete = page.title is not None and bool(body)
+    return CleanedPage(
+        source_uri=raw.source_uri,
+        sha256=raw.sha256,
+        url=raw.url or page.url,
+        extractor=page.extractor,
+        title=page.title,
+        published_at=page.published_at,
+        section=page.section,
+        author=page.author,
+        lead=page.lead,
+        paragraphs=page.paragraphs,
+        stories=[Sighting(s.block, s.title, s.summary, s.url) for s in page.stories],
+        learned_titles=[title_key(s.title) for s in page.stories if s.certain],
+        headline_lines=[title_key(line) for line in page.headline_lines],
+        needs_knowledge=page.needs_knowledge,
+        content_hash=content_hash(page.title, page.lead, body) if complete else None,
+        minhash=minhash("\n".join([page.title, page.lead or "", *body])) if complete else None,
+    )
+
+
+def clean_chunk(pages: Sequence[RawPage], known: Knowledge = NO_KNOWLEDGE) -> CleanResult:
+    """Clean a chunk of pages; a page that raises goes to quarantine instead of taking the run down."""
+    result = CleanResult()
+    for raw in pages:
+        try:
+            out = clean_page(raw, known)
+        except Exception as exc:
+            out = Quarantined.of(raw, "clean", "parser_error", f"{type(exc).__name__}: {exc}")
+        if isinstance(out, Quarantined):
+            result.quarantined.append(out)
+        else:
+            result.articles.append(out)
+    return result
+
+
+def second_pass(
+    pages: Sequence[RawPage],
+    cleaned: CleanResult,
+    known: Knowledge,
+    stored_counts: dict[str, int],
+    clean: Callable[[list[RawPage], Knowledge], CleanResult],
+) -> CleanResult:
+    """Clean again, with what the whole run learned, the pages whose parse that knowledge could change.
+
+    Every page is first cleaned with what earlier runs learned; the titles and repeated lines seen across
+    all of this run's pages then settle the doubtful lines (joined teaser titles, headline-like lines).
+    """
+    learned = learn(cleaned.articles, known, stored_counts)
+    doubtful = {r.source_uri for r in cleaned.articles if r.needs_knowledge}
+    if not doubtful or learned == known:
+        return cleaned
+    again = clean([p for p in pages if p.source_uri in doubtful], learned)
+    redone = {r.source_uri: r for r in again.articles}
+    lost = {q.source_uri for q in again.quarantined}
+    return CleanResult(
+        articles=[redone.get(r.source_uri, r) for r in cleaned.articles if r.source_uri not in lost],
+        quarantined=cleaned.quarantined + again.quarantined,
+    )
+
+

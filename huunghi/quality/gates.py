@@ -1,0 +1,262 @@
+"""Quality gates: each stage's output proves itself against a Great Expectations suite (expectations/).
+
+Two kinds of failure, told apart by each expectation's `meta.on_fail`:
+
+- "quarantine" (row level): the rows that break it are handed back with the expectation's `meta.reason`;
+  the flow quarantines their pages and goes on. The expectation's `mostly` is the batch bound: when a
+  larger share of rows breaks it, the run stops — a layout change or a parser bug, not a bad page.
+- "stop" (the default): any failure stops the run before anything is published.
+
+A rate (`mostly` < 1, or a statistic of the whole batch marked `meta.rate`) says little about a handful of
+rows: on fewer than the suite's `min_rows_for_rates` rows, a broken rate is reported as a warning, and
+only the rows are quarantined.
+
+Within a run, validation results are stored in a Great Expectations project in the warehouse
+(`<warehouse>/quality/gx`) and rendered as Data Docs there, stopped runs included.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+SITE_START = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_CLOCK_SKEW = timedelta(days=1)
+DEFAULT_MIN_ROWS_FOR_RATES = 20
+QUALITY_DIR = "quality"  # the Great Expectations project inside a warehouse
+_SHOWN_ROWS = 5
+_LOCK = threading.Lock()  # Great Expectations contexts are not thread-safe
+
+
+class GateFailed(RuntimeError):
+    """A stage's output broke its expectation suite; the run must not publish."""
+
+    def __init__(self, message: str, outcome: GateOutcome | None = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+@dataclass
+class GateOutcome:
+    """What one gate found: stopping failures, rate warnings, and the rows to quarantine (id → reason)."""
+
+    suite: str
+    rows: int
+    expectations: int
+    failed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    flagged: dict[str, tuple[str, str]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+
+def load_suite_file(name: str) -> dict[str, Any]:
+    """expectations/<name>.json, shipped in the package as huunghi.expectations."""
+    return json.loads(resources.files("huunghi.expectations").joinpath(f"{name}.json").read_text("utf-8"))
+
+
+def _quiet_gx() -> Any:
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="great_expectations")
+    import great_expectations as gx
+
+    return gx
+
+
+@cache
+def _context(project_dir: str | None) -> Any:
+    """A file-backed Great Expectations project (results kept for Data Docs), or an ephemeral one."""
+    gx = _quiet_gx()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    if project_dir is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        context = gx.get_context(mode="file", project_root_dir=project_dir)
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def _definition(context: Any, name: str) -> Any:
+    """The suite from expectations/<name>.json (the repository is the source of truth) and its
+    validation definition over a pandas frame, created or updated in the context."""
+    gx = _quiet_gx()
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    try:
+        source = context.data_sources.get("huunghi")
+    except KeyError:
+        source = context.data_sources.add_pandas("huunghi")
+    try:
+        asset = source.get_asset(name)
+    except LookupError:
+        asset = source.add_dataframe_asset(name)
+    try:
+        batch = asset.get_batch_definition("whole")
+    except KeyError:
+        batch = asset.add_batch_definition_whole_dataframe("whole")
+    spec = load_suite_file(name)
+    expectations = [
+        ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {})).to_domain_obj()
+        for e in spec["expectations"]
+    ]
+    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
+    return context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+
+
+_definitions: dict[tuple[int, str], Any] = {}
+
+
+def _validation(context: Any, name: str) -> Any:
+    key = (id(context), name)
+    if key not in _definitions:
+        _definitions[key] = _definition(context, name)
+    return _definitions[key]
+
+
+def _label(config: Any) -> str:
+    column = config.kwargs.get("column") or config.kwargs.get("column_list")
+    if column is None and "column_A" in config.kwargs:
+        column = f"{config.kwargs['column_A']}, {config.kwargs['column_B']}"
+    return f"{config.type}({column})"
+
+
+def _value(item: dict, column: Any) -> Any:
+    value = item.get(column) if isinstance(column, str) else None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _describe(result: Any, id_column: str) -> str:
+    detail = result.result or {}
+    column = result.expectation_config.kwargs.get("column")
+    indexes = detail.get("unexpected_index_list") or []
+    if indexes:
+        shown = "; ".join(
+            f"{id_column}={item.get(id_column)} value={str(_value(item, column))[:80]!r}"
+            for item in indexes[:_SHOWN_ROWS]
+        )
+        share = detail.get("unexpected_percent")
+        rate = f" ({share:.1f}% of {detail.get('element_count')})" if share is not None else ""
+        rows = f"{detail.get('unexpected_count', len(indexes))} offending row(s){rate}: {shown}"
+    elif "observed_value" in detail:
+        rows = f"observed {detail['observed_value']!r}"
+    else:
+        rows = "no row detail"
+    return f"{_label(result.expectation_config)} — {rows}"
+
+
+@cache
+def _entity_ids() -> tuple[str, ...]:
+    """The known entities (the gazetteer's): every mention, person's body and province must be one."""
+    from huunghi.enrich.gazetteer import load_gazetteer
+
+    return tuple(sorted(load_gazetteer().entities))
+
+
+class Quality:
+    """The gates of one run: each validation is stored under the run's name, outcomes kept for the summary.
+
+    Without a warehouse (unit tests, `huunghi eval`) results live in memory and no Data Docs are built.
+    """
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        run_id: str = "adhoc",
+        started_at: datetime | None = None,
+        *,
+        enforce_rates: bool = True,
+    ) -> None:
+        self.project_dir = None if root is None else root / QUALITY_DIR
+        self.enforce_rates = enforce_rates  # False: gate strictness "lenient", rate bounds only warn
+        self.run_id = run_id
+        self.started_at = started_at or datetime.now(UTC)
+        self.outcomes: list[GateOutcome] = []
+
+    def validate(self, name: str, table: pa.Table) -> GateOutcome:
+        """Validate a stage output against expectations/<name>.json; raise GateFailed when the run must stop."""
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        started = time.perf_counter()
+        spec = load_suite_file(name)
+        id_column = spec["id_column"]
+        frame = table.to_pandas()
+        with _LOCK:
+            if self.project_dir is not None:
+                self.project_dir.mkdir(parents=True, exist_ok=True)
+            context = _context(None if self.project_dir is None else str(self.project_dir))
+            result = _validation(context, name).run(
+                batch_parameters={"dataframe": frame},
+                expectation_parameters={
+                    "now": datetime.now(UTC) + MAX_CLOCK_SKEW,
+                    "site_start": SITE_START,
+                    "entity_ids": list(_entity_ids()),
+                },
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [id_column]},
+                run_id=RunIdentifier(run_name=self.run_id, run_time=self.started_at),
+            )
+        outcome = judge(name, spec, len(frame), result.results, self.enforce_rates)
+        outcome.seconds = time.perf_counter() - started
+        self.outcomes.append(outcome)
+        if outcome.failed:
+            raise GateFailed(f"gate '{name}' failed: " + " | ".join(outcome.failed), outcome)
+        return outcome
+
+    def build_docs(self) -> Path | None:
+        """Render this run's validation results (and the site index) as Data Docs; the index's path."""
+        if self.project_dir is None or not (self.project_dir / "gx").exists():
+            return None
+        with _LOCK:
+            context = _context(str(self.project_dir))
+            keys = [k for k in context.validation_results_store.list_keys() if k.run_id.run_name == self.run_id]
+            context.build_data_docs(resource_identifiers=keys)
+        return self.project_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def judge(name: str, spec: dict[str, Any], rows: int, results: list[Any], enforce_rates: bool = True) -> GateOutcome:
+    """Sort each expectation's result into stop, warning or rows to quarantine (see the module doc)."""
+    id_column = spec["id_column"]
+    min_rows = spec.get("min_rows_for_rates", DEFAULT_MIN_ROWS_FOR_RATES)
+    outcome = GateOutcome(name, rows, len(results))
+    for result in results:
+        meta = result.expectation_config.meta or {}
+        is_rate = result.expectation_config.kwargs.get("mostly", 1) < 1 or bool(meta.get("rate"))
+        if meta.get("on_fail") == "quarantine":
+            for item in (result.result or {}).get("unexpected_index_list") or []:
+                key = item.get(id_column)
+                if key is not None and key not in outcome.flagged:
+                    value = _value(item, result.expectation_config.kwargs.get("column"))
+                    detail = f"{_label(result.expectation_config)}: {meta.get('why', '')} (value {str(value)[:120]!r})"
+                    outcome.flagged[key] = (meta["reason"], detail)
+        if result.success:
+            continue
+        described = _describe(result, id_column)
+        if is_rate and rows < min_rows:
+            outcome.warnings.append(f"{described} [rate not enforced on {rows} rows < {min_rows}]")
+        elif is_rate and not enforce_rates:
+            outcome.warnings.append(f"{described} [rate not enforced: gate strictness lenient]")
+        else:
+            outcome.failed.append(described)
+    return outcome
+
+
+def validate(name: str, table: pa.Table) -> GateOutcome:
+    """Validate without a run (tests, tools): results in memory, no Data Docs."""
+    return Quality().validate(name, table)

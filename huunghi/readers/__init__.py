@@ -1,0 +1,75 @@
+"""Readers: input files → raw pages. One reader per input format behind one interface; `READERS` is the list.
+
+A reader names the file endings it takes (a trailing `.gz` is always allowed) and turns one file into
+raw pages or quarantine entries, never raising for bad input: every input ends somewhere. Adding a
+format is a module here and its line in `READERS` (ARCHITECTURE.md, "to add X, touch Y"). Crawled pages
+come through huunghi.crawl as the same `RawPage` records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from huunghi.readers.files import PageFileReader
+from huunghi.readers.warc import WarcReader
+from huunghi.records import IngestResult, Quarantined, RawPage
+
+
+class Reader(Protocol):
+    kind: str  # what pages.format records: text | html (a WARC's pages are html)
+    suffixes: tuple[str, ...]
+
+    def read(self, path: Path) -> list[RawPage | Quarantined]: ...
+
+
+READERS: tuple[Reader, ...] = (
+    PageFileReader("text", (".txt",)),
+    PageFileReader("html", (".html", ".htm", ".xhtml")),
+    WarcReader(),
+)
+
+
+class SourceError(ValueError):
+    """A source the user named does not exist or cannot be read at all."""
+
+
+def reader_for(path: Path) -> Reader | None:
+    """The reader of a file, from its name (a trailing .gz allowed); None for files that are not pages."""
+    name = path.name.lower().removesuffix(".gz")
+    return next((r for r in READERS if name.endswith(r.suffixes)), None)
+
+
+def kind_of(path: Path) -> str | None:
+    """'text', 'html' or 'warc' from the file name; None for other files."""
+    reader = reader_for(path)
+    return reader.kind if reader else None
+
+
+def discover(sources: list[str | Path]) -> list[Path]:
+    """Page files under the sources, sorted, each once. A folder is read recursively."""
+    found: set[Path] = set()
+    for source in sources:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise SourceError(f"source not found: {source}")
+        if path.is_dir():
+            found.update(
+                p.resolve() for p in path.rglob("*") if p.is_file() and reader_for(p) and not p.name.startswith(".")
+            )
+        elif path.is_file():
+            found.add(path.resolve())
+        else:
+            raise SourceError(f"source is neither a file nor a folder: {source}")
+    return sorted(found)
+
+
+def read_files(paths: Sequence[Path]) -> IngestResult:
+    """Every page of the files, in order; what cannot be read is quarantined with its reason."""
+    result = IngestResult()
+    for path in paths:
+        reader = reader_for(path) or READERS[0]  # a file named on the command line is read as text
+        for page in reader.read(path):
+            (result.quarantined if isinstance(page, Quarantined) else result.pages).append(page)
+    return result

@@ -1,0 +1,123 @@
+"""Every setting and default of huunghi, in one place.
+
+Two kinds of settings:
+
+- `Environment`: where things live and how many workers, from `HUUNGHI_*` environment variables (one
+  validated class; a bad value is refused with its variable's name).
+- `RunSettings`: the parameters of one pipeline run. The Prefect UI renders it as a form (the defaults
+  and descriptions below), the CLI and `huunghi serve` build it, and a bad value is refused before the
+  run starts.
+
+Nothing is written into the install location: a source checkout (the package next to its
+`pyproject.toml`, as `make` installs it) keeps its state in `<checkout>/var/`; an installed package uses
+the user's data and cache folders (`$XDG_DATA_HOME/huunghi`, `$XDG_CACHE_HOME/huunghi`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_BATCH_SIZE = 2000
+DEFAULT_LOCK_WAIT_SECONDS = 900.0  # a daily run that finds the previous one still loading waits, then says why
+DAILY_CRON = "0 6 * * *"
+TIMEZONE = "Asia/Ho_Chi_Minh"  # the site publishes in Vietnam time; the daily run follows it
+
+
+class Environment(BaseSettings):
+    """Settings read from the environment (`HUUNGHI_` + the field name, upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="HUUNGHI_", extra="ignore")
+
+    warehouse: Path | None = Field(None, description="Warehouse folder (default: see state_dir()).")
+    cache_dir: Path | None = Field(None, description="Generated corpora, bench and eval work folders.")
+    workers: int | None = Field(None, ge=1, description="Worker processes (default: one per core).")
+    dask_address: str | None = Field(None, description="`local` or a Dask scheduler address: batches on Dask.")
+    catalog: str | None = Field(None, description="DuckLake catalog elsewhere, e.g. `postgres:dbname=…`.")
+    data_path: str | None = Field(None, description="Where the Parquet data files live (a shared path).")
+
+
+def environment() -> Environment:
+    """The environment as it is now (read on every call: tests and `huunghi serve` change it)."""
+    return Environment()
+
+
+@cache
+def checkout() -> Path | None:
+    """The source checkout this package runs from (editable install), or None for an installed package."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "flows").is_dir() else None
+
+
+def state_dir() -> Path:
+    """Where a run keeps what it writes by default: `<checkout>/var`, else the user's data folder."""
+    if (root := checkout()) is not None:
+        return root / "var"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "huunghi"
+
+
+def cache_dir() -> Path:
+    """Generated corpora (the bundled one included), bench and eval work: rebuilt when missing."""
+    if (configured := environment().cache_dir) is not None:
+        return configured.expanduser()
+    if (root := checkout()) is not None:
+        return root / "var"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huunghi"
+
+
+def default_warehouse() -> Path:
+    """HUUNGHI_WAREHOUSE, else `warehouse` in the state folder."""
+    return (environment().warehouse or state_dir() / "warehouse").expanduser()
+
+
+class Selection(BaseModel):
+    """Which quarantined inputs to read again (all by default); conditions combine with AND."""
+
+    reason: str | None = Field(None, description="only this reason, e.g. no_title or http_500")
+    stage: str | None = Field(None, description="only this stage: ingest, discover, fetch or clean")
+    run_id: str | None = Field(None, description="only what this run quarantined")
+    source_contains: str | None = Field(None, description="only sources whose URI contains this text")
+
+
+class RunSettings(BaseModel):
+    """What one run reads, where it writes, and how strict its gates are."""
+
+    sources: list[str] = Field(
+        default_factory=list,
+        description="Files, folders (.txt, .html, .htm, .warc, maybe .gz) and URLs (sitemaps, feeds, pages). "
+        "Empty: the sources file if given, else the bundled corpus.",
+    )
+    sources_file: str | None = Field(
+        None, description="A sources.toml naming the web sources of a daily run (see the README)."
+    )
+    warehouse: str | None = Field(
+        None, description="Warehouse folder. Empty: $HUUNGHI_WAREHOUSE, else var/warehouse of the checkout."
+    )
+    since: date | None = Field(
+        None, description="Only files modified on or after this day (web sources are always read whole)."
+    )
+    dry_run: bool = Field(
+        False, description="Run every stage and gate, write the summary and Data Docs, publish nothing."
+    )
+    gate_strictness: Literal["strict", "lenient"] = Field(
+        "strict",
+        description="strict: a rate bound of a suite (e.g. more than 10% of pages without title) stops the run. "
+        "lenient: rate bounds only warn; bad rows are still quarantined and broken invariants still stop.",
+    )
+    batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1, le=100_000, description="Pages per batch.")
+    offline: bool = Field(False, description="Read web sources from the raw zone; fetch nothing.")
+    allow_private: bool = Field(
+        False, description="Let URL sources reach loopback or private addresses (tests, intranets)."
+    )
+    lock_wait_seconds: float = Field(
+        DEFAULT_LOCK_WAIT_SECONDS, ge=0, description="How long to wait for another run on the same warehouse."
+    )
+    reprocess: Selection | None = Field(
+        None, description="Instead of sources: read again the quarantined inputs this selects (after a fix)."
+    )

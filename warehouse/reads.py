@@ -1,0 +1,113 @@
+"""What a run reads from the warehouse as it was before the run: knowledge for the cleaner, state for dedup,
+the pages already loaded, the quarantine rows to reprocess. Read-only; nothing when there is no warehouse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from huunghi.warehouse import store
+
+from huunghi.dedup.articles import DedupState
+from huunghi.parsing.knowledge import BOILERPLATE_MIN_PAGES, Knowledge
+from huunghi.settings import Selection
+from huunghi.text import title_key
+
+
+def _read(root: Path, query: str, tables: dict[str, pa.Table]) -> list[tuple]:
+    """A read-only query on the warehouse as it is before this run; nothing when there is none yet."""
+    if not store.has_catalog(root):
+        return []
+    con = store.connect(root, read_only=True)
+    try:
+        for name, table in tables.items():
+            con.register(name, table)
+        return con.execute(query).fetchall()
+    except duckdb.CatalogException:  # tables not created yet
+        return []
+    finally:
+        con.close()
+
+
+def read_knowledge(root: Path) -> Knowledge:
+    """What earlier runs learned: every story title, and the headline lines that are site furniture."""
+    titles = _read(root, "SELECT title FROM stories", {})
+    lines = _read(
+        root,
+        f"""SELECT line_key FROM headline_lines GROUP BY line_key
+                           HAVING count(DISTINCT article_id) >= {int(BOILERPLATE_MIN_PAGES)}""",
+        {},
+    )
+    return Knowledge(titles=frozenset(title_key(t) for (t,) in titles), lines=frozenset(k for (k,) in lines))
+
+
+def read_headline_counts(root: Path, keys: list[str], exclude_articles: list[str]) -> dict[str, int]:
+    """Pages of earlier runs (other than this run's) on which each headline line stands."""
+    rows = _read(
+        root,
+        """SELECT line_key, count(DISTINCT article_id) FROM headline_lines
+                          WHERE line_key IN (SELECT key FROM wanted)
+                            AND article_id NOT IN (SELECT article_id FROM excluded) GROUP BY line_key""",
+        {
+            "wanted": pa.table({"key": pa.array(keys, pa.string())}),
+            "excluded": pa.table({"article_id": pa.array(exclude_articles, pa.string())}),
+        },
+    )
+    return dict(rows)
+
+
+def read_loaded_pages(root: Path, uris: list[str]) -> dict[str, dict]:
+    """source_uri → its `pages` row, for the inputs already loaded as an article or a duplicate."""
+    columns = ("source_uri", "sha256", "format", "size", "fetched_at", "outcome", "article_id", "url")
+    rows = _read(
+        root,
+        f"""SELECT {", ".join(columns)} FROM pages WHERE outcome IN ('article', 'duplicate')
+           AND source_uri IN (SELECT uri FROM wanted)""",
+        {"wanted": pa.table({"uri": pa.array(uris, pa.string())})},
+    )
+    return {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
+
+
+def read_dedup_state(root: Path, hashes: list[str]) -> DedupState:
+    """What dedup must know of the warehouse: canonical content, story title keys, article signatures."""
+    content = _read(
+        root,
+        """SELECT content_hash, min(article_id) FROM articles
+           WHERE duplicate_of IS NULL AND content_hash IN (SELECT content_hash FROM wanted) GROUP BY content_hash""",
+        {"wanted": pa.table({"content_hash": pa.array(hashes, pa.string())})},
+    )
+    aliases = _read(root, "SELECT title_key, story_id FROM story_aliases", {})
+    signatures = _read(
+        root,
+        """SELECT s.article_id, s.minhash FROM article_signatures s JOIN articles a USING (article_id)
+           WHERE a.duplicate_of IS NULL""",
+        {},
+    )
+    return DedupState(content=dict(content), story_keys=dict(aliases), signatures=dict(signatures))
+
+
+def read_quarantined(root: Path, selection: Selection) -> list[dict]:
+    """The quarantine rows the selection names, with what `pages` knows of each input."""
+    if not store.has_catalog(root):
+        return []
+    con = store.connect(root, read_only=True)
+    try:
+        cursor = con.execute(
+            """SELECT q.source_uri, q.sha256, q.stage, q.reason, q.details, q.run_id, q.raw,
+                      p.format, p.url, p.fetched_at, p.size
+               FROM quarantine q LEFT JOIN pages p USING (source_uri)
+               WHERE (?::VARCHAR IS NULL OR q.reason = ?) AND (?::VARCHAR IS NULL OR q.stage = ?)
+                 AND (?::VARCHAR IS NULL OR q.run_id = ?)
+                 AND (?::VARCHAR IS NULL OR contains(q.source_uri, ?))
+               ORDER BY q.source_uri, q.stage""",
+            [v for value in (selection.reason, selection.stage, selection.run_id, selection.source_contains)
+             for v in (value, value)],
+        )  # fmt: skip
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    except duckdb.CatalogException:
+        return []
+    finally:
+        con.close()

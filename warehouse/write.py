@@ -1,0 +1,197 @@
+"""Load: write a run's tables to the warehouse in one DuckLake transaction (one snapshot), or nothing.
+
+Idempotent by construction: an article is (re)written only when its source is new or its raw bytes
+changed; stories, entities, pages and quarantine rows are merged on their keys.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from huunghi.warehouse import store
+
+from huunghi.enrich import TABLES as ENRICHED
+
+# Tables whose rows belong to one article: replaced whole when the article's input changed.
+PER_ARTICLE = ("articles", "paragraphs", "story_appearances", "headline_lines", "article_signatures", *ENRICHED)
+# Everything a run hands to the load, by warehouse table name.
+RUN_TABLES = (*PER_ARTICLE, "stories", "story_aliases", "entities", "pages", "quarantine")
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    flow_run_id: str | None
+    started_at: datetime
+
+
+def _columns(table: pa.Table) -> str:
+    return ", ".join(f'"{name}"' for name in table.schema.names)  # names come from warehouse/schema.sql
+
+
+def _insert_from_n(table: pa.Table) -> str:
+    """The INSERT arm of a MERGE whose source is aliased `n`."""
+    return f"INSERT ({_columns(table)}) VALUES ({', '.join('n.' + c for c in table.schema.names)})"
+
+
+def write_run(con: duckdb.DuckDBPyConnection, t: dict[str, pa.Table]) -> tuple[dict[str, int], list[str]]:
+    """All writes of one run inside the caller's transaction; the counts for `runs` and the new stories."""
+    missing = set(RUN_TABLES) - set(t)
+    if missing:
+        raise ValueError(f"a run must hand every table to the load; missing: {sorted(missing)}")
+    for name in RUN_TABLES:
+        con.register(f"new_{name}", t[name])
+
+    # Articles that are new, or whose raw bytes changed since they were loaded.
+    existing = dict(
+        con.execute(
+            "SELECT article_id, sha256 FROM articles WHERE article_id IN (SELECT article_id FROM new_articles)"
+        ).fetchall()
+    )
+    rows = t["articles"].select(["article_id", "sha256", "duplicate_of"]).to_pylist()
+    changed = [r for r in rows if existing.get(r["article_id"]) != r["sha256"]]
+    con.register(
+        "changed",
+        pa.table(
+            {
+                "article_id": pa.array([r["article_id"] for r in changed], pa.string()),
+                "is_new": pa.array([r["article_id"] not in existing for r in changed], pa.bool_()),
+            }
+        ),
+    )
+    for table in PER_ARTICLE:
+        con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM changed WHERE NOT is_new)")
+    new_stories = [
+        title
+        for (title,) in con.execute(
+            "SELECT title FROM new_stories WHERE story_id NOT IN (SELECT story_id FROM stories) ORDER BY title"
+        ).fetchall()
+    ]
+    counts = {}
+    for table in PER_ARTICLE:
+        cols = _columns(t[table])
+        counts[table] = con.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM new_{table} "
+            "WHERE article_id IN (SELECT article_id FROM changed)"
+        ).fetchone()[0]
+
+    con.execute(f"""
+        INSERT INTO story_aliases ({_columns(t["story_aliases"])}) SELECT {_columns(t["story_aliases"])}
+        FROM new_story_aliases WHERE title_key NOT IN (SELECT title_key FROM story_aliases)""")
+    # A story keeps its first title; a longer summary seen later replaces a shorter one; a URL fills a gap.
+    con.execute(f"""
+        MERGE INTO stories USING new_stories AS n ON stories.story_id = n.story_id
+        WHEN MATCHED AND (length(coalesce(n.summary, '')) > length(coalesce(stories.summary, ''))
+                          OR (stories.url IS NULL AND n.url IS NOT NULL))
+            THEN UPDATE SET
+                summary = CASE WHEN length(coalesce(n.summary, '')) > length(coalesce(stories.summary, ''))
+                               THEN n.summary ELSE stories.summary END,
+                url = coalesce(stories.url, n.url)
+        WHEN NOT MATCHED THEN {_insert_from_n(t["stories"])}""")
+    con.execute(f"""
+        MERGE INTO entities USING new_entities AS n ON entities.entity_id = n.entity_id
+        WHEN MATCHED AND (entities.name, entities.name_2025, entities.iso_code_2025)
+                     IS DISTINCT FROM (n.name, n.name_2025, n.iso_code_2025)
+            THEN UPDATE SET name = n.name, name_2025 = n.name_2025, iso_code_2025 = n.iso_code_2025
+        WHEN NOT MATCHED THEN {_insert_from_n(t["entities"])}""")
+    con.execute(f"""
+        MERGE INTO pages USING new_pages AS n ON pages.source_uri = n.source_uri
+        WHEN MATCHED AND (pages.sha256, pages.outcome, pages.article_id)
+                     IS DISTINCT FROM (n.sha256, n.outcome, n.article_id)
+            THEN UPDATE SET sha256 = n.sha256, url = n.url, format = n.format, size = n.size, fetched_at = n.fetched_at,
+                            outcome = n.outcome, article_id = n.article_id, run_id = n.run_id
+        WHEN NOT MATCHED THEN {_insert_from_n(t["pages"])}""")
+    # An input is in one place: a source read again leaves the quarantine, or its row is replaced when it
+    # now fails otherwise (a changed file, another stage or reason); the same failure again changes nothing.
+    same_failure = """n.source_uri = q.source_uri AND n.sha256 IS NOT DISTINCT FROM q.sha256
+                      AND n.stage = q.stage AND n.reason = q.reason"""
+    con.execute(f"""
+        DELETE FROM quarantine q WHERE q.source_uri IN (SELECT source_uri FROM new_pages)
+           AND NOT EXISTS (SELECT 1 FROM new_quarantine n WHERE {same_failure})""")
+    quarantined = con.execute(f"""
+        INSERT INTO quarantine ({_columns(t["quarantine"])})
+        SELECT {_columns(t["quarantine"])} FROM new_quarantine AS n
+        WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE {same_failure})""").fetchone()[0]
+    return {
+        "pages_in": t["pages"].num_rows,
+        "articles_new": sum(1 for r in changed if r["article_id"] not in existing and not r["duplicate_of"]),
+        "articles_updated": sum(1 for r in changed if r["article_id"] in existing),
+        "duplicates_new": sum(1 for r in changed if r["article_id"] not in existing and r["duplicate_of"]),
+        "quarantined_new": quarantined,
+        "stories_new": len(new_stories),
+        "appearances_new": counts["story_appearances"],
+        **{f"{table}_new": counts[table] for table in ENRICHED},
+    }, new_stories
+
+
+@dataclass
+class LoadOutcome:
+    counts: dict[str, int]
+    new_stories: list[str]
+    snapshot: int | None  # None for a dry run
+
+
+def audit_table(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
+    """One row: for each rule of warehouse/audit.sql, how many rows of the (uncommitted) warehouse break it."""
+    row: dict[str, object] = {"run_id": run_id}
+    for name, query in store.audit_queries():
+        row[name] = con.execute(query).fetchone()[0]
+    return pa.Table.from_pylist([row])
+
+
+def publish(
+    root: Path, tables: dict[str, pa.Table], run: RunInfo, audit: Callable[[pa.Table], object], dry_run: bool = False
+) -> LoadOutcome:
+    """Write every table of the run, audit the result, then publish it as one DuckLake snapshot; if
+    anything fails — the audit included — roll back: the warehouse stays at its previous snapshot.
+    A dry run writes and audits, then rolls back: the counts are what the run would have published.
+    `audit` gets the counts of warehouse/audit.sql and raises to refuse (the `warehouse` gate)."""
+    con = store.connect(root, read_only=False)
+    try:
+        store.ensure_schema(con)  # tables first, in their own commit on a new warehouse (DuckLake needs them)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            store.ensure_views(con)  # views with the data they describe, in the run's snapshot
+            con.execute(
+                f"CALL {store.ALIAS}.set_commit_message(?, ?, extra_info => ?)",
+                [
+                    "huunghi",
+                    f"run {run.run_id}",
+                    json.dumps({"run_id": run.run_id, "flow_run_id": run.flow_run_id}),
+                ],
+            )
+            counts, new_stories = write_run(con, tables)
+            con.execute(
+                """INSERT INTO runs VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    run.run_id,
+                    run.flow_run_id,
+                    run.started_at,
+                    datetime.now(UTC),
+                    counts["pages_in"],
+                    counts["articles_new"],
+                    counts["articles_updated"],
+                    counts["duplicates_new"],
+                    counts["quarantined_new"],
+                    counts["stories_new"],
+                    counts["appearances_new"],
+                    counts["mentions_new"],
+                ],
+            )
+            audit(audit_table(con, run.run_id))  # audit before publishing
+            con.execute("ROLLBACK" if dry_run else "COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        if dry_run:
+            return LoadOutcome(counts, new_stories, None)
+        snapshot = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
+        return LoadOutcome(counts, new_stories, snapshot)
+    finally:
+        con.close()
