@@ -9,7 +9,7 @@ N      ?= 2000
 export PREFECT_HOME ?= $(CURDIR)/var/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup run test bench lint clean
+.PHONY: setup run test test-fast test-random bench lint clean
 
 setup: $(STAMP)
 
@@ -26,8 +26,18 @@ test: $(STAMP)
 	bash scripts/test-system-packages.sh
 	$(BIN)/pytest -q
 
+# The library alone: no Prefect server, no system packages (under a minute).
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -m "not e2e"
+
+# The whole suite once in a random order (pytest-randomly): no test may depend on another's leftovers.
+test-random: $(STAMP)
+	bash scripts/test-system-packages.sh
+	$(BIN)/pytest -q -p randomly
+
 bench: $(STAMP)
-	$(BIN)/python -m huunghi.bench --pages $(N)
+	$(BIN)/python -m huunghi.flows.bench --pages $(N)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -69,14 +69,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from huunghi.flows.pipeline import pipeline
-    from huunghi.warehouse import store
-
     from huunghi.crawl import sources as web
     from huunghi.crawl.fetcher import address_allowed
+    from huunghi.flows.pipeline import pipeline
     from huunghi.progress import Bars
     from huunghi.quality.gates import GateFailed
     from huunghi.readers import SourceError
+    from huunghi.warehouse import store
 
     # Before starting Prefect: a typo should cost a second, not a server start.
     missing = [s for s in args.source or [] if not web.is_url(s) and not Path(s).expanduser().exists()]
@@ -117,11 +116,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def _print_summary(summary) -> None:
     """The run's summary as tables: stages (pages, seconds, rate), gates, quarantine, rows per table."""
-    from huunghi.warehouse import store
     from rich.console import Console
     from rich.table import Table
 
     from huunghi.quality.report import report_path
+    from huunghi.warehouse import store
 
     report = json.loads(report_path(Path(summary.warehouse), summary.run_id).read_text("utf-8"))
     con = store.connect(Path(summary.warehouse), read_only=True)
@@ -161,9 +160,8 @@ def _stopped(exc: Exception, warehouse: str | None) -> int:
     """A stopped run: one error line, then where its summary and Data Docs are."""
     code = _fail(str(exc))
     if getattr(exc, "outcome", None) is not None:
-        from huunghi.warehouse import store
-
         from huunghi.quality.gates import QUALITY_DIR
+        from huunghi.warehouse import store
 
         root = store.check_location(warehouse, create=True)  # the run created it, perhaps without a catalog
         print(f"Run summaries and Data Docs: {root / QUALITY_DIR}", file=sys.stderr)
@@ -172,6 +170,7 @@ def _stopped(exc: Exception, warehouse: str | None) -> int:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
+
     from huunghi.warehouse import search as search_index
     from huunghi.warehouse import store
 
@@ -239,10 +238,10 @@ def _print_rows_now(columns: list[str], rows: list[tuple], fmt: str) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the deployments to the Prefect server in PREFECT_API_URL (a real server: its UI runs them)."""
-    from huunghi.warehouse import store
     from prefect.settings import PREFECT_API_URL
 
     from huunghi.settings import RunSettings
+    from huunghi.warehouse import store
 
     if not PREFECT_API_URL.value():
         return _fail(
@@ -319,11 +318,10 @@ def _save_raw(rows: list[dict], folder: Path) -> int:
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
-    from huunghi.warehouse import store
-    from huunghi.warehouse.reads import read_quarantined
-
     from huunghi.quality.gates import GateFailed
     from huunghi.settings import Selection
+    from huunghi.warehouse import store
+    from huunghi.warehouse.reads import read_quarantined
 
     try:
         root = store.check_location(args.warehouse, create=False)

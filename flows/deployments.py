@@ -3,10 +3,10 @@ or deployed to a process work pool with `prefect deploy` (prefect.yaml at the re
 
 from __future__ import annotations
 
-from huunghi.flows.pipeline import pipeline_flow
 from prefect import serve
 from prefect.schedules import Cron
 
+from huunghi.flows.pipeline import pipeline_flow
 from huunghi.settings import DAILY_CRON, TIMEZONE, RunSettings
 
 DAILY = "daily"

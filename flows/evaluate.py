@@ -14,11 +14,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from huunghi.warehouse import store
-
 from huunghi.corpus import GENERATOR_VERSION, generate, read_truth
 from huunghi.dedup.signatures import article_id
 from huunghi.settings import DEFAULT_BATCH_SIZE, cache_dir
+from huunghi.warehouse import store
 
 
 @dataclass

@@ -15,7 +15,26 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
+from prefect import flow, get_run_logger, task
+from prefect.context import FlowRunContext
+from prefect.runtime import flow_run
+from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import quote
+
+from huunghi import accounting, parallel, progress
+from huunghi.corpus import bundled_corpus
+from huunghi.crawl import sources as web
+from huunghi.dedup.articles import DedupResult
 from huunghi.flows.runners import task_runner
+from huunghi.parsing.clean import second_pass
+from huunghi.parsing.knowledge import Knowledge
+from huunghi.progress import Stopwatch
+from huunghi.quality.gates import GateFailed, GateOutcome, Quality
+from huunghi.quality.report import RunReport
+from huunghi.quality.tables import cleaned_table, raw_pages_table
+from huunghi.readers import discover
+from huunghi.records import CleanedPage, CleanResult, IngestResult, Quarantined, RawPage
+from huunghi.settings import RunSettings
 from huunghi.tasks.clean import clean_pages
 from huunghi.tasks.dedup import dedup_articles
 from huunghi.tasks.enrich import enrich_articles, merge
@@ -27,25 +46,6 @@ from huunghi.tasks.report import publish_report
 from huunghi.tasks.reprocess import quarantined_inputs
 from huunghi.warehouse import reads, search, store
 from huunghi.warehouse.write import RunInfo
-from prefect import flow, get_run_logger, task
-from prefect.context import FlowRunContext
-from prefect.runtime import flow_run
-from prefect.tasks import exponential_backoff
-from prefect.utilities.annotations import quote
-
-from huunghi import accounting, parallel, progress
-from huunghi.corpus import bundled_corpus
-from huunghi.crawl import sources as web
-from huunghi.dedup.articles import DedupResult
-from huunghi.parsing.clean import second_pass
-from huunghi.parsing.knowledge import Knowledge
-from huunghi.progress import Stopwatch
-from huunghi.quality.gates import GateFailed, GateOutcome, Quality
-from huunghi.quality.report import RunReport
-from huunghi.quality.tables import cleaned_table, raw_pages_table
-from huunghi.readers import discover
-from huunghi.records import CleanedPage, CleanResult, IngestResult, Quarantined, RawPage
-from huunghi.settings import RunSettings
 
 
 @dataclass

@@ -17,6 +17,8 @@ from typing import Any
 
 from prefect.utilities.annotations import BaseAnnotation
 
+from huunghi.records import RawPage
+
 CACHE_EXPIRATION = timedelta(days=1)
 _PACKAGES = ("huunghi", "huunghi.tasks", "huunghi.warehouse", "huunghi.expectations")  # what the stages run on
 
@@ -43,7 +45,7 @@ def _feed(digest: Any, value: Any) -> None:
         value = value.unwrap()
     if hasattr(value, "tobytes"):  # numpy arrays (MinHash signatures): their repr is abbreviated
         digest.update(b"array\0" + value.tobytes())
-    elif hasattr(value, "sha256") and hasattr(value, "source_uri"):  # a RawPage
+    elif isinstance(value, RawPage):  # by identity and bytes, not by its (large) text
         digest.update(f"page\0{value.source_uri}\0{value.sha256}\0{value.format}\0{value.url}\0".encode())
     elif isinstance(value, dict):
         for key in sorted(value, key=str):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from huunghi.tasks.caching import CACHE_EXPIRATION, inputs_key
 from prefect import task
 
 from huunghi import parallel
 from huunghi.parsing.clean import clean_chunk
 from huunghi.parsing.knowledge import NO_KNOWLEDGE, Knowledge
 from huunghi.records import CleanResult, RawPage
+from huunghi.tasks.caching import CACHE_EXPIRATION, inputs_key
 
 
 @task(

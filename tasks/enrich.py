@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pyarrow as pa
-from huunghi.tasks.caching import CACHE_EXPIRATION, inputs_key
-from huunghi.warehouse.schema import build, from_rows
 from prefect import task
 
 from huunghi import parallel
 from huunghi.enrich import ENRICHERS, REFERENCE_TABLE, enrich_chunk, reference_rows
 from huunghi.records import ArticleText
+from huunghi.tasks.caching import CACHE_EXPIRATION, inputs_key
+from huunghi.warehouse.schema import build, from_rows
 
 
 def merge(parts: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
-from huunghi.warehouse.write import LoadOutcome, RunInfo, publish
 from prefect import task
 
 from huunghi.quality.gates import Quality
 from huunghi.settings import DEFAULT_LOCK_WAIT_SECONDS
+from huunghi.warehouse.write import LoadOutcome, RunInfo, publish
 
 WRITE_LIMIT = "huunghi-warehouse-writes"  # a Prefect global concurrency limit: one warehouse write at a time
 
@@ -38,5 +38,3 @@ def load_run(
     """Write, audit (the `warehouse` gate) and publish the run's tables as one snapshot, or nothing."""
     with write_slot():
         return publish(root, tables, run, lambda audit: (quality or Quality()).validate("warehouse", audit), dry_run)
-
-

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from huunghi.warehouse.reads import read_quarantined
 from prefect import get_run_logger
 
 from huunghi.crawl.sources import Source
 from huunghi.readers.quarantined import plan_reprocess
 from huunghi.records import IngestResult
 from huunghi.settings import Selection
+from huunghi.warehouse.reads import read_quarantined
 
 
 def quarantined_inputs(

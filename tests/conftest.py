@@ -1,4 +1,10 @@
-"""Shared fixtures. Prefect runs against a real (ephemeral) server in a per-session home folder."""
+"""Shared fixtures. Two tiers: the fast tier (no Prefect server: the library, pure functions) and the
+end-to-end tier (`e2e`: modules that request `prefect_server`, a real Prefect API in a per-session home).
+`make test-fast` runs the first; `make test` runs both.
+
+Something outside the repository that a test needs (the real sample pages in ../shared, Debian's chromium
+or PostgreSQL) skips the test when missing on a developer's machine, and fails it under CI (CI=true):
+a green CI must mean the test ran."""
 
 from __future__ import annotations
 
@@ -22,12 +28,38 @@ def sample_files() -> list[Path]:
     return sorted(SAMPLES.glob("*.txt")) if SAMPLES.is_dir() else []
 
 
-needs_samples = pytest.mark.skipif(
-    not sample_files(), reason=f"real sample pages not found at {SAMPLES} (they live outside the repository)"
-)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-@pytest.fixture(scope="session", autouse=True)
+def missing(reason: str) -> None:
+    """Something outside the repository is not here: skip on a developer's machine, fail in CI."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: required, not skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+SAMPLES_MISSING = f"real sample pages not found at {SAMPLES} (they live outside the repository)"
+
+
+@pytest.fixture
+def samples() -> list[Path]:
+    """The real sample pages (../shared/samples)."""
+    if not sample_files():
+        missing(SAMPLES_MISSING)
+    return sample_files()
+
+
+needs_samples = pytest.mark.usefixtures("samples")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the Prefect server (its module's `pytestmark` or a fixture) is end-to-end."""
+    for item in items:
+        if "prefect_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
 def prefect_server():
     """One real Prefect API server (a uvicorn subprocess on 127.0.0.1) for the whole session."""
     from prefect.testing.utilities import prefect_test_harness

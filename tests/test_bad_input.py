@@ -22,15 +22,16 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from huunghi.flows.pipeline import pipeline
-from huunghi import html
 from huunghi.corpus import generate, read_truth
 from huunghi.corpus.html import encode
-from huunghi.tasks import gates
-from huunghi.tasks.report import ARTIFACT_KEY, report_path
+from huunghi.flows.pipeline import pipeline
+from huunghi.quality import gates
+from huunghi.quality.report import report_path
+from huunghi.readers.decode import decode
+from huunghi.tasks.report import ARTIFACT_KEY
 from tests.test_pipeline import query
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: a real Prefect API
 GOOD = 60
 
 
@@ -64,7 +65,7 @@ def bad_run(tmp_path_factory):
 
     def html_of(page: dict) -> str:
         data = (corpus / page["file"]).with_suffix(".html").read_bytes()
-        return html.decode(data)[0]
+        return decode(data)[0]
 
     (src / "empty.html").write_bytes(b"")
     expected["empty.html"] = ("quarantine", "ingest/empty")
@@ -216,7 +217,8 @@ def test_summary_artifact_and_data_docs(bad_run):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "huunghi.flows.cli", *args], capture_output=True, text=True, timeout=600)
+    command = [sys.executable, "-m", "huunghi.flows.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
 def test_quarantine_command_lists_what_and_why(bad_run):

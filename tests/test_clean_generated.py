@@ -7,16 +7,18 @@ from datetime import datetime
 import pytest
 
 from huunghi.corpus import read_truth
-from huunghi.tasks.clean import NO_KNOWLEDGE, clean_chunk, parse_page, second_pass
-from huunghi.tasks.ingest import read_chunk
+from huunghi.parsing.clean import clean_chunk, second_pass
+from huunghi.parsing.knowledge import NO_KNOWLEDGE
+from huunghi.parsing.lines import parse_page
+from huunghi.readers import read_files
 
 
 @pytest.fixture(scope="module")
 def run_knowledge(small_corpus):
     """What a run over the whole corpus learns (as the flow does), for pages that need it."""
-    from huunghi.tasks.clean import learn
+    from huunghi.parsing.knowledge import learn
 
-    pages = read_chunk(sorted(small_corpus.rglob("*.txt"))).pages
+    pages = read_files(sorted(small_corpus.rglob("*.txt"))).pages
     first = clean_chunk(pages)
     return learn(first.articles, NO_KNOWLEDGE, {}), second_pass(pages, first, NO_KNOWLEDGE, {}, clean_chunk)
 
@@ -56,10 +58,10 @@ def test_article_fields_match_truth(small_corpus, run_knowledge):
 
 def test_second_pass_settles_joined_teasers(small_corpus, run_knowledge):
     """The flow's two passes give every page's stories as generated, joined teaser lines split."""
-    by_uri = {r["source_uri"]: r for r in run_knowledge[1].articles}
+    by_uri = {r.source_uri: r for r in run_knowledge[1].articles}
     for page in read_truth(small_corpus):
         record = by_uri[(small_corpus / page["file"]).resolve().as_uri()]
-        assert [list(s[:3]) for s in record["stories"]] == page["stories"]
+        assert [list(s[:3]) for s in record.stories] == page["stories"]
 
 
 def test_generator_is_deterministic_and_prefix_stable(tmp_path):

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from huunghi.tasks.clean import parse_page
+from huunghi.parsing.lines import parse_page
 from tests.conftest import SAMPLES, needs_samples
 
 ICT = timezone(timedelta(hours=7))

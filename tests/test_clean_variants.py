@@ -8,8 +8,9 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
+from huunghi.parsing.knowledge import Knowledge
+from huunghi.parsing.lines import parse_page
 from huunghi.text import title_key
-from huunghi.tasks.clean import Knowledge, parse_page
 
 ICT = timezone(timedelta(hours=7))
 TITLE = "Tỉnh Kon Tum và tỉnh Attapeu (Lào) ký kết biên bản hợp tác giai đoạn 2024-2028"

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from huunghi.flows.pipeline import pipeline
 from huunghi.flows.cli import main
+from huunghi.flows.pipeline import pipeline
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: a real Prefect API
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ from dataclasses import replace
 import pytest
 
 from huunghi.crawl import sources
+from huunghi.crawl.crawl import FetchRetry, fetch_pages, list_pages
 from huunghi.crawl.discover import read_listing
 from huunghi.crawl.fetcher import Fetcher, address_allowed
 from huunghi.crawl.rawzone import RawZone
 from huunghi.crawl.sources import Source, SourceConfigError
-from huunghi.tasks.fetch import FetchRetry, fetch_pages, list_pages
-from huunghi.tasks.ingest import IngestResult
+from huunghi.records import IngestResult
 from tests.site_server import SiteServer
 
 

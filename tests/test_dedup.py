@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from huunghi.dedup.articles import DedupState, dedup
+from huunghi.dedup.signatures import minhash
+from huunghi.dedup.stories import cluster_titles
+from huunghi.records import CleanedPage
 from huunghi.text import title_key
-from huunghi.tasks.dedup import Known, cluster_titles, dedup_articles, minhash
 
 
 def ids(*titles: str, existing: dict[str, str] | None = None) -> list[str]:
@@ -40,25 +43,28 @@ def test_existing_story_keeps_its_id():
     assert new == "0123456789abcdef"
 
 
-def _record(uri: str, body: list[str], title: str = "Hà Giang và Phongsaly ký kết hợp tác") -> dict:
-    from huunghi.tasks.clean import content_hash
+def _record(uri: str, body: list[str], title: str = "Hà Giang và Phongsaly ký kết hợp tác") -> CleanedPage:
+    from huunghi.parsing.lines import content_hash
 
     lead = "Ngày 2/4, hai tỉnh Hà Giang và Phongsaly đã ký kết biên bản ghi nhớ hợp tác giai đoạn 2024-2026."
-    return {
-        "source_uri": uri,
-        "sha256": "0" * 64,
-        "url": None,
-        "title": title,
-        "published_at": None,
-        "section": None,
-        "author": None,
-        "lead": lead,
-        "paragraphs": [("lead", lead)] + [("body", b) for b in body],
-        "stories": [],
-        "headline_lines": [],
-        "content_hash": content_hash(title, lead, body),
-        "minhash": minhash("\n".join([title, lead, *body])),
-    }
+    return CleanedPage(
+        source_uri=uri,
+        sha256="0" * 64,
+        url=None,
+        extractor="layout",
+        title=title,
+        published_at=None,
+        section=None,
+        author=None,
+        lead=lead,
+        paragraphs=[("lead", lead)] + [("body", b) for b in body],
+        stories=[],
+        learned_titles=[],
+        headline_lines=[],
+        needs_knowledge=False,
+        content_hash=content_hash(title, lead, body),
+        minhash=minhash("\n".join([title, lead, *body])),
+    )
 
 
 BODY = [
@@ -80,7 +86,7 @@ def test_republished_article_with_a_trimmed_sentence_is_a_near_duplicate():
         [b.replace("Hà Giang", "Lai Châu") for b in reversed(BODY)],
         title="Lai Châu và Phongsaly ký kết hợp tác",
     )
-    result = dedup_articles.fn([mirror, other, original], Known(), "run")
+    result = dedup([mirror, other, original], DedupState(), "run")
     marks = dict(
         zip(result.articles["source_uri"].to_pylist(), result.articles["duplicate_of"].to_pylist(), strict=True)
     )
@@ -88,12 +94,12 @@ def test_republished_article_with_a_trimmed_sentence_is_a_near_duplicate():
     copies = {marks["file:///a/original.txt"], marks["file:///m/mirror.txt"]}
     assert None in copies and len(copies) == 2, "exactly one of the two is marked, pointing at the other"
     # Same decision whatever the order.
-    again = dedup_articles.fn([original, other, mirror], Known(), "run")
+    again = dedup([original, other, mirror], DedupState(), "run")
     assert again.articles.to_pylist() == result.articles.to_pylist()
 
 
 def test_article_already_in_the_warehouse_stays_canonical():
     original = _record("file:///z/late.txt", BODY)
-    known = Known(signatures={"aaaaaaaaaaaaaaaa": minhash("\n".join([original["title"], original["lead"], *BODY]))})
-    result = dedup_articles.fn([original], known, "run")
+    known = DedupState(signatures={"aaaaaaaaaaaaaaaa": minhash("\n".join([original.title, original.lead, *BODY]))})
+    result = dedup([original], known, "run")
     assert result.articles["duplicate_of"].to_pylist() == ["aaaaaaaaaaaaaaaa"]

@@ -10,9 +10,10 @@ from pathlib import Path
 import trafilatura
 
 from huunghi.corpus import generate_page
+from huunghi.parsing.clean import clean_chunk, parse_html, second_pass
+from huunghi.parsing.knowledge import NO_KNOWLEDGE
 from huunghi.records import RawPage
 from huunghi.text import title_key
-from huunghi.tasks.clean import NO_KNOWLEDGE, clean_chunk, parse_html, second_pass
 
 DATA = Path(__file__).parent / "data" / "foreign"
 PROMO = "Theo dõi Mekong Daily trên Zalo để nhận tin nhanh nhất"
@@ -58,7 +59,7 @@ def huunghi(corpus: dict[str, tuple[str, dict]]) -> dict[str, dict]:
     raws = [RawPage(name, name, None, "html", len(html), html) for name, (html, _) in corpus.items()]
     first = clean_chunk(raws)
     done = second_pass(raws, first, NO_KNOWLEDGE, {}, clean_chunk)
-    return {r["source_uri"]: r for r in done.articles}
+    return {r.source_uri: r for r in done.articles}
 
 
 def test_huunghi_extracts_at_least_as_well_as_trafilatura_alone():
@@ -67,13 +68,13 @@ def test_huunghi_extracts_at_least_as_well_as_trafilatura_alone():
     totals = {"trafilatura": [0, 0, 0], "huunghi": [0, 0, 0]}
     for name, (html, truth) in corpus.items():
         record = ours[name]
-        mine = [text for kind, text in record["paragraphs"] if kind != "caption"]
+        mine = [text for kind, text in record.paragraphs if kind != "caption"]
         theirs = trafilatura_alone(html, truth["title"])
         a, b = score(mine, truth["paragraphs"]), score(theirs, truth["paragraphs"])
         assert a[0] >= b[0], f"{name}: huunghi found fewer true paragraphs than trafilatura ({a} vs {b})"
         assert a[1] - a[0] <= b[1] - b[0], f"{name}: huunghi kept more furniture than trafilatura ({a} vs {b})"
-        assert record["title"] == truth["title"] and record["extractor"] == "trafilatura"
-        assert [t for k, t in record["paragraphs"] if k == "caption"] == truth["captions"]  # trafilatura drops them
+        assert record.title == truth["title"] and record.extractor == "trafilatura"
+        assert [t for k, t in record.paragraphs if k == "caption"] == truth["captions"]  # trafilatura drops them
         for key, (tp, n, m) in (("huunghi", a), ("trafilatura", b)):
             totals[key] = [totals[key][0] + tp, totals[key][1] + n, totals[key][2] + m]
     (tp, n, m), (ttp, tn, tm) = totals["huunghi"], totals["trafilatura"]
@@ -85,7 +86,7 @@ def test_repeated_line_is_learned_across_the_site():
     ours = huunghi(pages())
     for i in range(6):
         record = ours[f"mekong_daily_{i}.html"]
-        assert PROMO not in [t for _, t in record["paragraphs"]]
+        assert PROMO not in [t for _, t in record.paragraphs]
     # On one page alone nothing says the line is furniture: it stays (no rule guesses from one page).
     html, _ = mekong_daily(0)
     assert PROMO in [t for _, t in parse_html(html).paragraphs]

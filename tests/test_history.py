@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from huunghi.flows.pipeline import pipeline
-from huunghi.flows.cli import main
 from huunghi.corpus import generate
+from huunghi.flows.cli import main
+from huunghi.flows.pipeline import pipeline
 from huunghi.warehouse import store
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: a real Prefect API
 
 
 def sql(capsys, *args: str) -> list[dict]:

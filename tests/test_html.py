@@ -7,11 +7,14 @@ import gzip
 
 import pytest
 
-from huunghi import html
 from huunghi.corpus import generate, read_truth
 from huunghi.corpus.html import _cp1258
-from huunghi.tasks.clean import NO_KNOWLEDGE, clean_chunk, learn, parse_html, parse_page, second_pass
-from huunghi.tasks.ingest import read_chunk
+from huunghi.parsing import render
+from huunghi.parsing.clean import clean_chunk, parse_html, second_pass
+from huunghi.parsing.knowledge import NO_KNOWLEDGE, learn
+from huunghi.parsing.lines import parse_page
+from huunghi.readers import read_files
+from huunghi.readers.decode import FALLBACK_ENCODING, decode
 
 VI = "Quảng Trị và Sạ-vẳn-na-khệt ký kết biên bản ghi nhớ hợp tác giai đoạn 2023 - 2025"
 
@@ -38,15 +41,15 @@ def _doc(body: str, head: str = '<meta charset="utf-8">') -> str:
     ],
 )
 def test_decode_follows_the_browser_order(data, header, expected):
-    text, encoding = html.decode(data, header)
+    text, encoding = decode(data, header)
     assert encoding.startswith(expected)
-    assert VI in " ".join(html.render(html.parse(text)).lines)  # NFC: tone marks recomposed
+    assert VI in " ".join(render.render(render.parse(text)).lines)  # NFC: tone marks recomposed
 
 
 def test_decode_never_raises_and_bad_labels_are_ignored():
-    text, encoding = html.decode(b'<meta charset="no-such-code"><p>\xff\xfe\x80 ok</p>')
-    assert encoding == html.FALLBACK_ENCODING and "ok" in text
-    assert html.decode(b"<p>caf\xc3\xa9</p>", "latin1")[0] == "<p>cafÃ©</p>"  # the header wins, as in browsers
+    text, encoding = decode(b'<meta charset="no-such-code"><p>\xff\xfe\x80 ok</p>')
+    assert encoding == FALLBACK_ENCODING and "ok" in text
+    assert decode(b"<p>caf\xc3\xa9</p>", "latin1")[0] == "<p>cafÃ©</p>"  # the header wins, as in browsers
 
 
 # -- rendering --------------------------------------------------------------------------------------
@@ -62,7 +65,7 @@ def test_render_blocks_paragraphs_alt_text_and_links():
         "<form><input value='q'><button>Tìm</button></form><table><tr><td>a</td><td>b</td></tr></table>",
         '<meta charset="utf-8"><link rel="canonical" href="https://thoidai.com.vn/x-1.html">',
     )
-    rendered = html.render(html.parse(doc))
+    rendered = render.render(render.parse(doc))
     assert rendered.lines == [
         "Trang chủ Hữu nghị",
         "",
@@ -86,11 +89,11 @@ def test_render_blocks_paragraphs_alt_text_and_links():
 
 def test_render_survives_deep_nesting_and_broken_markup():
     deep = "<div>" * 250 + "sâu" + "</div>" * 250  # libxml2 itself stops at 256 levels
-    assert html.render(html.parse(_doc(deep))).lines == ["sâu"]
+    assert render.render(render.parse(_doc(deep))).lines == ["sâu"]
     broken = "<html><body><p>một <b>hai <i>ba</p><div>bốn</table></span>năm"
-    assert html.render(html.parse(broken)).lines == ["một hai ba", "", "bốnnăm"]  # the div never closes
-    with pytest.raises(html.NotHTML):
-        html.parse("   ")
+    assert render.render(render.parse(broken)).lines == ["một hai ba", "", "bốnnăm"]  # the div never closes
+    with pytest.raises(render.NotHTML):
+        render.parse("   ")
 
 
 # -- the same page as HTML and as text ---------------------------------------------------------------
@@ -116,7 +119,7 @@ def test_html_and_text_forms_give_the_same_article(both_forms):
     encodings = set()
     for truth in read_truth(both_forms):
         text = (both_forms / truth["files"]["text"]).read_bytes().decode("utf-8")
-        source, encoding = html.decode(gzip.decompress((both_forms / truth["files"]["html.gz"]).read_bytes()))
+        source, encoding = decode(gzip.decompress((both_forms / truth["files"]["html.gz"]).read_bytes()))
         encodings.add(encoding.split("-")[0])
         from_html = parse_html(source)
         assert from_html.extractor == "layout"
@@ -129,16 +132,16 @@ def test_html_and_text_records_agree_through_both_passes(both_forms):
     """What the flow does (clean, learn, clean again): every article field and story the same."""
     records = {}
     for fmt in ("text", "html.gz"):
-        pages = read_chunk(sorted(both_forms.rglob("*.txt" if fmt == "text" else "*.html.gz"))).pages
+        pages = read_files(sorted(both_forms.rglob("*.txt" if fmt == "text" else "*.html.gz"))).pages
         first = clean_chunk(pages)
         assert learn(first.articles, NO_KNOWLEDGE, {}).titles  # knowledge learned from either form
         done = second_pass(pages, first, NO_KNOWLEDGE, {}, clean_chunk)
-        records[fmt] = {r["source_uri"].rsplit("/", 1)[1].split(".")[0]: r for r in done.articles}
+        records[fmt] = {r.source_uri.rsplit("/", 1)[1].split(".")[0]: r for r in done.articles}
     assert records["text"].keys() == records["html.gz"].keys()
     keys = ("title", "published_at", "section", "author", "lead", "paragraphs", "content_hash")
     for name, text in records["text"].items():
         from_html = records["html.gz"][name]
-        assert {k: text[k] for k in keys} == {k: from_html[k] for k in keys}
-        assert [s[:3] for s in text["stories"]] == [s[:3] for s in from_html["stories"]]
-        urls = [s[3] for s in from_html["stories"]]
+        assert {k: getattr(text, k) for k in keys} == {k: getattr(from_html, k) for k in keys}
+        assert [s[:3] for s in text.stories] == [s[:3] for s in from_html.stories]
+        urls = [s.url for s in from_html.stories]
         assert all(u and u.startswith("https://thoidai.com.vn/") for u in urls), name  # stories keep their link

@@ -9,8 +9,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from huunghi.corpus import generate, read_truth
-from huunghi.tasks.clean import clean_chunk
-from huunghi.tasks.ingest import MAX_PAGE_BYTES, discover, read_chunk
+from huunghi.parsing.clean import clean_chunk
+from huunghi.readers import discover, read_files
+from huunghi.readers.files import MAX_PAGE_BYTES
 
 
 def write_warc(path, pages: list[tuple[str, bytes]], extra: bool = True) -> None:
@@ -50,7 +51,7 @@ def test_html_files_plain_and_gzipped(tmp_path):
     corpus = generate(tmp_path / "c", 12, seed=3, formats=("html.gz", "html"))
     found = discover([corpus])
     assert len(found) == 24 and {p.name.split(".", 1)[1] for p in found} == {"html", "html.gz"}
-    result = read_chunk(found)
+    result = read_files(found)
     assert len(result.pages) == 24 and not result.quarantined
     assert {p.format for p in result.pages} == {"html"}
     gz = {p.source_uri.removesuffix(".gz"): p for p in result.pages if p.source_uri.endswith(".gz")}
@@ -62,7 +63,7 @@ def test_bad_gzip_and_gzip_bomb_are_quarantined(tmp_path):
     (tmp_path / "cut.html.gz").write_bytes(gzip.compress(b"<html>" + b"a" * 10_000)[:50])
     (tmp_path / "bomb.html.gz").write_bytes(gzip.compress(b"\x00" * (MAX_PAGE_BYTES + 10)))
     (tmp_path / "empty.htm").write_bytes(b"  \n")
-    result = read_chunk(discover([tmp_path]))
+    result = read_files(discover([tmp_path]))
     assert not result.pages
     assert sorted((q.source_uri.rsplit("/", 1)[1], q.reason) for q in result.quarantined) == [
         ("bomb.html.gz", "too_large"),
@@ -76,7 +77,7 @@ def test_warc_pages_and_what_is_not_a_page(tmp_path):
     truth = read_truth(corpus)
     warc = tmp_path / "crawl.warc.gz"
     write_warc(warc, [(t["url"], (corpus / t["file"]).read_bytes()) for t in truth])
-    result = read_chunk(discover([tmp_path / "crawl.warc.gz"]))
+    result = read_files(discover([tmp_path / "crawl.warc.gz"]))
     # 5 responses + 1 browser resource are pages; the 404 is quarantined; image, redirect, request, warcinfo
     # are not pages.
     assert len(result.pages) == 6
@@ -85,13 +86,13 @@ def test_warc_pages_and_what_is_not_a_page(tmp_path):
     ] == [("http_404", True)]
     assert {p.url for p in result.pages} >= {t["url"] for t in truth}
     cleaned = clean_chunk(result.pages)
-    assert sorted(r["title"] for r in cleaned.articles) == sorted([t["title"] for t in truth] + [truth[0]["title"]])
-    assert all(r["url"] for r in cleaned.articles)
+    assert sorted(r.title for r in cleaned.articles) == sorted([t["title"] for t in truth] + [truth[0]["title"]])
+    assert all(r.url for r in cleaned.articles)
 
 
 def test_broken_warc_is_quarantined_whole(tmp_path):
     (tmp_path / "broken.warc.gz").write_bytes(b"WARC/1.0\r\nnot really\r\n")
     (tmp_path / "truncated.warc.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
-    result = read_chunk(discover([tmp_path]))
+    result = read_files(discover([tmp_path]))
     assert not result.pages
     assert sorted(q.reason for q in result.quarantined) == ["bad_warc", "bad_warc"]

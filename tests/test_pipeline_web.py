@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from huunghi.flows.pipeline import pipeline
-from huunghi.flows.cli import main
 from huunghi.corpus import generate, read_truth
+from huunghi.flows.cli import main
+from huunghi.flows.pipeline import pipeline
 from tests.site_server import SiteServer
 from tests.test_ingest_formats import write_warc
 from tests.test_pipeline import dump, query, state
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: a real Prefect API
 
 
 @pytest.fixture(scope="module")

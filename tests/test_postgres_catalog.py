@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from huunghi.flows.pipeline import pipeline
+from huunghi.warehouse import store
+from tests.conftest import missing
 from tests.prefect_server import free_port
 from tests.test_pipeline import dump, state
-from huunghi.warehouse import store
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: a real Prefect API
 INITDB = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
 AS_POSTGRES = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
@@ -33,7 +34,7 @@ def _can_run() -> str | None:
 @pytest.fixture(scope="module")
 def postgres():
     if why := _can_run():
-        pytest.skip(why)
+        missing(why)
     bindir = Path(INITDB[-1]).parent
     base = Path(tempfile.mkdtemp(prefix="huunghi-pg-"))  # not under pytest's root-only folder: postgres owns it
     data, socket_dir = base / "data", base / "socket"

@@ -10,10 +10,11 @@ import httpx
 import pytest
 
 from huunghi.corpus import generate
-from tests.prefect_server import deployment, huunghi_serve, prefect_server, wait_final, wait_for
 from huunghi.warehouse import store
+from tests.conftest import missing
+from tests.prefect_server import deployment, huunghi_serve, prefect_server, wait_final, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: a real Prefect API
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 QUICK_RUN = {"state": {"type": "SCHEDULED", "message": "Run from the Prefect UI with defaults"}}
 
@@ -79,11 +80,9 @@ def test_quick_run_through_the_rest_api(served):
     assert run["id"] in docs
 
 
-@pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="Debian's chromium and chromium-driver are not installed (`make test` installs them as root)",
-)
 def test_quick_run_clicked_in_the_browser(served):
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        missing("Debian's chromium and chromium-driver are not installed (`make test` installs them as root)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -172,5 +171,9 @@ def test_readme_walkthrough_commands_are_real():
     lines = [line.split("#")[0].strip() for block in re.findall(r"```sh\n(.*?)```", section, flags=re.S)
              for line in block.splitlines()]  # fmt: skip
     commands = [shlex.split(line)[1:] for line in lines if line.startswith("huunghi ")]
-    assert commands and all(build_parser().parse_args(c) for c in commands)
+    assert [c[0] for c in commands] == ["serve"], "the walk-through serves the deployments"
+    for command in commands:  # argparse exits (SystemExit) on an unknown option: each line must parse as written
+        parsed = build_parser().parse_args(command)
+        assert parsed.func.__name__ == f"cmd_{command[0]}"
+        assert parsed.sources_file == "sources.toml"
     assert {"prefect server start", "prefect deploy --all", "prefect worker start --pool huunghi"} <= set(lines)

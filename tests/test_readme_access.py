@@ -14,11 +14,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from huunghi.flows.pipeline import pipeline
 from huunghi.corpus import generate
+from huunghi.flows.pipeline import pipeline
 from huunghi.warehouse import store
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: a real Prefect API
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text("utf-8")
 

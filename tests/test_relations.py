@@ -6,19 +6,21 @@ from datetime import date
 
 import pytest
 
-from huunghi.enrich.gazetteer import load_gazetteer, variants
+from huunghi.enrich import enrich_chunk
 from huunghi.enrich.amounts import find_amounts
 from huunghi.enrich.dates import event_dates, periods, resolve, signed_period
+from huunghi.enrich.gazetteer import load_gazetteer, variants
 from huunghi.enrich.partnerships import find_partnerships, partner_provinces
 from huunghi.enrich.people import find_people, merge
-from huunghi.tasks.clean import parse_page
-from huunghi.tasks.enrich import enrich_chunk
+from huunghi.parsing.lines import parse_page
+from huunghi.records import ArticleText
 from tests.conftest import needs_samples, sample_files
 
 
 def _enrich(page, aid="a"):
-    paragraphs = [(i, kind, text) for i, (kind, text) in enumerate(page.paragraphs) if kind in ("lead", "body")]
-    return enrich_chunk([(aid, page.title, page.published_at.date() if page.published_at else None, paragraphs)])
+    paragraphs = tuple((i, kind, text) for i, (kind, text) in enumerate(page.paragraphs) if kind in ("lead", "body"))
+    published = page.published_at.date() if page.published_at else None
+    return enrich_chunk([ArticleText(aid, page.title, published, paragraphs)])
 
 
 # -- the samples -------------------------------------------------------------------------------------

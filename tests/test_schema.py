@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from huunghi.flows.pipeline import pipeline
 from huunghi.flows.cli import main
+from huunghi.flows.pipeline import pipeline
 from huunghi.warehouse import store
 from huunghi.warehouse.docs import relations, schema_text
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: a real Prefect API
 
 
 @pytest.fixture(scope="module")

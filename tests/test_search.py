@@ -7,13 +7,13 @@ import json
 import duckdb
 import pytest
 
-from huunghi.flows.pipeline import pipeline
-from huunghi.flows.cli import main
 from huunghi.corpus import generate, generate_page
-from tests.test_relations import TEASER_PAGE
+from huunghi.flows.cli import main
+from huunghi.flows.pipeline import pipeline
 from huunghi.warehouse import search
+from tests.test_relations import TEASER_PAGE
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: a real Prefect API
 
 MINE_CLEARANCE = TEASER_PAGE.replace(
     "Nghệ An và Xiêng Khoảng ký kết biên bản ghi nhớ hợp tác giai đoạn 2024 - 2028",

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-from huunghi.warehouse import store
 
 from huunghi.dedup.articles import DedupState
 from huunghi.parsing.knowledge import BOILERPLATE_MIN_PAGES, Knowledge
 from huunghi.settings import Selection
 from huunghi.text import title_key
+from huunghi.warehouse import store
 
 
 def _read(root: Path, query: str, tables: dict[str, pa.Table]) -> list[tuple]:

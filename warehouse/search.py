@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import duckdb_extensions
+
 from huunghi.warehouse import store
 
 INDEX_FILE = "search.duckdb"

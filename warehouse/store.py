@@ -18,9 +18,9 @@ from pathlib import Path
 
 import duckdb
 import duckdb_extensions
-from huunghi.warehouse.schema import sql_text
 
 from huunghi.settings import default_warehouse, environment
+from huunghi.warehouse.schema import sql_text
 
 CATALOG_FILE = "catalog.ducklake"
 DATA_DIR = "data"

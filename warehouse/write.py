@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-from huunghi.warehouse import store
 
 from huunghi.enrich import TABLES as ENRICHED
+from huunghi.warehouse import store
 
 # Tables whose rows belong to one article: replaced whole when the article's input changed.
 PER_ARTICLE = ("articles", "paragraphs", "story_appearances", "headline_lines", "article_signatures", *ENRICHED)

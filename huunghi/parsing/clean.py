@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from huunghi.dedup.signatures import minhash
 from huunghi.parsing import extract, render
 from huunghi.parsing.knowledge import NO_KNOWLEDGE, Knowledge, learn
-from huunghi.parsing.layout import load_layout
+from huunghi.parsing.layout import Layout, load_layout
 from huunghi.parsing.lines import (
     DATE_LIKE,
     SITE_HEADER_SCAN,
@@ -159,5 +159,3 @@ def second_pass(
         articles=[redone.get(r.source_uri, r) for r in cleaned.articles if r.source_uri not in lost],
         quarantined=cleaned.quarantined + again.quarantined,
     )
-
-

@@ -46,5 +46,3 @@ def learn(articles: Sequence[CleanedPage], known: Knowledge, stored_counts: dict
         if len(pages.get(line, ())) + stored.get(line, 0) >= BOILERPLATE_MIN_PAGES
     }
     return Knowledge(titles=frozenset(titles), lines=frozenset(known.lines | frequent))
-
-

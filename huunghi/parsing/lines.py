@@ -115,7 +115,6 @@ def is_breadcrumb(line: str, layout: Layout) -> bool:
     return known and bool(parts)
 
 
-
 def split_slug_title(line: str) -> str | None:
     """'hop tac bien gioi viet lao … Hợp tác biên giới Việt – Lào …' → the title, when the line is an old
     teaser box: an unaccented slug of the title (maybe cut short), then the title itself."""
@@ -450,5 +449,3 @@ def parse_page(text: str, known: Knowledge = NO_KNOWLEDGE, *, normalized: bool =
     `normalized`: the text already went through huunghi.text.normalize_text (as ingest does).
     """
     return PageParser(text, load_layout(), known, normalized=normalized).parse()
-
-

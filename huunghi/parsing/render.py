@@ -35,8 +35,6 @@ class NotHTML(ValueError):
     """The input cannot be parsed as an HTML document."""
 
 
-
-
 def parse(html: str) -> lxml.html.HtmlElement:
     """An lxml tree of the page; NotHTML when there is no document to speak of."""
     if not html.strip():

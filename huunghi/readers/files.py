@@ -97,8 +97,6 @@ def read_page(path: Path, fmt: str) -> RawPage | Quarantined:
     return page_from_bytes(uri, data, fmt, mtime)
 
 
-
-
 class PageFileReader:
     """One page per file, as text or as HTML."""
 
