@@ -21,10 +21,14 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/huunghi run
 
+# Both cores: the end-to-end tests mostly wait on servers and subprocesses. One test file per worker
+# (loadfile), so a module's fixtures (a served site, a Prefect server) start once.
+PYTEST_PARALLEL := -n 2 --dist loadfile
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	bash scripts/test-system-packages.sh
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_PARALLEL)
 
 # The library alone: no Prefect server, no system packages (under a minute).
 test-fast: $(STAMP)
@@ -34,7 +38,7 @@ test-fast: $(STAMP)
 # The whole suite once in a random order (pytest-randomly): no test may depend on another's leftovers.
 test-random: $(STAMP)
 	bash scripts/test-system-packages.sh
-	$(BIN)/pytest -q -p randomly
+	$(BIN)/pytest -q -p randomly $(PYTEST_PARALLEL)
 
 bench: $(STAMP)
 	$(BIN)/python -m huunghi.flows.bench --pages $(N)

@@ -46,8 +46,8 @@ def extraction_per_core(corpus: Path, limit: int = 1000) -> None:
     for page in pages:
         trafilatura.extract(page.text)
     bare = time.perf_counter() - t0
+    from huunghi.knowledge import NO_KNOWLEDGE
     from huunghi.parsing.clean import clean_chunk
-    from huunghi.parsing.knowledge import NO_KNOWLEDGE
 
     t0 = time.perf_counter()
     clean_chunk(pages, NO_KNOWLEDGE)

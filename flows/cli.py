@@ -70,7 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from huunghi.crawl import sources as web
-    from huunghi.crawl.fetcher import address_allowed
+    from huunghi.crawl.fetcher import refusal_reason
     from huunghi.flows.pipeline import pipeline
     from huunghi.progress import Bars
     from huunghi.quality.gates import GateFailed
@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
         for url in filter(web.is_url, args.source or []):
             source = web.from_url(url, args.allow_private)
             host = next(iter(source.allowed_hosts))
-            if why := address_allowed(host, args.allow_private):
+            if why := refusal_reason(host, args.allow_private):
                 return _fail(why + ("" if args.allow_private else "; --allow-private lets a URL source reach it"))
         if args.sources_file:
             web.load(Path(args.sources_file))
@@ -361,6 +361,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     _prefect_environment()
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    logging.getLogger("prefect.task_runs").addFilter(_ThreadTimeoutNote())
     from huunghi.flows.evaluate import evaluate, report
 
     print(report(evaluate(args.pages, args.seed, args.batch_size, args.format)))

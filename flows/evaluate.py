@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from huunghi.corpus import GENERATOR_VERSION, generate, read_truth
-from huunghi.dedup.signatures import article_id
 from huunghi.settings import DEFAULT_BATCH_SIZE, cache_dir
+from huunghi.signatures import article_id
 from huunghi.warehouse import store
 
 

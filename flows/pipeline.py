@@ -26,8 +26,8 @@ from huunghi.corpus import bundled_corpus
 from huunghi.crawl import sources as web
 from huunghi.dedup.articles import DedupResult
 from huunghi.flows.runners import task_runner
+from huunghi.knowledge import Knowledge
 from huunghi.parsing.clean import second_pass
-from huunghi.parsing.knowledge import Knowledge
 from huunghi.progress import Stopwatch
 from huunghi.quality.gates import GateFailed, GateOutcome, Quality
 from huunghi.quality.report import RunReport
@@ -214,7 +214,7 @@ def clean(run: Run, pages: list[RawPage]) -> list[CleanedPage]:
 
 def reclean_with_knowledge(run: Run, pages: list[RawPage], cleaned: CleanResult, known: Knowledge) -> CleanResult:
     """Second look, with what the whole run learned, at the pages whose parse knowledge could change."""
-    from huunghi.dedup.signatures import article_id
+    from huunghi.signatures import article_id
 
     ids = [article_id(r.source_uri) for r in cleaned.articles]
     keys = sorted({key for r in cleaned.articles for key in r.headline_lines})

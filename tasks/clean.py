@@ -7,8 +7,8 @@ from functools import partial
 from prefect import task
 
 from huunghi import parallel
+from huunghi.knowledge import NO_KNOWLEDGE, Knowledge
 from huunghi.parsing.clean import clean_chunk
-from huunghi.parsing.knowledge import NO_KNOWLEDGE, Knowledge
 from huunghi.records import CleanResult, RawPage
 from huunghi.tasks.caching import CACHE_EXPIRATION, inputs_key
 

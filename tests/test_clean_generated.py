@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from huunghi.corpus import read_truth
+from huunghi.knowledge import NO_KNOWLEDGE
 from huunghi.parsing.clean import clean_chunk, second_pass
-from huunghi.parsing.knowledge import NO_KNOWLEDGE
 from huunghi.parsing.lines import parse_page
 from huunghi.readers import read_files
 
@@ -16,7 +16,7 @@ from huunghi.readers import read_files
 @pytest.fixture(scope="module")
 def run_knowledge(small_corpus):
     """What a run over the whole corpus learns (as the flow does), for pages that need it."""
-    from huunghi.parsing.knowledge import learn
+    from huunghi.knowledge import learn
 
     pages = read_files(sorted(small_corpus.rglob("*.txt"))).pages
     first = clean_chunk(pages)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
-from huunghi.parsing.knowledge import Knowledge
+from huunghi.knowledge import Knowledge
 from huunghi.parsing.lines import parse_page
 from huunghi.text import title_key
 

@@ -11,7 +11,7 @@ import pytest
 from huunghi.crawl import sources
 from huunghi.crawl.crawl import FetchRetry, fetch_pages, list_pages
 from huunghi.crawl.discover import read_listing
-from huunghi.crawl.fetcher import Fetcher, address_allowed
+from huunghi.crawl.fetcher import Fetcher, refusal_reason
 from huunghi.crawl.rawzone import RawZone
 from huunghi.crawl.sources import Source, SourceConfigError
 from huunghi.records import IngestResult
@@ -38,8 +38,8 @@ def _source(server, **kw) -> Source:
 
 
 def test_private_addresses_need_the_source_to_allow_them(server):
-    assert address_allowed("127.0.0.1", allow_private=False).startswith("127.0.0.1 resolves to 127.0.0.1")
-    assert address_allowed("127.0.0.1", allow_private=True) is None
+    assert refusal_reason("127.0.0.1", allow_private=False).startswith("127.0.0.1 resolves to 127.0.0.1")
+    assert refusal_reason("127.0.0.1", allow_private=True) is None
     with Fetcher(_source(server, allow_private=False)) as fetcher:
         got = fetcher.get(f"{server.base}/sitemap.xml")
         assert got.problem == "address_not_allowed" and fetcher.requests == 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from huunghi.dedup.articles import DedupState, dedup
-from huunghi.dedup.signatures import minhash
 from huunghi.dedup.stories import cluster_titles
 from huunghi.records import CleanedPage
+from huunghi.signatures import minhash
 from huunghi.text import title_key
 
 

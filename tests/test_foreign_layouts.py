@@ -10,8 +10,8 @@ from pathlib import Path
 import trafilatura
 
 from huunghi.corpus import generate_page
+from huunghi.knowledge import NO_KNOWLEDGE
 from huunghi.parsing.clean import clean_chunk, parse_html, second_pass
-from huunghi.parsing.knowledge import NO_KNOWLEDGE
 from huunghi.records import RawPage
 from huunghi.text import title_key
 

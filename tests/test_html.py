@@ -9,9 +9,9 @@ import pytest
 
 from huunghi.corpus import generate, read_truth
 from huunghi.corpus.html import _cp1258
+from huunghi.knowledge import NO_KNOWLEDGE, learn
 from huunghi.parsing import render
 from huunghi.parsing.clean import clean_chunk, parse_html, second_pass
-from huunghi.parsing.knowledge import NO_KNOWLEDGE, learn
 from huunghi.parsing.lines import parse_page
 from huunghi.readers import read_files
 from huunghi.readers.decode import FALLBACK_ENCODING, decode

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from huunghi.corpus import read_truth
-from huunghi.dedup.signatures import article_id
 from huunghi.flows.pipeline import pipeline
 from huunghi.quality.gates import GateFailed
+from huunghi.signatures import article_id
 from huunghi.text import title_key
 from huunghi.warehouse import store
 from tests.conftest import SAMPLES, SAMPLES_MISSING, missing, needs_samples, sample_files

@@ -127,34 +127,32 @@ def _runs(base: str, deployment_id: str) -> list[dict]:
     return found.json()
 
 
-def test_prefect_deploy_and_a_process_worker(served, tmp_path):
+def test_prefect_deploy_and_a_process_worker(tmp_path):
     """prefect.yaml as the README says: a process work pool, `prefect deploy --all`, a run of the deployed
-    on-demand deployment picked up by `prefect worker start` (last in this file: it takes over the names)."""
+    on-demand deployment picked up by `prefect worker start`. On a server of its own: the served
+    deployments of the other tests keep their names and must not be taken over."""
     import subprocess
     import sys
 
-    from tests.prefect_server import REPO, _env
+    from tests.prefect_server import REPO
 
-    base = served["base"]
-    env = _env(served["work"] / "prefect", f"{base}/api")
-    env.update(HUUNGHI_WAREHOUSE=str(tmp_path / "wh"), PWD=str(REPO))  # PWD: what prefect.yaml's pull step names
     prefect = str(Path(sys.executable).parent / "prefect")
+    with prefect_server(tmp_path / "prefect") as (base, env):
+        env.update(HUUNGHI_WAREHOUSE=str(tmp_path / "wh"), PWD=str(REPO))  # PWD: what prefect.yaml's pull step names
 
-    def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        done = subprocess.run([prefect, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-        return done
+        def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+            done = subprocess.run([prefect, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+            return done
 
-    served["serving"].terminate()  # `huunghi serve` would pick up runs of the deployments that keep their names
-    served["serving"].wait(timeout=30)
-    cli("work-pool", "create", "huunghi", "--type", "process", "--overwrite")
-    assert cli("--no-prompt", "deploy", "--all").stdout.count("successfully created") == 2
-    dep = deployment(base, "on-demand")
-    assert dep["work_pool_name"] == "huunghi"
-    created = httpx.post(f"{base}/api/deployments/{dep['id']}/create_flow_run", json=QUICK_RUN, timeout=10).json()
-    worker = cli("worker", "start", "--pool", "huunghi", "--run-once", timeout=600)
-    final = wait_final(base, created["id"], timeout=60)
-    assert final["state"]["type"] == "COMPLETED", worker.stdout[-4000:] + worker.stderr[-4000:]
+        cli("work-pool", "create", "huunghi", "--type", "process", "--overwrite")
+        assert cli("--no-prompt", "deploy", "--all").stdout.count("successfully created") == 2
+        dep = deployment(base, "on-demand")
+        assert dep["work_pool_name"] == "huunghi"
+        created = httpx.post(f"{base}/api/deployments/{dep['id']}/create_flow_run", json=QUICK_RUN, timeout=10).json()
+        worker = cli("worker", "start", "--pool", "huunghi", "--run-once", timeout=600)
+        final = wait_final(base, created["id"], timeout=60)
+        assert final["state"]["type"] == "COMPLETED", worker.stdout[-4000:] + worker.stderr[-4000:]
     assert count(tmp_path / "wh", "SELECT count(*) FROM articles") == 300  # the bundled corpus
 
 

@@ -10,6 +10,7 @@ standard way (pip, an isolated build with setuptools from the registry).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -29,10 +30,12 @@ def _files(folder: Path) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("wheel")
-    dist = work / "dist"
+    dist, source = work / "dist", work / "source"  # built from a copy: the build writes build/ and *.egg-info
+    skip = shutil.ignore_patterns(".venv", "var", ".git", "build", "*.egg-info", "__pycache__", ".*_cache")
+    shutil.copytree(REPO, source, ignore=skip)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), "."],
-        cwd=REPO, check=True, capture_output=True, timeout=300,
+        cwd=source, check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     (wheel,) = dist.glob("huunghi-*.whl")
     venv = work / "venv"

@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from huunghi.dedup.articles import DedupState
-from huunghi.parsing.knowledge import BOILERPLATE_MIN_PAGES, Knowledge
+from huunghi.knowledge import BOILERPLATE_MIN_PAGES, Knowledge
 from huunghi.settings import Selection
 from huunghi.text import title_key
 from huunghi.warehouse import store

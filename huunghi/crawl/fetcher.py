@@ -72,7 +72,7 @@ def _canonical(url: str) -> str:
     return urlunsplit((p.scheme.lower(), p.netloc.lower(), p.path or "/", p.query, ""))
 
 
-def address_allowed(host: str, allow_private: bool) -> str | None:
+def refusal_reason(host: str, allow_private: bool) -> str | None:
     """None when every address the host resolves to may be fetched; else why not."""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
@@ -126,7 +126,7 @@ class Fetcher:
         host = (p.hostname or "").lower()
         if host not in self.source.allowed_hosts:
             return "host_not_allowed", f"{host or url!r} is not among the source's hosts"
-        if why := address_allowed(host, self.source.allow_private):
+        if why := refusal_reason(host, self.source.allow_private):
             return "address_not_allowed", why
         return None
 

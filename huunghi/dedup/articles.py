@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from datasketch import MinHash, MinHashLSH
 
-from huunghi.dedup.signatures import NUM_PERM, article_id, sketch
 from huunghi.dedup.stories import cluster_titles, pick
 from huunghi.records import ArticleText, CleanedPage
+from huunghi.signatures import NUM_PERM, article_id, sketch
 from huunghi.text import title_key
 from huunghi.warehouse.schema import build
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from huunghi.dedup.signatures import minhash
+from huunghi.knowledge import NO_KNOWLEDGE, Knowledge, learn
 from huunghi.parsing import extract, render
-from huunghi.parsing.knowledge import NO_KNOWLEDGE, Knowledge, learn
 from huunghi.parsing.layout import Layout, load_layout
 from huunghi.parsing.lines import (
     DATE_LIKE,
@@ -28,6 +27,7 @@ from huunghi.parsing.lines import (
     parse_page,
 )
 from huunghi.records import CleanedPage, CleanResult, Quarantined, RawPage, Sighting
+from huunghi.signatures import minhash
 from huunghi.text import ascii_fold, title_key
 
 

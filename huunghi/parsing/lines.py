@@ -9,7 +9,7 @@ Inside the article, a title written twice (`T T` / `TT`), a headline line under 
 line "unaccented slug + title" is an inline teaser; a line right after a teaser is its summary; a
 multi-line block is an image (alt lines, then the caption). What one page cannot tell — is this line a
 story shown on other pages, or furniture repeated across the site? — comes as `Knowledge` learned from
-other pages (huunghi.parsing.knowledge).
+other pages (huunghi.knowledge).
 
 Every line gets a label, so the result can be checked line by line against generated ground truth.
 """
@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from huunghi.parsing.knowledge import NO_KNOWLEDGE, Knowledge
+from huunghi.knowledge import NO_KNOWLEDGE, Knowledge
 from huunghi.parsing.layout import Layout, load_layout
 from huunghi.text import ascii_fold, is_slug, normalize_text, stable_id, strip_media_tag, title_key, undouble
 
