@@ -28,7 +28,7 @@ def normalize_text(text: str) -> str:
 
 
 def strip_media_tag(title: str) -> str:
-    """'[Video] Người truyền cảm hứng …' → 'Người truyền cảm hứng …'."""
+    """'[Video] Đêm hội múa lăm vông …' → 'Đêm hội múa lăm vông …'."""
     return _MEDIA_TAG.sub("", title).strip()
 
 

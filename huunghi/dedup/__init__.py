@@ -2,8 +2,8 @@
 
 Stories: sidebar and teaser stories repeat within a page and across pages; each becomes one `stories`
 row and every sighting a `story_appearances` row. Titles are compared in key form (case, punctuation,
-quotes, spacing ignored); titles that differ by one letter in one long word ("Savanakhet") or by a
-missing space are one story, while titles that differ in a number ("Thời tiết hôm nay (11/5)" and
+quotes, spacing ignored); titles that differ by one letter in one long word ("Bolikhamxay"/"Bolikhamxai") or by a
+missing space are one story, while titles that differ in a number ("Giá lúa gạo ngày (11/5)" and
 "(5/5)") stay apart. `story_aliases` remembers every key seen, so later runs map to the same story.
 
 Articles: the same text saved twice (equal content hash) is kept once; the same article republished

@@ -2,8 +2,8 @@
 
 Partners are the provinces the title names (or, when the title lacks one side, the title and the lead;
 failing that, provinces the body names at least twice). A province named in passing is not a partner:
-the seat of a consulate ("Tổng lãnh sự quán Lào tại Đà Nẵng"), a list of three or more provinces of one
-country ("lưu học sinh của các tỉnh Attapu, Champasak, Khammuon…"); teasers, sidebars and captions are
+the seat of a consulate ("Lãnh sự quán Lào tại <province>"), a list of three or more provinces of one
+country ("sinh viên đến từ các tỉnh A, B, C…"); teasers, sidebars and captions are
 never read. Event types come from cue words in the title and lead (data/event_cues.csv), the agreement
 kind from the phrase a signing verb governs (data/agreement_kinds.csv), the period from the signed
 `giai đoạn` (not the reviewed one), sectors from keywords (data/sectors.csv), the event date from the

@@ -1,13 +1,13 @@
-"""Officials named with their posts: `Bí thư Tỉnh ủy Quảng Trị Lê Quang Tùng`, `Bí thư, Tỉnh trưởng tỉnh
-Sê Kông Leklay Sivilay`, `Tỉnh trưởng tỉnh Champasak - Vilayvong Butdakham`.
+"""Officials named with their posts (invented names): `Bí thư Tỉnh ủy Quảng Trị Đoàn Minh Khải`, `Bí thư, Tỉnh
+trưởng tỉnh Sê Kông Phonsy Keomany`, `Tỉnh trưởng tỉnh Champasak - Somphet Inthavong`.
 
 A post (data/posts.csv, several joined by commas) may be followed by "tỉnh" and a province (the
 gazetteer's spellings), then the name: a run of capitalized words — Vietnamese names (Nguyễn Văn
-Phương), Lao names with hyphens (Bun-hiên Bun-chít) or in Latin spelling (Leklay Sivilay). The same name
-later in the article with a shorter post ("Bí thư Tỉnh ủy Lê Quang Tùng") is the same person.
+Phương), Lao names with hyphens (Bun-hiên Bun-chít) or in Latin spelling (Phonsy Keomany). The same name
+later in the article with a shorter post ("Bí thư Tỉnh ủy Đoàn Minh Khải") is the same person.
 
-underthesea's NER was measured here (13 ms a sentence, and it tags "Bí thư Tỉnh ủy Quảng Trị Lê Quang
-Tùng" as one location): the rules are both faster and right on these sentences, so it is not used.
+underthesea's NER was measured here (13 ms a sentence, and it tags a whole "post + province + name" phrase
+as one location): the rules are both faster and right on these sentences, so it is not used.
 """
 
 from __future__ import annotations

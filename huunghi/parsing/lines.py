@@ -74,7 +74,7 @@ class ParsedPage:
 
 
 def parse_timestamp(line: str) -> datetime | None:
-    """'18:50 | 27/12/2022 GMT+7' → 2022-12-27 18:50+07:00; None when absent or impossible."""
+    """'09:15 | 03/02/2021 GMT+7' → 2021-02-03 09:15+07:00; None when absent or impossible."""
     m = _TIMESTAMP.search(line)
     if not m:
         return None
