@@ -21,7 +21,7 @@ from pathlib import Path
 
 from huunghi.text import ascii_fold, strip_media_tag
 
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 7
 BUNDLED_PAGES = 300
 BUNDLED_SEED = 2022
 PAGES_PER_FOLDER = 1000
