@@ -64,6 +64,7 @@ class CleanedPage:
     url: str | None
     extractor: str  # layout | trafilatura
     title: str | None
+    kicker: str | None
     published_at: datetime | None
     section: str | None
     author: str | None

@@ -53,6 +53,7 @@ def _record(uri: str, body: list[str], title: str = "Hà Giang và Phongsaly ký
         url=None,
         extractor="layout",
         title=title,
+        kicker=None,
         published_at=None,
         section=None,
         author=None,

@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS articles (
     content_hash  VARCHAR NOT NULL, -- hash of title, lead and body, furniture excluded
     sha256        VARCHAR NOT NULL, -- of the raw input bytes
     run_id        VARCHAR NOT NULL, -- run that last wrote the row
-    extractor     VARCHAR           -- layout (the section's rules, text or HTML) | trafilatura (other HTML layouts)
+    extractor     VARCHAR,          -- layout (the section's rules, text or HTML) | trafilatura (other HTML layouts)
+    kicker        VARCHAR           -- the rubric line above the title ("Nhìn lại một năm"), never the title itself
 );
 
 -- Lead, body paragraphs and captions in page order; key (article_id, position).
@@ -169,6 +170,7 @@ CREATE TABLE IF NOT EXISTS runs (
 
 -- Columns added after the first release, for warehouses created before them.
 ALTER TABLE articles ADD COLUMN IF NOT EXISTS extractor VARCHAR;
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS kicker VARCHAR;
 ALTER TABLE story_appearances ADD COLUMN IF NOT EXISTS url VARCHAR;
 ALTER TABLE pages ADD COLUMN IF NOT EXISTS url VARCHAR;
 ALTER TABLE mentions ADD COLUMN IF NOT EXISTS place VARCHAR;

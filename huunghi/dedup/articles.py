@@ -108,6 +108,7 @@ def dedup(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResu
                 "source_uri": rec.source_uri,
                 "url": rec.url,
                 "title": rec.title,
+                "kicker": rec.kicker,
                 "published_at": rec.published_at,
                 "section": rec.section,
                 "author": rec.author,

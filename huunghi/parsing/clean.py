@@ -107,6 +107,7 @@ def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> CleanedPage | Q
         url=raw.url or page.url,
         extractor=page.extractor,
         title=page.title,
+        kicker=page.kicker,
         published_at=page.published_at,
         section=page.section,
         author=page.author,

@@ -36,8 +36,13 @@ _SITE_OFFSET = timedelta(hours=7)  # thoidai.com.vn publishes in Vietnam time
 _HEADER_SCAN = 12  # lines in which breadcrumb and timestamp are looked for
 SITE_HEADER_SCAN = 120  # lines of site header (logo, menus) a page may show above its breadcrumb
 _AUTHOR_MAX_CHARS = 80
+_KICKER_MAX_CHARS = 60
 _CAPTION_MAX_CHARS = 400
 _STORY_TITLE_MAX_CHARS = 300  # a repeated long line is a repeated paragraph, not a sidebar story
+# Reader-mode renderings (a "reader view" or Markdown dump of the page) write an image as an empty slot
+# `![alt](src) |` and its caption as the next line, closed by ` |`: markup, never article text.
+IMAGE_SLOT = re.compile(r"^!\[[^\]]*\]\([^)]*\)\s*\|?\s*$")
+_PIPE_END = re.compile(r"\s*\|\s*$")
 
 # Line labels: article lines are `lead`, `body` and `caption`; `title` heads them; every other label
 # (breadcrumb, timestamp, navigation, widget, teaser, teaser_summary, alt, author, source, box_header,
@@ -56,6 +61,7 @@ class Story:
 @dataclass
 class ParsedPage:
     title: str | None = None
+    kicker: str | None = None  # a rubric line above the title ("Nhìn lại một năm:"), without its colon
     published_at: datetime | None = None
     section: str | None = None
     author: str | None = None
@@ -70,6 +76,7 @@ class ParsedPage:
     # headline-like line kept in the article): the run parses such pages again with what it learned.
     needs_knowledge: bool = False
     url: str | None = None  # as the page declares it (HTML)
+    rendering: str = "save"  # save: a browser's "save as text" (or HTML rendered so); reader: a reader-mode dump
     extractor: str = "layout"  # layout: the section's line rules; trafilatura: any other HTML layout
 
 
@@ -147,6 +154,7 @@ class PageParser:
         if len(self.lines) > 1 and not self.lines[-1]:  # the final newline ends a line, it opens none
             self.lines.pop()
         self.labels: list[str | None] = ["blank" if not line else None for line in self.lines]
+        self.texts: dict[int, str] = {}  # a line's article text when the line carries markup (a caption's ` |`)
         self.page = ParsedPage(lines=self.lines)
         # Titles this page itself shows as teasers or sidebar stories (doubled, or `T`, blank, `T`).
         self.page_titles = frozenset(
@@ -188,8 +196,27 @@ class PageParser:
             and not self.layout.is_marker(line)
         )
 
+    def _is_kicker(self, i: int) -> bool:
+        """A short line ending with ':' and a headline after it."""
+        line = self.lines[i]
+        j = self._next_nonblank(i + 1)
+        return (
+            line.endswith(":")
+            and len(line) <= _KICKER_MAX_CHARS
+            and j < len(self.lines)
+            and is_headline(self.lines[j])
+            and not self.layout.is_marker(self.lines[j])
+            and self.lines[j] not in self.layout.widget_lines
+        )
+
+    def _is_byline(self, line: str) -> bool:
+        """A name alone on its line: 2–5 capitalized words (an agency note like "(t/h)" allowed)."""
+        words = re.sub(r"\s*\([^()]*\)\s*$", "", line).split()
+        return self._is_author(line) and 2 <= len(words) <= 5 and all(w[:1].isupper() for w in words)
+
     # -- the page, top to bottom -------------------------------------------------------------------
     def parse(self) -> ParsedPage:
+        self._reader_markup()
         title_idx = self._header(self._site_header())
         if title_idx is None:
             return self._finish()
@@ -197,6 +224,23 @@ class PageParser:
         self._article(title_idx, end)
         self._furniture(furniture_start)
         return self._finish()
+
+    def _reader_markup(self) -> None:
+        """Image slots, and the caption lines that follow them closed by ` |`, wherever they stand."""
+        after_slot = False
+        for i, line in enumerate(self.lines):
+            if IMAGE_SLOT.match(line):
+                self._label(i, "image")
+                after_slot = True
+            elif after_slot and line and _PIPE_END.search(line):
+                self._label(i, "caption")
+                self.texts[i] = _PIPE_END.sub("", line)
+                self.page.rendering = "reader"
+                after_slot = False
+            elif line:
+                after_slot = False
+        if "image" in self.labels:
+            self.page.rendering = "reader"
 
     def _site_header(self) -> int:
         """Where the page header starts: a rendered HTML page (or a fuller text save) may show the site's
@@ -234,6 +278,9 @@ class PageParser:
                 self._label(i, "navigation")
             elif line in layout.widget_lines:
                 self._label(i, "widget")
+            elif page.title is None and page.kicker is None and self._is_kicker(i):
+                self._label(i, "kicker")  # "Nhìn lại một năm:" above the headline: its rubric, not the title
+                page.kicker = line.rstrip(": ")
             elif page.title is None:
                 self._label(i, "title")
                 page.title = line
@@ -258,6 +305,13 @@ class PageParser:
                     marker = i
                     break
         if marker is None:
+            last = len(lines) - 1
+            while last > title_idx and not lines[last]:
+                last -= 1
+            if self.page.rendering == "reader" and last > title_idx + 1 and self._is_byline(lines[last]):
+                self._label(last, "author")  # a reader dump ends with the byline, no "Nguồn:" after it
+                self.page.author = lines[last]
+                return last, len(lines)
             return len(lines), len(lines)
         furniture_start = marker + 1 if self.labels[marker] == "source" else marker
         before = marker - 1
@@ -277,7 +331,14 @@ class PageParser:
                 if blocks[-1]:
                     blocks.append([])
                 continue
-            if lines[i] in layout.widget_lines:
+            if self.labels[i] in ("image", "caption"):  # reader markup: it ends the block it stands in
+                if blocks[-1]:
+                    blocks.append([])
+            elif page.rendering == "reader":  # one line, one paragraph: no blank lines, images are slots
+                if blocks[-1]:
+                    blocks.append([])
+                blocks[-1].append(i)
+            elif lines[i] in layout.widget_lines:
                 self._label(i, "widget")
             elif layout.is_marker(lines[i]):
                 self._label(i, "navigation")
@@ -291,7 +352,7 @@ class PageParser:
                 block = block[1:]
             self._block(block, is_lead_block=number == 0)
         page.paragraphs = [
-            ("lead" if self.labels[i] == "lead" else self.labels[i], lines[i])  # type: ignore[misc]
+            ("lead" if self.labels[i] == "lead" else self.labels[i], self.texts.get(i, lines[i]))  # type: ignore[misc]
             for i in range(title_idx + 1, end)
             if self.labels[i] in ("lead", "body", "caption")
         ]
