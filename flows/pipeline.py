@@ -28,6 +28,7 @@ from huunghi.dedup.articles import DedupResult
 from huunghi.flows.runners import task_runner
 from huunghi.knowledge import Knowledge
 from huunghi.parsing.clean import second_pass
+from huunghi.parsing.confidence import REVIEW_BELOW
 from huunghi.progress import Stopwatch
 from huunghi.quality.gates import GateFailed, GateOutcome, Quality
 from huunghi.quality.report import RunReport
@@ -207,6 +208,9 @@ def clean(run: Run, pages: list[RawPage]) -> list[CleanedPage]:
     verdict = run.check(cleaned=cleaned_table(cleaned.articles))["cleaned"]
     run.quarantined.extend(accounting.set_aside(verdict, run.by_uri, "clean"))
     articles = [r for r in cleaned.articles if r.source_uri not in verdict.flagged]
+    run.report.to_review = sorted(
+        (r.parse_confidence, r.source_uri, r.parse_doubts) for r in articles if r.parse_confidence < REVIEW_BELOW
+    )
     run.report.count("clean", pages=len(pages), articles=len(articles),
                      quarantined=len(cleaned.quarantined) + len(verdict.flagged))  # fmt: skip
     return articles

@@ -76,6 +76,8 @@ class CleanedPage:
     needs_knowledge: bool  # what other pages know could change this page's parse
     content_hash: str | None  # None when incomplete
     minhash: bytes | None
+    parse_confidence: float = 1.0  # 0–1, from the doubts (huunghi/parsing/confidence.py)
+    parse_doubts: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:

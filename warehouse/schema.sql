@@ -17,7 +17,9 @@ CREATE TABLE IF NOT EXISTS articles (
     sha256        VARCHAR NOT NULL, -- of the raw input bytes
     run_id        VARCHAR NOT NULL, -- run that last wrote the row
     extractor     VARCHAR,          -- layout (the section's rules, text or HTML) | trafilatura (other HTML layouts)
-    kicker        VARCHAR           -- the rubric line above the title ("Nhìn lại một năm"), never the title itself
+    kicker        VARCHAR,          -- the rubric line above the title ("Nhìn lại một năm"), never the title itself
+    parse_confidence DOUBLE,        -- 0–1: how sure the parser is of this page (below 0.7: articles_to_review)
+    parse_doubts  VARCHAR[]         -- why not sure: no_breadcrumb, no_date, unaccented_run, headline_in_body, …
 );
 
 -- Lead, body paragraphs and captions in page order; key (article_id, position).
@@ -171,6 +173,8 @@ CREATE TABLE IF NOT EXISTS runs (
 -- Columns added after the first release, for warehouses created before them.
 ALTER TABLE articles ADD COLUMN IF NOT EXISTS extractor VARCHAR;
 ALTER TABLE articles ADD COLUMN IF NOT EXISTS kicker VARCHAR;
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS parse_confidence DOUBLE;
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS parse_doubts VARCHAR[];
 ALTER TABLE story_appearances ADD COLUMN IF NOT EXISTS url VARCHAR;
 ALTER TABLE pages ADD COLUMN IF NOT EXISTS url VARCHAR;
 ALTER TABLE mentions ADD COLUMN IF NOT EXISTS place VARCHAR;

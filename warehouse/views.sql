@@ -72,3 +72,15 @@ FROM amounts m JOIN articles a USING (article_id)
 JOIN (SELECT DISTINCT article_id, vn_entity_id FROM partnerships) p USING (article_id)
 JOIN entities vn ON vn.entity_id = p.vn_entity_id
 GROUP BY ALL ORDER BY province_today, year;
+
+-- View articles_to_review: canonical articles the parser is not sure of (parse_confidence below 0.7), least sure first.
+--   parse_confidence: 0–1, how sure the parser is
+--   parse_doubts: why not sure
+--   title: headline
+--   source_uri: where the page was read
+--   published_at: publication time
+--   article_id: the article
+CREATE OR REPLACE VIEW articles_to_review AS
+SELECT parse_confidence, parse_doubts, title, source_uri, published_at, article_id
+FROM articles WHERE duplicate_of IS NULL AND parse_confidence < 0.7
+ORDER BY parse_confidence, article_id;

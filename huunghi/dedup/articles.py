@@ -114,6 +114,8 @@ def dedup(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResu
                 "author": rec.author,
                 "lead": rec.lead,
                 "extractor": rec.extractor,
+                "parse_confidence": rec.parse_confidence,
+                "parse_doubts": rec.parse_doubts,
                 "article_id": aid,
                 "body": "\n\n".join(rec.body),
                 "duplicate_of": duplicate_of.get(aid),

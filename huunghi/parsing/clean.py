@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from huunghi.knowledge import NO_KNOWLEDGE, Knowledge, learn
 from huunghi.parsing import extract, render
+from huunghi.parsing.confidence import confidence, doubts
 from huunghi.parsing.layout import Layout, load_layout
 from huunghi.parsing.lines import (
     DATE_LIKE,
@@ -101,6 +102,7 @@ def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> CleanedPage | Q
     # many there are (a third of a run losing titles is a layout change that must stop the run).
     body = [text for kind, text in page.paragraphs if kind == "body"]
     complete = page.title is not None and bool(body)
+    found = doubts(page)
     return CleanedPage(
         source_uri=raw.source_uri,
         sha256=raw.sha256,
@@ -119,6 +121,8 @@ def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> CleanedPage | Q
         needs_knowledge=page.needs_knowledge,
         content_hash=content_hash(page.title, page.lead, body) if complete else None,
         minhash=minhash("\n".join([page.title, page.lead or "", *body])) if complete else None,
+        parse_confidence=confidence(found),
+        parse_doubts=found,
     )
 
 

@@ -28,6 +28,7 @@ class RunReport:
     gates: list[GateOutcome] = field(default_factory=list)
     quarantine: dict[str, int] = field(default_factory=dict)
     new_stories: list[str] = field(default_factory=list)
+    to_review: list[tuple[float, str, list[str]]] = field(default_factory=list)  # (confidence, source, doubts)
     snapshot: int | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     data_docs: Path | None = None
@@ -70,6 +71,12 @@ class RunReport:
         lines += [f"- {title}" for title in self.new_stories[:_SHOWN_STORIES]] or ["- none"]
         if len(self.new_stories) > _SHOWN_STORIES:
             lines.append(f"- … and {len(self.new_stories) - _SHOWN_STORIES} more")
+        lines += ["", f"## Pages to review ({len(self.to_review)}: parse confidence below 0.7)", ""]
+        lines += [f"- {c:.2f} `{uri}`: {', '.join(doubts)}" for c, uri, doubts in self.to_review[:_SHOWN_STORIES]] or [
+            "- none"
+        ]
+        if len(self.to_review) > _SHOWN_STORIES:
+            lines.append(f"- … and {len(self.to_review) - _SHOWN_STORIES} more (view `articles_to_review`)")
         lines += ["", "## Data Docs", "", f"`{self.data_docs}`" if self.data_docs else "not built", ""]
         if self.snapshot is not None:
             lines.append(f"Warehouse snapshot {self.snapshot} at `{self.warehouse}`.")

@@ -26,6 +26,7 @@ CLEANED = pa.schema(
         ("body", pa.string()),
         ("body_paragraphs", pa.int32()),
         ("extractor", pa.string()),
+        ("parse_confidence", pa.float64()),
     ]
 )
 
@@ -59,6 +60,7 @@ def cleaned_table(records: list[CleanedPage]) -> pa.Table:
             "body": "\n".join(r.body),
             "body_paragraphs": len(r.body),
             "extractor": r.extractor,
+            "parse_confidence": r.parse_confidence if r.complete else None,  # incomplete pages: their own checks
         }
         for r in records
     ]
