@@ -21,6 +21,8 @@ REVIEW_BELOW = 0.7  # pages under this confidence are listed for review
 _UNACCENTED_RUN = re.compile(r"(?:\b[a-z]{2,}\b[ -]){4,}\b[a-z]{2,}\b")  # 5+ plain lowercase words in a row
 _MARKUP = re.compile(r"!\[|\]\(|\s\|$|^\|")
 _MIN_BODY_CHARS = 200
+_JOINED_CHARS = 120  # a headline-like body line longer than this is titles joined on one line
+_CAPTION_LIKE_CHARS = 100
 
 
 @cache
@@ -56,8 +58,11 @@ def doubts(page: ParsedPage) -> list[str]:
             found.add("unaccented_run")
         if _MARKUP.search(line):
             found.add("markup_in_text")
-    if any(kind == "body" and is_headline(text) and len(text) < 120 for kind, text in page.paragraphs):
-        found.add("headline_in_body")
+    for text in body:
+        if is_headline(text):  # no sentence end: a headline kept in the article, or several joined on a line
+            found.add("headline_in_body" if len(text) < _JOINED_CHARS else "joined_headlines_in_body")
+        elif len(text) <= _CAPTION_LIKE_CHARS and ". " not in text.rstrip("."):
+            found.add("caption_like_body")  # one short sentence: a caption without its credit, as often as not
     if any(not s.certain for s in page.stories):
         found.add("unsplit_teaser")
     if page.title.endswith(":"):

@@ -124,7 +124,9 @@ def is_breadcrumb(line: str, layout: Layout) -> bool:
 
 def split_slug_title(line: str) -> str | None:
     """'hop tac bien gioi viet lao … Hợp tác biên giới Việt – Lào …' → the title, when the line is an old
-    teaser box: an unaccented slug of the title (maybe cut short), then the title itself."""
+    teaser box: an unaccented slug (the title's, or the page's own image name: real boxes show either),
+    then a headline. Vietnamese prose is accented: four or more plain lowercase words before a capitalized,
+    accented headline are a machine name, whatever they spell."""
     words = line.split(" ")
     k = 0
     while k < len(words) and SLUG_WORD.fullmatch(words[k]):
@@ -133,6 +135,10 @@ def split_slug_title(line: str) -> str | None:
         slug, title = " ".join(words[:cut]), " ".join(words[cut:])
         folded = ascii_fold(title)
         if folded != title.lower() and (folded.startswith(slug[:40]) or slug.startswith(folded[:40])):
+            return title
+    if 4 <= k < len(words) - 2:
+        title = " ".join(words[k:])
+        if title[:1].isupper() and ascii_fold(title) != title and is_headline(title):
             return title
     return None
 
@@ -308,8 +314,8 @@ class PageParser:
             last = len(lines) - 1
             while last > title_idx and not lines[last]:
                 last -= 1
-            if self.page.rendering == "reader" and last > title_idx + 1 and self._is_byline(lines[last]):
-                self._label(last, "author")  # a reader dump ends with the byline, no "Nguồn:" after it
+            if last > title_idx + 1 and self.labels[last] is None and self._is_byline(lines[last]):
+                self._label(last, "author")  # the page ends with the byline, no "Nguồn:" after it
                 self.page.author = lines[last]
                 return last, len(lines)
             return len(lines), len(lines)
@@ -374,6 +380,11 @@ class PageParser:
             self.page.stories.append(Story("inline", part, certain=certain))
         return self.page.stories[-1]
 
+    def _is_known_teaser(self, line: str) -> bool:
+        """A headline-like line that is a title known from listings and other pages, or several joined."""
+        known = self.known.titles | self.page_titles
+        return title_key(line) in known or len(self._split_joined(line)) > 1
+
     def _is_repeated_furniture(self, line: str) -> bool:
         """A headline-like line kept among article lines is counted across pages; known ones are furniture."""
         self.page.headline_lines.append(line)
@@ -432,6 +443,8 @@ class PageParser:
                 self._label(i, "alt")
             elif self._is_caption(line):
                 self._label(i, "caption")
+            elif self._is_title_like(line) and len(block) == 1 and self._is_known_teaser(line):
+                self._teaser(i, line, plain=True)  # titles other pages list, alone or joined on one line
             elif self._is_title_like(line) and self._is_repeated_furniture(line):
                 self._label(i, "furniture")  # seen among the articles of many pages: the site's, not this one's
             else:
