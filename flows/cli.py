@@ -362,9 +362,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     _prefect_environment()
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     logging.getLogger("prefect.task_runs").addFilter(_ThreadTimeoutNote())
-    from huunghi.flows.evaluate import evaluate, report
+    from huunghi.flows.evaluate import evaluate, evaluate_adversarial, report
 
-    print(report(evaluate(args.pages, args.seed, args.batch_size, args.format)))
+    if args.corpus in ("mirror", "both"):
+        print(report(evaluate(args.pages, args.seed, args.batch_size, args.format)))
+    if args.corpus in ("adversarial", "both"):
+        if args.corpus == "both":
+            print()
+        print(evaluate_adversarial(args.pages, args.seed))
     return 0
 
 
@@ -492,6 +497,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=2026)
     ev.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     ev.add_argument("--format", choices=["text", "html.gz"], default="text", help="pages as saved text or as HTML")
+    ev.add_argument(
+        "--corpus",
+        choices=["both", "mirror", "adversarial"],
+        default="both",
+        help="mirror: the run on pages written as the parser reads them; adversarial: the parser on furniture "
+        "composed independently, with the share of errors its confidence flags (default: both)",
+    )
     ev.set_defaults(func=cmd_eval)
 
     gen = sub.add_parser("generate", help="write a generated corpus with its ground truth")

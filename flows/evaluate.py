@@ -149,6 +149,8 @@ def evaluate(pages: int, seed: int, batch_size: int = DEFAULT_BATCH_SIZE, fmt: s
 
 def report(s: Scores) -> str:
     lines = [
+        "Mirror corpus — pages generated the way the parser reads the layout (huunghi/corpus): it measures the",
+        "whole run (clean, dedup, load) on structures the parser already knows; 1.0 here proves agreement only.",
         f"pages                         {s.pages}",
         f"body lines precision          {s.body_precision:.4f}",
         f"body lines recall             {s.body_recall:.4f}",
@@ -165,3 +167,14 @@ def report(s: Scores) -> str:
     if s.baseline:
         lines.append(f"trafilatura alone, body lines: precision {s.baseline[0]:.4f} recall {s.baseline[1]:.4f}")
     return "\n".join(lines)
+
+
+def evaluate_adversarial(pages: int, seed: int) -> str:
+    """The parser on the adversarial corpus (huunghi/corpus/adversarial.py), its confidence against its errors."""
+    from huunghi.corpus.adversarial_score import report_adversarial, score_adversarial
+
+    folder = Path(tempfile.mkdtemp(prefix="huunghi-adversarial-"))
+    try:
+        return report_adversarial(score_adversarial(folder, pages, seed))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -18,6 +18,7 @@ from huunghi.corpus import _context, _fill, _pick_stories, _templates
 from huunghi.text import ascii_fold
 
 RENDERINGS = ("save", "reader")
+KICKERS = ("Nhìn lại một năm hợp tác:", "Câu chuyện biên giới:", "Ghi chép:")
 BOXES = (("Tin bài liên quan", "related"), ("Các tin bài khác", "other"), ("Đọc nhiều", "most_read"))
 
 

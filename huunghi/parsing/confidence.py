@@ -22,7 +22,7 @@ _UNACCENTED_RUN = re.compile(r"(?:\b[a-z]{2,}\b[ -]){4,}\b[a-z]{2,}\b")  # 5+ pl
 _MARKUP = re.compile(r"!\[|\]\(|\s\|$|^\|")
 _MIN_BODY_CHARS = 200
 _JOINED_CHARS = 120  # a headline-like body line longer than this is titles joined on one line
-_CAPTION_LIKE_CHARS = 100
+_CAPTION_LIKE_CHARS = 90
 
 
 @cache
@@ -61,8 +61,8 @@ def doubts(page: ParsedPage) -> list[str]:
     for text in body:
         if is_headline(text):  # no sentence end: a headline kept in the article, or several joined on a line
             found.add("headline_in_body" if len(text) < _JOINED_CHARS else "joined_headlines_in_body")
-        elif len(text) <= _CAPTION_LIKE_CHARS and ". " not in text.rstrip("."):
-            found.add("caption_like_body")  # one short sentence: a caption without its credit, as often as not
+        elif len(text) <= _CAPTION_LIKE_CHARS and ". " not in text.rstrip(".") and "," not in text:
+            found.add("caption_like_body")  # one short plain sentence: a caption without its credit, as often as not
     if any(not s.certain for s in page.stories):
         found.add("unsplit_teaser")
     if page.title.endswith(":"):
