@@ -214,3 +214,39 @@ def test_spelling_variants_cover_every_province():
     for entity in g.entities.values():  # every province can be found by its own name and its unaccented form
         if entity.kind == "province" and entity.country == "VN":
             assert [m.entity_id for m in g.find(f"tỉnh {entity.name} ")] == [entity.entity_id], entity.name
+
+
+# -- officials and periods as real pages write them (each sentence invented, the form seen on real pages) --------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # the name first, then a dash and the post
+            "Tiếp đoàn có ông Trần Văn Xuân – Phó Chủ tịch Thường trực Hội hữu nghị tỉnh Hà Tĩnh.",
+            [("Trần Văn Xuân", "Phó Chủ tịch Thường trực", None)],
+        ),
+        (  # a hyphenated Lao name, the post in parentheses
+            "Dẫn đầu đoàn là bà Khăm-xay Vông-phết (Phó Tỉnh trưởng tỉnh Bolikhamxay) cùng các thành viên.",
+            [("Khăm-xay Vông-phết", "Phó Tỉnh trưởng", "LA-BL")],
+        ),
+        (  # a Lao name written syllable by syllable
+            "Tỉnh trưởng tỉnh Attapeu Bua Khăm Thíp Pha Vông cảm ơn sự giúp đỡ của tỉnh bạn.",
+            [("Bua Khăm Thíp Pha Vông", "Tỉnh trưởng", "LA-AT")],
+        ),
+        (  # two officials in one sentence, one introduced with "ông" after a comma
+            "Chủ tịch UBND tỉnh Kon Tum, ông Lê Ngọc Tuấn và Bí thư Tỉnh ủy Quảng Nam Phan Việt Cường cùng dự.",
+            [("Lê Ngọc Tuấn", "Chủ tịch UBND tỉnh", "VN-28"), ("Phan Việt Cường", "Bí thư Tỉnh ủy", "VN-27")],
+        ),
+    ],
+)
+def test_officials_in_the_forms_real_pages_use(text, expected):
+    assert [(p.name, p.role, p.province_entity_id) for p in find_people(text)] == expected
+
+
+def test_periods_launched_and_written_as_terms_or_years():
+    assert periods("Hai tỉnh đã khởi động chương trình hợp tác giai đoạn 2019-2022 với nhiều dự án.") == [
+        (2019, 2022, "signed")
+    ]
+    text = "Hội nhiệm kỳ 2020–2025 đã ký kết kế hoạch hợp tác năm 2021 - 2025 với tỉnh bạn."
+    assert periods(text) == [(2020, 2025, "other"), (2021, 2025, "signed")]
+    assert periods("trong hai ngày 2022 - 2022") == []
+    assert signed_period([text]) == (2021, 2025)

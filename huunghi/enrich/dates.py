@@ -18,8 +18,10 @@ _DATE = re.compile(
     rf"{_CUE}\s+(?:ngày\s+)?(\d{{1,2}})(?:/(\d{{1,2}}))?(?:/(\d{{4}}))?"
     r"(?:\s*[-–]\s*(\d{1,2})/(\d{1,2})(?:/(\d{4}))?)?(?![\d/])"
 )
-_PERIOD = re.compile(r"giai đoạn\s+(\d{4})\s*[-–]\s*(\d{4})", re.IGNORECASE)
-_SIGNED = re.compile(r"(?:ký kết|ký|lễ ký|thông qua)(?!\w)", re.IGNORECASE)
+# A period: "giai đoạn 2023 - 2025", "nhiệm kỳ 2020–2025", "năm 2021-2025" (a range of years, not one year).
+_PERIOD = re.compile(r"(?:giai đoạn|nhiệm kỳ|năm)\s+(\d{4})\s*[-–]\s*(\d{4})", re.IGNORECASE)
+# What opens a partnership's period: signing it, adopting it, or launching the programme it names.
+_SIGNED = re.compile(r"(?:ký kết|ký|lễ ký|thông qua|khởi động|phát động)(?!\w)", re.IGNORECASE)
 _REVIEWED = re.compile(r"(?:đánh giá|tổng kết|sơ kết|thực hiện|triển khai|kết quả)(?!\w)", re.IGNORECASE)
 _LOOKBACK = 160  # characters before a period in which its verb is looked for
 
@@ -63,9 +65,12 @@ def event_dates(text: str, published: date) -> list[tuple[date, date]]:
 
 
 def periods(text: str) -> list[tuple[int, int, str]]:
-    """(start year, end year, 'signed' | 'reviewed' | 'other') for every `giai đoạn Y1 - Y2`."""
+    """(start year, end year, 'signed' | 'reviewed' | 'other') for every period (`giai đoạn`, `nhiệm kỳ`,
+    `năm` + a range of years); the kind from the last verb before it in its sentence."""
     out = []
     for m in _PERIOD.finditer(text):
+        if not 1 <= int(m.group(2)) - int(m.group(1)) <= 20:
+            continue  # "năm 2022 - 2022", a date range written oddly: not a period
         sentence_start = max(text.rfind(". ", 0, m.start()) + 1, m.start() - _LOOKBACK, 0)
         before = text[sentence_start : m.start()]
         signed = [s.end() for s in _SIGNED.finditer(before)]

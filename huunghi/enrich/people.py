@@ -43,8 +43,11 @@ _NOT_A_NAME = frozenset(
         "Đại",
     ]
 )
-MAX_NAME_WORDS = 5
-_SEPARATOR = re.compile(r"\s*[-–,]?\s*")
+MAX_NAME_WORDS = 8  # Lao names are often written syllable by syllable: "Bua Khăm Thíp Pha Vông"
+_SEPARATOR = re.compile(r"\s*[-–,]?\s*(?:(?:ông|bà|đồng chí|ngài)\s+)?")  # "…, ông Nguyễn Văn A"
+# A name first, then its post: "ông Trần Văn Xuân – Phó Chủ tịch …", "bà Khăm-xay Vông-phết (Tỉnh trưởng …)".
+_HONORIFIC = re.compile(r"(?<!\w)(?:ông|bà|đồng chí|ngài)\s+(?=[^\W\d_])")
+_POST_AFTER = re.compile(r"\s*(?:[-–,]|\()\s*")
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ def _name_at(text: str, pos: int) -> tuple[str | None, int]:
         if not text.startswith(" ", end):
             break
         end += 1
+    while words and words[-1] in _NOT_A_NAME:  # "… Vông-phết Tỉnh trưởng": the name stops before a post
+        words.pop()
     if len(words) < 2 or words[0] in _NOT_A_NAME:
         return None, pos
     return " ".join(words), at + len(" ".join(words))
@@ -117,7 +122,21 @@ def find_people(text: str) -> list[Person]:
         org_type = next((types[p.strip()] for p in reversed(role.split(",")) if types.get(p.strip())), "")
         org = f"ORG-{org_type}-{province}" if org_type and province else None
         out.append(Person(name, role, org if org in g.entities else None, province, m.start(), end))
-    return out
+    taken = [(p.start, p.end) for p in out]
+    for h in _HONORIFIC.finditer(text):  # the name first, then its post after a dash, comma or parenthesis
+        if any(s <= h.start() < e for s, e in taken + blocked):
+            continue
+        name, end = _name_at(text, h.end())
+        sep = _POST_AFTER.match(text, end) if name else None
+        post = pattern.match(text, sep.end()) if sep and sep.end() > end else None
+        if name is None or post is None:
+            continue
+        role = post.group()
+        province, _ = _province_at(g, text, post.end())
+        org_type = next((types[p.strip()] for p in reversed(role.split(",")) if types.get(p.strip())), "")
+        org = f"ORG-{org_type}-{province}" if org_type and province else None
+        out.append(Person(name, role, org if org in g.entities else None, province, h.start(), end))
+    return sorted(out, key=lambda p: p.start)
 
 
 def merge(people: list[tuple[int, Person]]) -> list[tuple[int, Person]]:
