@@ -65,6 +65,7 @@ class CleanedPage:
     extractor: str  # layout | trafilatura
     title: str | None
     kicker: str | None
+    language: str  # vi | lo | zh | en | und, from the script of title and paragraphs
     published_at: datetime | None
     section: str | None
     author: str | None

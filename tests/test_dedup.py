@@ -54,6 +54,7 @@ def _record(uri: str, body: list[str], title: str = "Hà Giang và Phongsaly ký
         extractor="layout",
         title=title,
         kicker=None,
+        language="vi",
         published_at=None,
         section=None,
         author=None,

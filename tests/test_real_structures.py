@@ -80,3 +80,41 @@ def test_a_title_ending_with_a_colon_without_a_headline_after_it_stays_the_title
     text = KICKER_PAGE.replace("Hà Giang và Phongsaly mở rộng giao thương qua cửa khẩu phụ\n\naa\n", "aa\n")
     page = parse_page(text)
     assert page.title == "Nhìn lại một năm hợp tác:" and page.kicker is None
+
+
+# The Lao edition (huunghivietlao.thoidai.com.vn, 2023): the title first, then a time line without "GMT", the
+# lead opened by the agency's initials and a dash, doubled teaser titles in Lao under it. Invented Lao text.
+LAO_PAGE = """ແຂວງ ກວາງຈິ ແລະ ແຂວງ ສະຫວັນນະເຂດ ເຊັນບົດບັນທຶກການຮ່ວມມື
+
+09:30 | 12/03/2024
+
+ຍສໝ - ວັນທີ 11 ມີນາ, ຄະນະຜູ້ແທນສອງແຂວງ ໄດ້ພົບປະ ແລະ ເຊັນບົດບັນທຶກການຮ່ວມມືດ້ານການສຶກສາ ແລະ ສາທາລະນະສຸກ.
+ນັກສຶກສາລາວ ຮ່ວມງານບຸນປີໃໝ່ ນັກສຶກສາລາວ ຮ່ວມງານບຸນປີໃໝ່
+
+ສອງຝ່າຍ ຕົກລົງ ແລກປ່ຽນ ນັກສຶກສາ ແລະ ອາຈານ ທຸກໆປີ, ພ້ອມທັງ ຮ່ວມກັນ ກໍ່ສ້າງ ໂຮງຮຽນ ຢູ່ເຂດຊາຍແດນ.
+
+ໃນໂອກາດນີ້, ແຂວງ ກວາງຈິ ໄດ້ມອບ ອຸປະກອນການແພດ ໃຫ້ແກ່ ໂຮງໝໍແຂວງ ສະຫວັນນະເຂດ.
+"""
+
+
+def test_lao_edition_page_is_read_as_a_lao_article():
+    from huunghi.parsing.clean import clean_page
+    from huunghi.records import RawPage
+
+    page = parse_page(LAO_PAGE)
+    assert page.title.startswith("ແຂວງ ກວາງຈິ")
+    assert page.published_at is not None and page.published_at.year == 2024
+    assert page.lead.startswith("ຍສໝ - ")  # the time line is not the lead
+    assert [s.title for s in page.stories] == ["ນັກສຶກສາລາວ ຮ່ວມງານບຸນປີໃໝ່"]
+    assert len([t for k, t in page.paragraphs if k == "body"]) == 2
+    raw = RawPage("file:///lao.txt", "0" * 64, page.published_at, "text", len(LAO_PAGE), LAO_PAGE)
+    assert clean_page(raw).language == "lo"
+
+
+def test_language_by_script():
+    from huunghi.text import language_of
+
+    assert language_of("广治省与沙湾拿吉省签署合作协议，双方将在教育和卫生领域加强合作。") == "zh"
+    assert language_of("Hai tỉnh ký kết biên bản ghi nhớ hợp tác về giáo dục và y tế.") == "vi"
+    assert language_of("The two provinces signed a memorandum on education and health care.") == "en"
+    assert language_of("ok") == "und"

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS articles (
     extractor     VARCHAR,          -- layout (the section's rules, text or HTML) | trafilatura (other HTML layouts)
     kicker        VARCHAR,          -- the rubric line above the title ("Nhìn lại một năm"), never the title itself
     parse_confidence DOUBLE,        -- 0–1: how sure the parser is of this page (below 0.7: articles_to_review)
-    parse_doubts  VARCHAR[]         -- why not sure: no_breadcrumb, no_date, unaccented_run, headline_in_body, …
+    parse_doubts  VARCHAR[],        -- why not sure: no_breadcrumb, no_date, unaccented_run, headline_in_body, …
+    language      VARCHAR           -- vi | lo (the Lao edition) | zh (the Chinese edition) | en | und, by script
 );
 
 -- Lead, body paragraphs and captions in page order; key (article_id, position).
@@ -175,6 +176,7 @@ ALTER TABLE articles ADD COLUMN IF NOT EXISTS extractor VARCHAR;
 ALTER TABLE articles ADD COLUMN IF NOT EXISTS kicker VARCHAR;
 ALTER TABLE articles ADD COLUMN IF NOT EXISTS parse_confidence DOUBLE;
 ALTER TABLE articles ADD COLUMN IF NOT EXISTS parse_doubts VARCHAR[];
+ALTER TABLE articles ADD COLUMN IF NOT EXISTS language VARCHAR;
 ALTER TABLE story_appearances ADD COLUMN IF NOT EXISTS url VARCHAR;
 ALTER TABLE pages ADD COLUMN IF NOT EXISTS url VARCHAR;
 ALTER TABLE mentions ADD COLUMN IF NOT EXISTS place VARCHAR;

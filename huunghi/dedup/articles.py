@@ -109,6 +109,7 @@ def dedup(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResu
                 "url": rec.url,
                 "title": rec.title,
                 "kicker": rec.kicker,
+                "language": rec.language,
                 "published_at": rec.published_at,
                 "section": rec.section,
                 "author": rec.author,

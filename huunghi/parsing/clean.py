@@ -29,7 +29,7 @@ from huunghi.parsing.lines import (
 )
 from huunghi.records import CleanedPage, CleanResult, Quarantined, RawPage, Sighting
 from huunghi.signatures import minhash
-from huunghi.text import ascii_fold, title_key
+from huunghi.text import ascii_fold, language_of, title_key
 
 
 def is_section_layout(lines: list[str], layout: Layout) -> bool:
@@ -110,6 +110,7 @@ def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> CleanedPage | Q
         extractor=page.extractor,
         title=page.title,
         kicker=page.kicker,
+        language=language_of(" ".join([page.title or "", *(text for _, text in page.paragraphs)])),
         published_at=page.published_at,
         section=page.section,
         author=page.author,

@@ -340,6 +340,8 @@ class PageParser:
             if self.labels[i] in ("image", "caption"):  # reader markup: it ends the block it stands in
                 if blocks[-1]:
                     blocks.append([])
+            elif self.labels[i] is not None:  # read in the header already: a time line under the title
+                continue
             elif page.rendering == "reader":  # one line, one paragraph: no blank lines, images are slots
                 if blocks[-1]:
                     blocks.append([])
