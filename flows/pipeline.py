@@ -36,6 +36,7 @@ from huunghi.quality.tables import cleaned_table, raw_pages_table
 from huunghi.readers import discover
 from huunghi.records import CleanedPage, CleanResult, IngestResult, Quarantined, RawPage
 from huunghi.settings import RunSettings
+from huunghi.signatures import article_id
 from huunghi.tasks.clean import clean_pages
 from huunghi.tasks.dedup import dedup_articles
 from huunghi.tasks.enrich import enrich_articles, merge
@@ -218,8 +219,6 @@ def clean(run: Run, pages: list[RawPage]) -> list[CleanedPage]:
 
 def reclean_with_knowledge(run: Run, pages: list[RawPage], cleaned: CleanResult, known: Knowledge) -> CleanResult:
     """Second look, with what the whole run learned, at the pages whose parse knowledge could change."""
-    from huunghi.signatures import article_id
-
     ids = [article_id(r.source_uri) for r in cleaned.articles]
     keys = sorted({key for r in cleaned.articles for key in r.headline_lines})
     stored = reads.read_headline_counts(run.root, keys, ids)

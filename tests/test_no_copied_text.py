@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 
 from tests.conftest import REPO, needs_samples, sample_files
 
@@ -31,45 +30,56 @@ def tracked_text_files() -> dict[str, str]:
     return out
 
 
-def sample_lines() -> set[str]:
-    lines = set()
-    for path in sample_files():
-        for line in path.read_text("utf-8").splitlines():
-            line = line.strip()
-            if len(line) >= MIN_LINE_CHARS and line not in NAVIGATION:
-                lines.add(line)
-    return lines
+def copied_lines(samples: list[str], files: dict[str, str]) -> list[tuple[str, str]]:
+    """(file, line) for every sample line of MIN_LINE_CHARS+ (navigation excepted) found in a file."""
+    lines = {
+        line.strip()
+        for text in samples
+        for line in text.splitlines()
+        if len(line.strip()) >= MIN_LINE_CHARS and line.strip() not in NAVIGATION
+    }
+    return sorted((name, line[:60]) for name, text in files.items() for line in lines if line in text)
 
 
-@needs_samples
-def test_no_sample_line_appears_in_the_repository():
-    lines = sample_lines()
-    assert lines, "the samples have long lines"
-    copied = [(name, line[:60]) for name, text in tracked_text_files().items() for line in lines if line in text]
-    assert copied == []
-
-
-@needs_samples
-def test_no_long_run_of_sample_words_appears_in_the_repository():
+def copied_runs(samples: list[str], files: dict[str, str]) -> list[tuple[str, str]]:
+    """(file, words) for every run of MAX_SHARED_WORDS sample words standing within one line of a file."""
     runs: set[tuple[str, ...]] = set()
-    for path in sample_files():
-        words = _WORD.findall(path.read_text("utf-8").lower())
+    for text in samples:
+        words = _WORD.findall(text.lower())
         runs.update(tuple(words[i : i + MAX_SHARED_WORDS]) for i in range(len(words) - MAX_SHARED_WORDS + 1))
-    copied = set()
-    for name, text in tracked_text_files().items():
+    found = set()
+    for name, text in files.items():
         for line in text.lower().splitlines():  # a run within one line (a CSV row is one name)
             words = _WORD.findall(line)
-            copied.update(
+            found.update(
                 (name, " ".join(words[i : i + MAX_SHARED_WORDS]))
                 for i in range(len(words) - MAX_SHARED_WORDS + 1)
                 if tuple(words[i : i + MAX_SHARED_WORDS]) in runs
             )
-    assert sorted(copied) == []
+    return sorted(found)
 
 
-def test_the_checks_would_see_a_copy(tmp_path: Path):
-    """The word-run check is not vacuous: a file that quotes a run of words of a text is caught."""
-    text = "một hai ba bốn năm sáu bảy tám chín mười mười một mười hai mười ba"
-    words = _WORD.findall(text)
-    run = tuple(words[:MAX_SHARED_WORDS])
-    assert run in {tuple(words[i : i + MAX_SHARED_WORDS]) for i in range(len(words) - MAX_SHARED_WORDS + 1)}
+def _samples() -> list[str]:
+    return [path.read_text("utf-8") for path in sample_files()]
+
+
+@needs_samples
+def test_no_sample_line_appears_in_the_repository():
+    assert copied_lines(_samples(), tracked_text_files()) == []
+
+
+@needs_samples
+def test_no_long_run_of_sample_words_appears_in_the_repository():
+    assert copied_runs(_samples(), tracked_text_files()) == []
+
+
+def test_the_checks_see_a_copy_and_let_vocabulary_pass():
+    line = "Hai tỉnh vùng cao cùng nhau mở lại phiên chợ biên giới sau ba năm gián đoạn vì dịch."
+    sample = f"Trang chủ Hữu nghị Bốn phương kết bạn\n{line}\n"
+    files = {
+        "copy.py": f"x = '{line}'",
+        "quote.md": "as a page says: hai tỉnh vùng cao cùng nhau mở lại phiên chợ biên giới sau ba năm, then more",
+        "vocabulary.csv": "Trang chủ Hữu nghị Bốn phương kết bạn\nphiên chợ biên giới\n",
+    }
+    assert [name for name, _ in copied_lines([sample], files)] == ["copy.py"]
+    assert sorted({name for name, _ in copied_runs([sample], files)}) == ["copy.py", "quote.md"]

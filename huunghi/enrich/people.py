@@ -118,10 +118,7 @@ def find_people(text: str) -> list[Person]:
         name, end = _name_at(text, after)
         if name is None or any(m.start >= after and m.end == end for m in g.find(text)):  # a place, not a person
             continue
-        role = m.group()
-        org_type = next((types[p.strip()] for p in reversed(role.split(",")) if types.get(p.strip())), "")
-        org = f"ORG-{org_type}-{province}" if org_type and province else None
-        out.append(Person(name, role, org if org in g.entities else None, province, m.start(), end))
+        out.append(_person(g, types, name, m.group(), province, m.start(), end))
     taken = [(p.start, p.end) for p in out]
     for h in _HONORIFIC.finditer(text):  # the name first, then its post after a dash, comma or parenthesis
         if any(s <= h.start() < e for s, e in taken + blocked):
@@ -131,12 +128,18 @@ def find_people(text: str) -> list[Person]:
         post = pattern.match(text, sep.end()) if sep and sep.end() > end else None
         if name is None or post is None:
             continue
-        role = post.group()
         province, _ = _province_at(g, text, post.end())
-        org_type = next((types[p.strip()] for p in reversed(role.split(",")) if types.get(p.strip())), "")
-        org = f"ORG-{org_type}-{province}" if org_type and province else None
-        out.append(Person(name, role, org if org in g.entities else None, province, h.start(), end))
+        out.append(_person(g, types, name, post.group(), province, h.start(), end))
     return sorted(out, key=lambda p: p.start)
+
+
+def _person(
+    g: Gazetteer, types: dict[str, str], name: str, role: str, province: str | None, start: int, end: int
+) -> Person:
+    """The person with the body their post belongs to ("Chủ tịch UBND tỉnh" + a province → that UBND)."""
+    org_type = next((types[p.strip()] for p in reversed(role.split(",")) if types.get(p.strip())), "")
+    org = f"ORG-{org_type}-{province}" if org_type and province else None
+    return Person(name, role, org if org in g.entities else None, province, start, end)
 
 
 def merge(people: list[tuple[int, Person]]) -> list[tuple[int, Person]]:

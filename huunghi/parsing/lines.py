@@ -241,7 +241,6 @@ class PageParser:
             elif after_slot and line and _PIPE_END.search(line):
                 self._label(i, "caption")
                 self.texts[i] = _PIPE_END.sub("", line)
-                self.page.rendering = "reader"
                 after_slot = False
             elif line:
                 after_slot = False
