@@ -19,7 +19,8 @@ def test_pages_are_deterministic_and_independent_of_corpus_size():
 
 def test_parser_and_its_confidence_on_the_adversarial_corpus(tmp_path):
     s = score_adversarial(tmp_path, 300, seed=11)
-    assert s.pages == 300
+    assert s.pages + s.listings == 300 and s.articles_lost == 0, "every page read: an article or a listing"
+    assert s.listings_set_aside == s.listings > 0
     assert s.precision >= 0.95 and s.recall >= 0.99
     assert s.titles_right == s.pages and s.kickers_right == s.kickers > 0
     assert s.flagged / s.pages <= 0.2, "the flag is for the doubtful few, not every page"

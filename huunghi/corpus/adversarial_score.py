@@ -34,6 +34,9 @@ class AdversarialScores:
     wrong_lines_flagged: int = 0
     pages_with_errors: int = 0
     pages_with_errors_flagged: int = 0
+    listings: int = 0
+    listings_set_aside: int = 0
+    articles_lost: int = 0  # article pages the clean stage quarantined: every line of them is wrong
     by_rendering: dict[str, Counter] = field(default_factory=dict)
 
     @property
@@ -50,8 +53,18 @@ def score_adversarial(folder: Path, pages: int, seed: int = 7) -> AdversarialSco
     raw = read_files(sorted(folder.glob("page_*.txt"))).pages
     cleaned = second_pass(raw, clean_chunk(raw, NO_KNOWLEDGE), NO_KNOWLEDGE, {}, clean_chunk)
     s = AdversarialScores()
+    for entry in cleaned.quarantined:
+        truth = truths[Path(entry.source_uri).name]
+        if truth["listing"]:
+            s.listings += 1
+            s.listings_set_aside += entry.reason == "listing_page"
+        else:
+            s.articles_lost += 1
     for record in cleaned.articles:
         truth = truths[Path(record.source_uri).name]
+        if truth["listing"]:
+            s.listings += 1  # a listing read as an article: counted, not scored line by line
+            continue
         s.pages += 1
         got, want = Counter(record.body), Counter(truth["body"])
         hit = sum((got & want).values())
@@ -94,6 +107,8 @@ def report_adversarial(s: AdversarialScores) -> str:
         )
     lines += [
         f"titles right                  {ratio(s.titles_right, s.pages)}",
+        f"listing pages set aside       {s.listings_set_aside}/{s.listings}",
+        f"article pages lost            {s.articles_lost}",
         f"kickers kept apart            {s.kickers_right}/{s.kickers}",
         f"teaser/box stories found      {ratio(s.stories_found, s.stories)}  ({s.stories} stories)",
         f"pages flagged for review      {ratio(s.flagged, s.pages)}  (parse_confidence < {REVIEW_BELOW})",

@@ -98,6 +98,8 @@ def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> CleanedPage | Q
             return Quarantined.of(raw, "clean", "not_html", str(exc))
     else:
         page = parse_page(raw.text, known, normalized=True)
+    if page.listing:
+        return Quarantined.of(raw, "clean", "listing_page", "a list of story summaries, not an article")
     # A page without title or body is still returned: the `cleaned` gate quarantines it, and counts how
     # many there are (a third of a run losing titles is a layout change that must stop the run).
     body = [text for kind, text in page.paragraphs if kind == "body"]

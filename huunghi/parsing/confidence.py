@@ -61,7 +61,12 @@ def doubts(page: ParsedPage) -> list[str]:
     for text in body:
         if is_headline(text):  # no sentence end: a headline kept in the article, or several joined on a line
             found.add("headline_in_body" if len(text) < _JOINED_CHARS else "joined_headlines_in_body")
-        elif len(text) <= _CAPTION_LIKE_CHARS and ". " not in text.rstrip(".") and "," not in text:
+        elif (
+            len(text) <= _CAPTION_LIKE_CHARS
+            and ". " not in text.rstrip(".")
+            and "," not in text
+            and not text.endswith("?")  # an interview's question, not a caption
+        ):
             found.add("caption_like_body")  # one short plain sentence: a caption without its credit, as often as not
     if any(not s.certain for s in page.stories):
         found.add("unsplit_teaser")

@@ -21,6 +21,12 @@ class Layout:
     source_marker: str
     loading_line: str
     caption_credit: re.Pattern[str]
+    caption_source_credit: re.Pattern[str]
+    rendering_markers: dict[str, str]  # folded marker line → rendering name
+
+    def rendering_marker(self, line: str) -> str | None:
+        """'e magazine', 'E-Magazine' → 'emagazine': a line naming the page's rendering, not its title."""
+        return self.rendering_markers.get(re.sub(r"[\s-]+", "", line.casefold()))
 
     def is_marker(self, line: str) -> bool:
         """A line that is furniture by its text alone, wherever it stands."""
@@ -47,4 +53,6 @@ def load_layout() -> Layout:
         source_marker=raw["source_marker"],
         loading_line=raw["loading_line"],
         caption_credit=re.compile(raw["caption_credit"]),
+        caption_source_credit=re.compile(raw["caption_source_credit"]),
+        rendering_markers={k: v for k, v in raw["rendering_markers"].items() if not k.startswith("_")},
     )

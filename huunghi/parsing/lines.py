@@ -38,11 +38,22 @@ SITE_HEADER_SCAN = 120  # lines of site header (logo, menus) a page may show abo
 _AUTHOR_MAX_CHARS = 80
 _KICKER_MAX_CHARS = 60
 _CAPTION_MAX_CHARS = 400
+_SOURCE_CAPTION_MAX_CHARS = 250
 _STORY_TITLE_MAX_CHARS = 300  # a repeated long line is a repeated paragraph, not a sidebar story
 # Reader-mode renderings (a "reader view" or Markdown dump of the page) write an image as an empty slot
 # `![alt](src) |` and its caption as the next line, closed by ` |`: markup, never article text.
 IMAGE_SLOT = re.compile(r"^!\[[^\]]*\]\([^)]*\)\s*\|?\s*$")
 _PIPE_END = re.compile(r"\s*\|\s*$")
+_PIPE_START = re.compile(r"^\|\s*")
+# Related-story boxes of the same renderings: an image slot with the story's summary on its line
+# (`![]() Ngày 3/4, … |`), a summary alone in a cell (`| Theo Sở Ngoại vụ, … |`), or cut short (`… … |`).
+_SLOT_WITH_TEXT = re.compile(r"^!\[[^\]]*\]\([^)]*\)\s*\S.*\|\s*$")
+_BOX_CELL = re.compile(r"^\|\s*\S(?:(?! \| ).)*\|$")  # one cell: `| text |`, no ` | ` inside
+_CUT_BEFORE_PIPE = re.compile(r"(?:\.\.\.|…)\s*\|$")
+_DATELINE_PREFIX = re.compile(r"^(\S{1,12}) [-–] \S")  # "TĐO – ", "ຍສໝ - ": the agency's initials
+_LISTING_MIN = 3
+_UNSPACED_MIN_LINES = 4
+_REPEAT_MIN_CHARS = 80  # a lead this long shown again is the page repeating its intro, not the writer
 
 # Line labels: article lines are `lead`, `body` and `caption`; `title` heads them; every other label
 # (breadcrumb, timestamp, navigation, widget, teaser, teaser_summary, alt, author, source, box_header,
@@ -76,7 +87,9 @@ class ParsedPage:
     # headline-like line kept in the article): the run parses such pages again with what it learned.
     needs_knowledge: bool = False
     url: str | None = None  # as the page declares it (HTML)
-    rendering: str = "save"  # save: a browser's "save as text" (or HTML rendered so); reader: a reader-mode dump
+    rendering: str = "save"  # save: a browser's "save as text" (or HTML rendered so); reader: a reader-mode
+    # dump; emagazine: a long-form page under a rendering label (its title and lead shown twice)
+    listing: bool = False  # a listing page (summaries only, each opened by the agency's initials): no article
     extractor: str = "layout"  # layout: the section's line rules; trafilatura: any other HTML layout
 
 
@@ -143,6 +156,12 @@ def split_slug_title(line: str) -> str | None:
     return None
 
 
+def is_html_title(line: str) -> bool:
+    """'Title | Section | Site (Brand)': a page's HTML title, shown as an image's alt text on real pages."""
+    parts = line.split(" | ")
+    return len(parts) >= 3 and all((0 < len(p) <= 120 and is_headline(p)) or 0 < len(p) < 8 for p in parts)
+
+
 def is_headline(line: str) -> bool:
     """One short line that does not end like a sentence."""
     return 8 <= len(line) <= _STORY_TITLE_MAX_CHARS and not line.rstrip(_CLOSING_QUOTES).endswith(_SENTENCE_END)
@@ -184,13 +203,31 @@ class PageParser:
             and 0 < len(lines[i]) <= _STORY_TITLE_MAX_CHARS
             and not lines[i + 1]
             and lines[i + 2] == lines[i]
+            and not self._is_caption(lines[i])  # an image's alt and caption: a story has no photo credit
         )
 
     def _story_title(self, i: int) -> str | None:
         return self.lines[i] if self._is_story_start(i) else None
 
     def _is_caption(self, line: str) -> bool:
-        return len(line) <= _CAPTION_MAX_CHARS and bool(self.layout.caption_credit.search(line))
+        """A line ending with a photo credit ("Ảnh: …", "(Ảnh: …)"; "(Nguồn: …)" on a short line)."""
+        if len(line) > _CAPTION_MAX_CHARS:
+            return False
+        return bool(self.layout.caption_credit.search(line)) or (
+            len(line) <= _SOURCE_CAPTION_MAX_CHARS and bool(self.layout.caption_source_credit.search(line))
+        )
+
+    def _is_rendering_label(self, i: int) -> bool:
+        """A short lowercase unaccented line above a headline ("e magazine"): the page's rendering, not a title."""
+        line = self.lines[i]
+        j = self._next_nonblank(i + 1)
+        return (
+            line.isascii()
+            and line.islower()
+            and len(line.split()) <= 3
+            and j < len(self.lines)
+            and is_headline(self.lines[j])
+        )
 
     def _is_author(self, line: str) -> bool:
         return (
@@ -223,6 +260,9 @@ class PageParser:
     # -- the page, top to bottom -------------------------------------------------------------------
     def parse(self) -> ParsedPage:
         self._reader_markup()
+        if self._is_listing():
+            self.page.listing = True
+            return self._finish()
         title_idx = self._header(self._site_header())
         if title_idx is None:
             return self._finish()
@@ -232,20 +272,42 @@ class PageParser:
         return self._finish()
 
     def _reader_markup(self) -> None:
-        """Image slots, and the caption lines that follow them closed by ` |`, wherever they stand."""
+        """Image slots, the caption lines that follow them closed by ` |`, and the related-story summaries
+        the same renderings write in cells or beside a slot, wherever they stand."""
         after_slot = False
+        markup = False
         for i, line in enumerate(self.lines):
             if IMAGE_SLOT.match(line):
                 self._label(i, "image")
-                after_slot = True
+                after_slot = markup = True
             elif after_slot and line and _PIPE_END.search(line):
                 self._label(i, "caption")
-                self.texts[i] = _PIPE_END.sub("", line)
+                self.texts[i] = _PIPE_START.sub("", _PIPE_END.sub("", line))
                 after_slot = False
+            elif _SLOT_WITH_TEXT.match(line) or _BOX_CELL.match(line) or _CUT_BEFORE_PIPE.search(line):
+                self._label(i, "teaser_summary")  # a related story's summary: no caption follows a box
+                after_slot = False
+                markup = True
             elif line:
                 after_slot = False
-        if "image" in self.labels:
+        # No blank line between paragraphs: a reader-mode dump even without an image (a save separates them).
+        unspaced = len(self.lines) >= _UNSPACED_MIN_LINES and all(self.lines) and not self._has_header()
+        if markup or unspaced:
             self.page.rendering = "reader"
+
+    def _has_header(self) -> bool:
+        return any(
+            line.startswith(self.layout.breadcrumb_root) or parse_timestamp(line) for line in self.lines[:_HEADER_SCAN]
+        )
+
+    def _is_listing(self) -> bool:
+        """A listing page: every paragraph a story summary opened by the same agency initials ("ຍສໝ - …"),
+        no breadcrumb, no time line, no headline. It lists articles; it is none."""
+        text = [line for line in self.lines if line]
+        if len(text) < _LISTING_MIN or any(is_headline(line) or parse_timestamp(line) for line in text):
+            return False
+        prefixes = {m.group(1) if (m := _DATELINE_PREFIX.match(line)) else None for line in text}
+        return len(prefixes) == 1 and None not in prefixes
 
     def _site_header(self) -> int:
         """Where the page header starts: a rendered HTML page (or a fuller text save) may show the site's
@@ -279,6 +341,13 @@ class PageParser:
                 page.published_at = ts
             elif page.title is None and DATE_LIKE.search(line) and len(line) < 60:
                 self._label(i, "furniture")  # a timestamp that cannot be read: no date rather than a wrong one
+            elif not any(c.isalpha() for c in line):
+                self._label(i, "furniture")  # markup left over by a copy of the page ("--> -->")
+            elif page.title is None and (
+                rendering := layout.rendering_marker(line) or ("emagazine" if self._is_rendering_label(i) else None)
+            ):
+                self._label(i, "navigation")
+                page.rendering = rendering
             elif layout.is_marker(line):
                 self._label(i, "navigation")
             elif line in layout.widget_lines:
@@ -414,10 +483,15 @@ class PageParser:
         lines, page = self.lines, self.page
         plain: list[int] = []
         last_teaser: Story | None = None
-        for i in block:
+        for n, i in enumerate(block):
             line = lines[i]
             title = undouble(line)
-            if title is not None:
+            if is_html_title(line):
+                self._label(i, "alt")  # an image's title attribute, "Title | Section | Site": never prose
+            elif is_lead_block and self._is_caption(line):
+                self._caption_in_lead_block(i, block[n - 1] if n else None)
+                last_teaser = None
+            elif title is not None:
                 last_teaser = self._teaser(i, title)
             elif old_box := split_slug_title(line):
                 last_teaser = self._teaser(i, old_box)
@@ -437,7 +511,9 @@ class PageParser:
             return
         for i in plain:
             line = lines[i]
-            if self.pending_summary is not None and line.endswith(("...", "…")) and len(block) == 1:
+            if title_key(line) == title_key(page.lead or "") and len(line) >= _REPEAT_MIN_CHARS:
+                self._label(i, "furniture")  # the lead shown again under the title again (e-magazine pages)
+            elif self.pending_summary is not None and line.endswith(("...", "…")) and len(block) == 1:
                 self._label(i, "teaser_summary")  # the cut summary of an old teaser box
                 self.pending_summary.summary = line
             elif not is_lead_block and len(block) == 1 and (line == page.title or is_slug(line)):
@@ -453,6 +529,18 @@ class PageParser:
             self.pending_summary = None
         if not plain and last_teaser is None:
             self.pending_summary = None
+
+    def _caption_in_lead_block(self, i: int, before: int | None) -> None:
+        """A captioned image among the teasers under the lead: the caption, and its alt line just above it
+        when that line is the caption again or the page's title (an image's alt repeats either)."""
+        self._label(i, "caption")
+        if before is None or self.labels[before] == "lead":
+            return
+        alt = title_key(self.lines[before])
+        if alt in (title_key(self.lines[i]), title_key(self.page.title or "")):
+            if self.labels[before] == "teaser":
+                self.page.stories = [s for s in self.page.stories if title_key(s.title) != alt]
+            self._label(before, "alt")
 
     def _furniture(self, start: int) -> None:
         """Sidebar boxes, multimedia slugs, video list, trailing story list, footer."""
