@@ -30,7 +30,7 @@ from huunghi.knowledge import Knowledge
 from huunghi.parsing.clean import second_pass
 from huunghi.parsing.confidence import REVIEW_BELOW
 from huunghi.progress import Stopwatch
-from huunghi.quality.gates import GateFailed, GateOutcome, Quality
+from huunghi.quality.gates import GateFailed, GateOutcome, Quality, drift_bound
 from huunghi.quality.report import RunReport
 from huunghi.quality.tables import cleaned_table, raw_pages_table
 from huunghi.readers import discover
@@ -206,6 +206,7 @@ def clean(run: Run, pages: list[RawPage]) -> list[CleanedPage]:
     cleaned = reclean_with_knowledge(run, pages, CleanResult.merge(parts), known)
     run.quarantined.extend(cleaned.quarantined)
 
+    run.quality.drift_max_share = drift_bound(*reads.read_doubtful_share(run.root, REVIEW_BELOW))
     verdict = run.check(cleaned=cleaned_table(cleaned.articles))["cleaned"]
     run.quarantined.extend(accounting.set_aside(verdict, run.by_uri, "clean"))
     articles = [r for r in cleaned.articles if r.source_uri not in verdict.flagged]

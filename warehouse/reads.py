@@ -16,7 +16,7 @@ from huunghi.text import title_key
 from huunghi.warehouse import store
 
 
-def _read(root: Path, query: str, tables: dict[str, pa.Table]) -> list[tuple]:
+def _read(root: Path, query: str, tables: dict[str, pa.Table], params: list | None = None) -> list[tuple]:
     """A read-only query on the warehouse as it is before this run; nothing when there is none yet."""
     if not store.has_catalog(root):
         return []
@@ -24,11 +24,17 @@ def _read(root: Path, query: str, tables: dict[str, pa.Table]) -> list[tuple]:
     try:
         for name, table in tables.items():
             con.register(name, table)
-        return con.execute(query).fetchall()
+        return con.execute(query, params or []).fetchall()
     except duckdb.CatalogException:  # tables not created yet
         return []
     finally:
         con.close()
+
+
+def read_doubtful_share(root: Path, below: float) -> tuple[int, int]:
+    """(articles with parse_confidence below `below`, all articles): the site's usual share of doubtful pages."""
+    rows = _read(root, "SELECT count(*) FILTER (WHERE parse_confidence < ?), count(*) FROM articles", {}, [below])
+    return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
 
 
 def read_knowledge(root: Path) -> Knowledge:

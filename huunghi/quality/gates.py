@@ -36,6 +36,22 @@ SITE_START = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_CLOCK_SKEW = timedelta(days=1)
 DEFAULT_MIN_ROWS_FOR_RATES = 20
 QUALITY_DIR = "quality"  # the Great Expectations project inside a warehouse
+# Layout drift (the `cleaned` suite): a run stops when its share of doubtful pages is clearly above the
+# site's usual share, as the warehouse's articles show it; without enough history, a fixed bound.
+DRIFT_HISTORY_MIN = 200  # stored articles before their doubtful share counts as the site's usual rate
+DRIFT_DEFAULT_BOUND = 0.25
+DRIFT_FLOOR, DRIFT_MARGIN, DRIFT_CEILING = 0.15, 0.15, 0.5
+
+
+def drift_bound(doubtful: int, stored: int) -> float:
+    """The largest share of doubtful pages a run may have: twice the usual share or 15 points above it
+    (whichever is larger), at least 15%, at most half; 25% while the warehouse holds too few articles."""
+    if stored < DRIFT_HISTORY_MIN:
+        return DRIFT_DEFAULT_BOUND
+    usual = doubtful / stored
+    return round(min(DRIFT_CEILING, max(DRIFT_FLOOR, usual + DRIFT_MARGIN, 2 * usual)), 4)
+
+
 _SHOWN_ROWS = 5
 _LOCK = threading.Lock()  # Great Expectations contexts are not thread-safe
 
@@ -189,6 +205,7 @@ class Quality:
         self.run_id = run_id
         self.started_at = started_at or datetime.now(UTC)
         self.outcomes: list[GateOutcome] = []
+        self.drift_max_share = DRIFT_DEFAULT_BOUND  # set from the warehouse's history before `cleaned` runs
 
     def validate(self, name: str, table: pa.Table) -> GateOutcome:
         """Validate a stage output against expectations/<name>.json; raise GateFailed when the run must stop."""
@@ -208,6 +225,7 @@ class Quality:
                     "now": datetime.now(UTC) + MAX_CLOCK_SKEW,
                     "site_start": SITE_START,
                     "entity_ids": list(_entity_ids()),
+                    "drift_max_share": self.drift_max_share,
                 },
                 result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [id_column]},
                 run_id=RunIdentifier(run_name=self.run_id, run_time=self.started_at),

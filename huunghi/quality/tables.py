@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from huunghi.parsing.confidence import REVIEW_BELOW
 from huunghi.records import CleanedPage, RawPage
 
 _CONTROL_CHARS = [chr(c) for c in range(32) if chr(c) not in "\t\n\r"] + ["\x7f"]
@@ -27,6 +28,7 @@ CLEANED = pa.schema(
         ("body_paragraphs", pa.int32()),
         ("extractor", pa.string()),
         ("parse_confidence", pa.float64()),
+        ("doubtful", pa.int8()),  # 1 below the review threshold: the share of these is the drift signal
     ]
 )
 
@@ -61,6 +63,7 @@ def cleaned_table(records: list[CleanedPage]) -> pa.Table:
             "body_paragraphs": len(r.body),
             "extractor": r.extractor,
             "parse_confidence": r.parse_confidence if r.complete else None,  # incomplete pages: their own checks
+            "doubtful": int(r.parse_confidence < REVIEW_BELOW) if r.complete else None,
         }
         for r in records
     ]
