@@ -236,6 +236,14 @@ def test_spelling_variants_cover_every_province():
             "Chủ tịch UBND tỉnh Kon Tum, ông Lê Ngọc Tuấn và Bí thư Tỉnh ủy Quảng Nam Phan Việt Cường cùng dự.",
             [("Lê Ngọc Tuấn", "Chủ tịch UBND tỉnh", "VN-28"), ("Phan Việt Cường", "Bí thư Tỉnh ủy", "VN-27")],
         ),
+        (  # names before a post written in lower case, two in a sentence (a 2024 page)
+            "Tại hội nghị, ông Bun-mi Xay-nha-vông, Phó tỉnh trưởng tỉnh Attapeu và ông Khăm-phon Sỉ-thạ-vông, "
+            "Phó tỉnh trưởng tỉnh Sê Kông cảm ơn tỉnh bạn.",
+            [
+                ("Bun-mi Xay-nha-vông", "Phó tỉnh trưởng", "LA-AT"),
+                ("Khăm-phon Sỉ-thạ-vông", "Phó tỉnh trưởng", "LA-XE"),
+            ],
+        ),
     ],
 )
 def test_officials_in_the_forms_real_pages_use(text, expected):

@@ -63,6 +63,9 @@ class Person:
 @cache
 def _posts() -> tuple[re.Pattern[str], dict[str, str], tuple[str, ...]]:
     types = {row["post"]: row["organization_type"] for row in data_rows("posts.csv")}
+    for post, kind in list(types.items()):  # real pages also write "Phó tỉnh trưởng", "Bí thư tỉnh ủy"
+        first, *rest = post.split(" ")
+        types.setdefault(" ".join([first, *(w if w.isupper() else w.lower() for w in rest)]), kind)
     one = alternation(types)
     openings = tuple(sorted({" ".join(post.split()[:2]) for post in types}))  # a cheap test before the regex
     return re.compile(rf"(?<!\w)(?:{one})(?:\s*,\s*(?:{one}))*(?!\w)"), types, openings
