@@ -180,6 +180,7 @@ class PageParser:
             self.lines.pop()
         self.labels: list[str | None] = ["blank" if not line else None for line in self.lines]
         self.texts: dict[int, str] = {}  # a line's article text when the line carries markup (a caption's ` |`)
+        self.lead_key = ""  # the lead's title key, once: a long line equal to it is the lead shown again
         self.page = ParsedPage(lines=self.lines)
         # Titles this page itself shows as teasers or sidebar stories (doubled, or `T`, blank, `T`).
         self.page_titles = frozenset(
@@ -425,6 +426,7 @@ class PageParser:
             if number == 0:
                 self._label(block[0], "lead")
                 page.lead = lines[block[0]]
+                self.lead_key = title_key(page.lead)
                 block = block[1:]
             self._block(block, is_lead_block=number == 0)
         page.paragraphs = [
@@ -511,7 +513,7 @@ class PageParser:
             return
         for i in plain:
             line = lines[i]
-            if title_key(line) == title_key(page.lead or "") and len(line) >= _REPEAT_MIN_CHARS:
+            if len(line) >= _REPEAT_MIN_CHARS and title_key(line) == self.lead_key:
                 self._label(i, "furniture")  # the lead shown again under the title again (e-magazine pages)
             elif self.pending_summary is not None and line.endswith(("...", "…")) and len(block) == 1:
                 self._label(i, "teaser_summary")  # the cut summary of an old teaser box
