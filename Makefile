@@ -9,7 +9,7 @@ N      ?= 2000
 export PREFECT_HOME ?= $(CURDIR)/var/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup run test test-fast test-random bench lint clean
+.PHONY: setup run test test-fast test-random bench bench-scale lint clean
 
 setup: $(STAMP)
 
@@ -40,8 +40,19 @@ test-random: $(STAMP)
 	bash scripts/test-system-packages.sh
 	$(BIN)/pytest -q -p randomly $(PYTEST_PARALLEL)
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+SCALE ?= 2000 20000 200000
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# A benchmark, not a test: huunghi against datatrove and bare trafilatura on the same pages (flows/bench.py).
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m huunghi.flows.bench --pages $(N)
+
+bench-scale: $(BENCH_STAMP)
+	$(BIN)/python -m huunghi.flows.bench --scale $(SCALE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

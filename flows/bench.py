@@ -1,96 +1,260 @@
-"""`make bench`: generate N pages, run the pipeline once on them, print pages/s per stage and overall.
+"""`make bench`: huunghi against its peers on the same generated HTML pages and cores, in one run.
 
-For each format asked (text, html.gz). For HTML it also times, in the same run and on the same pages,
-bare `trafilatura.extract` and huunghi's HTML extraction, each on one core, so the two can be compared.
-A benchmark, not a test: it prints figures and asserts nothing. The corpus is cached under var/bench;
-the warehouse is new for every run so that load measures a full write.
+Prints, for N pages (default 2,000; generated once and cached under var/bench):
+- one core: bare `trafilatura.extract` vs huunghi's HTML extraction (render + line parser + MinHash);
+- both cores, wall and peak memory: bare trafilatura in two processes; the datatrove peer (its JSONL reader →
+  its trafilatura extractor → its Parquet writer, two workers); `huunghi run` as a user runs it (the CLI,
+  its temporary Prefect server, every stage, gate, the load and the search index) into a new warehouse;
+- each stage of that run: seconds, pages/s, peak memory of the process tree while it ran;
+- the ratios; and the fixed cost: a 3-page run into a new warehouse, and the same run again (nothing new).
+
+`make bench-scale` prints wall, pages/s and peak memory of `huunghi run` for 2,000 / 20,000 / 200,000 pages.
+A benchmark, not a test: it prints figures and asserts nothing. Every figure is on the project's own
+generated corpus, which proves only what its author believed about the pages; memory is the resident
+set of the command and all its children (Prefect server, worker processes) sampled every 0.1 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from huunghi.corpus import GENERATOR_VERSION, generate
-from huunghi.settings import DEFAULT_BATCH_SIZE, cache_dir
+from huunghi.settings import cache_dir
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pages", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=2022)
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-    parser.add_argument("--format", action="append", choices=["text", "html.gz"], help="repeatable; default both")
-    args = parser.parse_args()
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    if home := os.environ.get("PREFECT_HOME"):
-        Path(home).mkdir(parents=True, exist_ok=True)
-    for fmt in args.format or ["text", "html.gz"]:
-        bench(args.pages, args.seed, args.batch_size, fmt)
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                parents[int(entry.name)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    family, grew = {pid}, True
+    while grew:
+        more = {p for p, parent in parents.items() if parent in family} - family
+        family |= more
+        grew = bool(more)
+    total = 0
+    for p in family:
+        try:
+            with open(f"/proc/{p}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * _PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
-def extraction_per_core(corpus: Path, limit: int = 1000) -> None:
+class Measured:
+    """A command run to its end, its process tree's memory sampled meanwhile."""
+
+    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
+        self.samples: list[tuple[float, int]] = []
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, text=True)
+        watcher = threading.Thread(target=self._watch, args=(process,), daemon=True)
+        watcher.start()
+        self.output, _ = process.communicate()
+        self.wall = time.perf_counter() - started
+        watcher.join()
+        if process.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[:4])} … exited {process.returncode}:\n{self.output[-2000:]}")
+
+    def _watch(self, process: subprocess.Popen) -> None:
+        while process.poll() is None:
+            self.samples.append((time.time(), tree_rss(process.pid)))
+            time.sleep(0.1)
+
+    def peak(self, start: float = 0.0, end: float = float("inf")) -> int:
+        return max((rss for t, rss in self.samples if start <= t <= end), default=0)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:,.0f} MB"
+
+
+def corpus(pages: int, seed: int) -> Path:
+    """N generated HTML pages (cached), with a JSONL copy in two files for datatrove's two workers."""
+    out = cache_dir() / "bench" / f"corpus-v{GENERATOR_VERSION}-{pages}-{seed}-html.gz"
+    if not (out / ".complete").exists():
+        t0 = time.perf_counter()
+        shutil.rmtree(out, ignore_errors=True)
+        generate(out, pages, seed, formats=("html.gz",))
+        files = sorted(out.rglob("*.html.gz"))
+        (out / "jsonl").mkdir()
+        for part in range(2):
+            with (out / "jsonl" / f"part{part}.jsonl").open("w", encoding="utf-8") as f:
+                for path in files[part::2]:
+                    text = gzip.decompress(path.read_bytes()).decode("utf-8")
+                    f.write(json.dumps({"id": path.name, "text": text}, ensure_ascii=False) + "\n")
+        (out / ".complete").write_text("ok\n")
+        print(f"generated {pages} HTML pages in {time.perf_counter() - t0:.1f} s (cached in {out})")
+    return out
+
+
+def extraction_per_core(folder: Path, limit: int = 1000) -> None:
     """bare trafilatura.extract vs huunghi's HTML extraction on the same pages, one core each."""
     import trafilatura
 
+    from huunghi.knowledge import NO_KNOWLEDGE
+    from huunghi.parsing.clean import clean_chunk
     from huunghi.readers import discover, read_files
 
-    pages = read_files(discover([corpus])[:limit]).pages
+    pages = read_files(discover([folder])[:limit]).pages
     t0 = time.perf_counter()
     for page in pages:
         trafilatura.extract(page.text)
     bare = time.perf_counter() - t0
-    from huunghi.knowledge import NO_KNOWLEDGE
-    from huunghi.parsing.clean import clean_chunk
-
     t0 = time.perf_counter()
     clean_chunk(pages, NO_KNOWLEDGE)
     ours = time.perf_counter() - t0
     n = len(pages)
-    print(
-        f"one core, {n} HTML pages: bare trafilatura.extract {n / bare:,.0f} pages/s; "
-        f"huunghi HTML extraction (render + line parser + MinHash) {n / ours:,.0f} pages/s"
-    )
+    print(f"one core, {n} pages: bare trafilatura.extract {n / bare:,.0f} pages/s; huunghi's HTML extraction "
+          f"(render + line parser + MinHash) {n / ours:,.0f} pages/s")  # fmt: skip
 
 
-def bench(pages: int, seed: int, batch_size: int, fmt: str) -> None:
-    corpus = cache_dir() / "bench" / f"corpus-v{GENERATOR_VERSION}-{pages}-{seed}-{fmt}"
-    if not (corpus / ".complete").exists():
-        t0 = time.perf_counter()
-        generate(corpus, pages, seed, formats=(fmt,))
-        (corpus / ".complete").write_text("ok\n")
-        print(f"generated {pages} {fmt} pages in {time.perf_counter() - t0:.1f} s")
-    size = sum(p.stat().st_size for p in corpus.rglob("*" + {"text": ".txt", "html.gz": ".html.gz"}[fmt]))
-    if fmt != "text":
-        extraction_per_core(corpus)
+def _bare_trafilatura(files: list[str]) -> None:
+    import trafilatura
 
-    from huunghi.flows.pipeline import pipeline
+    for name in files:
+        trafilatura.extract(gzip.decompress(Path(name).read_bytes()).decode("utf-8"))
 
-    warehouse = Path(tempfile.mkdtemp(prefix="huunghi-bench-"))
+
+def _datatrove(jsonl: str, out: str) -> None:
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.writers import ParquetWriter
+
+    LocalPipelineExecutor(
+        pipeline=[JsonlReader(jsonl), Trafilatura(), ParquetWriter(out)],
+        tasks=2,
+        workers=2,
+        start_method="spawn",  # its default hangs here (see the brief)
+        logging_dir=str(Path(out) / "logs"),
+        skip_completed=False,
+    ).run()
+
+
+def peers(folder: Path) -> dict[str, Measured]:
+    """The peers on both cores, each as its own process (so memory is theirs alone)."""
+    me = [sys.executable, "-m", "huunghi.flows.bench"]
+    out = {"bare trafilatura, 2 processes": Measured([*me, "--peer", "bare", "--input", str(folder)])}
     try:
-        t0 = time.perf_counter()
-        summary = pipeline(sources=[str(corpus)], warehouse=str(warehouse), batch_size=batch_size)
-        wall = time.perf_counter() - t0
-    finally:
-        shutil.rmtree(warehouse, ignore_errors=True)
+        import datatrove  # noqa: F401
+    except ImportError:
+        print("datatrove is not installed (it is a bench-only extra: pip install -e '.[bench]'): peer skipped")
+        return out
+    with tempfile.TemporaryDirectory(prefix="huunghi-bench-dt-") as tmp:
+        out["datatrove 0.10.1 (JSONL → trafilatura → Parquet)"] = Measured(
+            [*me, "--peer", "datatrove", "--input", str(folder / "jsonl"), "--out", tmp]
+        )
+    return out
 
-    n = summary.pages
-    stages = sum(summary.stage_seconds.values())
-    print(f"\n{n} {fmt} pages ({size / n / 1024:.1f} KiB each on disk), {os.cpu_count()} cores, batch {batch_size}")
-    print(f"{'stage':<10}{'seconds':>10}{'pages/s':>12}")
-    for stage, seconds in summary.stage_seconds.items():
-        print(f"{stage:<10}{seconds:>10.2f}{n / seconds:>12,.0f}")
-    print(f"{'stages':<10}{stages:>10.2f}{n / stages:>12,.0f}")
-    print(f"{'flow run':<10}{wall:>10.2f}{n / wall:>12,.0f}   (includes Prefect server start and flow bookkeeping)")
-    clean, enrich = summary.stage_seconds.get("clean", 0.0), summary.stage_seconds.get("enrich", 0.0)
-    print(f"enrichment {1000 * enrich / n:.2f} ms a page vs extraction (clean) {1000 * clean / n:.2f} ms a page")
-    print(f"counts: {summary.counts}")
+
+def huunghi_run(sources: list[str], warehouse: Path) -> tuple[Measured, dict]:
+    """`huunghi run -q` as a user runs it; with its run report (stage seconds and spans)."""
+    command = [str(Path(sys.executable).parent / "huunghi"), "run", "-q", "--warehouse", str(warehouse)]
+    for source in sources:
+        command += ["--source", source]
+    measured = Measured(command)
+    reports = sorted((warehouse / "quality" / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    return measured, json.loads(reports[-1].read_text("utf-8"))
+
+
+def bench(pages: int, seed: int) -> None:
+    folder = corpus(pages, seed)
+    extraction_per_core(folder)
+    print()
+    measured = peers(folder)
+    with tempfile.TemporaryDirectory(prefix="huunghi-bench-") as tmp:
+        run, report = huunghi_run([str(folder)], Path(tmp) / "wh")
+    measured["huunghi run (all stages, gates, load, index; CLI)"] = run
+
+    print(f"both cores ({os.cpu_count()}), {pages} HTML pages:")
+    print(f"  {'':<52}{'wall s':>8}{'pages/s':>10}{'peak RSS':>11}")
+    for name, m in measured.items():
+        print(f"  {name:<52}{m.wall:>8.2f}{pages / m.wall:>10,.0f}{_mb(m.peak()):>11}")
+    for name, m in measured.items():
+        if m is not run:
+            print(f"  ratio huunghi / {name.split(' (')[0]}: {run.wall / m.wall:.2f}")
+
+    print(f"\nstages of the huunghi run ({report['status']}; memory: the process tree while the stage ran):")
+    print(f"  {'stage':<14}{'seconds':>9}{'pages/s':>10}{'peak RSS':>11}")
+    spans: dict[str, list] = {}
+    for stage, start, end in report.get("stage_spans", []):
+        spans.setdefault(stage, []).append((start, end))
+    for stage, seconds in report["stage_seconds"].items():
+        peak = max((run.peak(a, b) for a, b in spans.get(stage, [])), default=0)
+        rate = f"{pages / seconds:,.0f}" if seconds > 0 else "-"
+        print(f"  {stage:<14}{seconds:>9.2f}{rate:>10}{_mb(peak):>11}")
+    total = sum(report["stage_seconds"].values())
+    print(f"  {'all stages':<14}{total:>9.2f}{pages / total:>10,.0f}")
+    print(f"  {'fixed cost':<14}{run.wall - total:>9.2f}   (start, Prefect server and bookkeeping, Data Docs, exit)")
+    clean, enrich = report["stage_seconds"].get("clean", 0.0), report["stage_seconds"].get("enrich", 0.0)
+    print(f"  enrichment {1000 * enrich / pages:.2f} ms a page vs extraction (clean) {1000 * clean / pages:.2f} ms")
+    fixed_cost(folder)
+
+
+def fixed_cost(folder: Path) -> None:
+    """A 3-page run into a new warehouse, then the same again (nothing new)."""
+    with tempfile.TemporaryDirectory(prefix="huunghi-bench-3-") as tmp:
+        three = Path(tmp) / "pages"
+        three.mkdir()
+        for path in sorted(folder.rglob("*.html.gz"))[:3]:
+            shutil.copy(path, three / path.name)
+        first, _ = huunghi_run([str(three)], Path(tmp) / "wh")
+        again, _ = huunghi_run([str(three)], Path(tmp) / "wh")
+    print(f"\nfixed cost: a 3-page run {first.wall:.2f} s; the same run again, nothing new, {again.wall:.2f} s "
+          f"(peak RSS {_mb(first.peak())})")  # fmt: skip
+
+
+def scale(sizes: list[int], seed: int) -> None:
+    print(f"{'pages':>9}{'wall s':>9}{'pages/s':>10}{'peak RSS':>11}")
+    for pages in sizes:
+        folder = corpus(pages, seed)
+        with tempfile.TemporaryDirectory(prefix="huunghi-bench-scale-") as tmp:
+            run, report = huunghi_run([str(folder)], Path(tmp) / "wh")
+        print(f"{pages:>9,}{run.wall:>9.1f}{pages / run.wall:>10,.0f}{_mb(run.peak()):>11}   {report['status']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=2022)
+    parser.add_argument("--scale", type=int, nargs="*", help="bench-scale: these corpus sizes, one run each")
+    parser.add_argument("--peer", choices=["bare", "datatrove"], help=argparse.SUPPRESS)  # a peer's own process
+    parser.add_argument("--input", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if args.peer == "bare":
+        from concurrent.futures import ProcessPoolExecutor
+
+        files = [str(p) for p in sorted(Path(args.input).rglob("*.html.gz"))]
+        with ProcessPoolExecutor(2) as pool:
+            list(pool.map(_bare_trafilatura, [files[0::2], files[1::2]]))
+    elif args.peer == "datatrove":
+        _datatrove(args.input, args.out)
+    elif args.scale:
+        scale(args.scale, args.seed)
+    else:
+        bench(args.pages, args.seed)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import csv
 import json
@@ -10,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import traceback
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,12 +37,28 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def _prefect_environment() -> None:
-    """Quiet defaults for a local run; Prefect needs its home folder to exist for its database."""
+STARTUP_TIMEOUT_SECONDS = "120"  # the first start of a Prefect database migrates it
+
+
+def _prefect_environment():
+    """Quiet defaults for a local run (Prefect needs its home folder for its database); starts the temporary
+    Prefect server unless one is named, so that it boots while the command imports (huunghi.flows.api)."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")  # first start migrates
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_TIMEOUT_SECONDS)
     if home := os.environ.get("PREFECT_HOME"):
         Path(home).expanduser().mkdir(parents=True, exist_ok=True)
+    from huunghi.flows.api import start_local_server
+
+    return start_local_server()
+
+
+def _ready(server) -> None:
+    """Before the flow: Great Expectations imported (its ~2 s overlap the server's boot), the server up."""
+    from huunghi.quality.gates import preload
+
+    preload()
+    if server is not None:
+        server.hand_to_prefect(float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
 
 
 class _ThreadTimeoutNote(logging.Filter):
@@ -55,11 +73,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # progress bars instead of log lines
         logging.getLogger("prefect.task_runs").addFilter(_ThreadTimeoutNote())
-    _prefect_environment()
+    server = _prefect_environment()
     from pydantic import ValidationError
 
     try:
-        return _run(args)
+        return _run(args, server)
     except ValidationError as exc:  # a setting out of its range: say which and why, on one line
         return _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     except Exception as exc:  # anything unforeseen: one clear line; the traceback on request
@@ -68,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(f"{type(exc).__name__}: {exc}" + ("" if args.verbose else " (--verbose shows the traceback)"), 1)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, server) -> int:
     from huunghi.crawl import sources as web
     from huunghi.crawl.fetcher import refusal_reason
     from huunghi.flows.pipeline import pipeline
@@ -90,6 +108,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.sources_file:
             web.load(Path(args.sources_file))
         store.check_location(args.warehouse, create=True)
+        _ready(server)
         with Bars() if not args.quiet else contextlib.nullcontext():
             summary = pipeline(
                 sources=args.source or [],
@@ -334,9 +353,10 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
             _print_rows(["source_uri", "stage", "reason"], [(r["source_uri"], r["stage"], r["reason"]) for r in before],
                         "table")  # fmt: skip
             return 0
-        _prefect_environment()
+        server = _prefect_environment()
         from huunghi.flows.pipeline import pipeline
 
+        _ready(server)
         summary = pipeline(warehouse=str(root), reprocess=selection, allow_private=args.allow_private)
     except GateFailed as exc:
         return _stopped(exc, str(args.warehouse) if args.warehouse else None)
@@ -359,12 +379,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    _prefect_environment()
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     logging.getLogger("prefect.task_runs").addFilter(_ThreadTimeoutNote())
+    server = _prefect_environment() if args.corpus in ("mirror", "both") else None  # only the mirror runs a flow
     from huunghi.flows.evaluate import evaluate, evaluate_adversarial, report
 
     if args.corpus in ("mirror", "both"):
+        _ready(server)
         print(report(evaluate(args.pages, args.seed, args.batch_size, args.format)))
     if args.corpus in ("adversarial", "both"):
         if args.corpus == "both":
@@ -520,5 +541,19 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def script() -> None:
+    """The `huunghi` command. After the command, the run's threads are joined and every exit hook has run
+    (Prefect flushes its logs and events, the temporary server stops); the process then leaves at once,
+    without the ~1 s the interpreter spends freeing every module of Prefect, GX and DuckDB."""
+    code = main()
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    script()

@@ -161,6 +161,7 @@ def ingest(run: Run) -> list[RawPage]:
     logger.info("%d page files from %d path(s), %d web source(s)", len(paths), len(local), len(sites))
 
     names = [str(path) for path in paths]  # plain strings travel to any task runner's workers unchanged
+    parallel.warm_up(len(names) + sum(site.max_pages for site in sites))  # clean's workers boot meanwhile
     batches = in_batches(names, settings.batch_size)
     progress.report("ingest", 0, len(names))
     futures = [ingest_pages.with_options(name=f"ingest batch {i}/{len(batches)}").submit(shipped(batch))
@@ -280,14 +281,15 @@ def load(run: Run, deduped: DedupResult, enriched: dict[str, pa.Table]) -> dict[
 
 def stages(run: Run) -> RunSummary:
     """The process itself."""
-    with run.watch("ingest"):
-        pages = ingest(run)
-    with run.watch("clean"):
-        articles = clean(run, pages)
-    with run.watch("dedup"):
-        deduped = deduplicate(run, articles)
-    with run.watch("enrich"):
-        enriched = enrich(run, deduped)
+    with reads.session(run.root):  # what the stages read of earlier runs, through one connection
+        with run.watch("ingest"):
+            pages = ingest(run)
+        with run.watch("clean"):
+            articles = clean(run, pages)
+        with run.watch("dedup"):
+            deduped = deduplicate(run, articles)
+        with run.watch("enrich"):
+            enriched = enrich(run, deduped)
     with run.watch("load"):
         counts = load(run, deduped, enriched)
     if not run.settings.dry_run:
@@ -314,7 +316,6 @@ def pipeline_flow(settings: RunSettings | None = None) -> RunSummary:
         quality=Quality(root, run_id, started_at, enforce_rates=settings.gate_strictness == "strict"),
         report=RunReport(run_id, str(root), started_at),
     )
-    parallel.warm_up()
     with ExitStack() as stack:
         stack.callback(parallel.shutdown)  # worker processes live for one run
         stack.enter_context(store.run_lock(root, settings.lock_wait_seconds, say=logger.warning))  # one at a time
@@ -329,6 +330,7 @@ def pipeline_flow(settings: RunSettings | None = None) -> RunSummary:
         finally:
             run.report.gates = run.quality.outcomes
             run.report.stage_seconds = run.watch.seconds
+            run.report.stage_spans = run.watch.spans
             try:
                 run.report.data_docs = run.quality.build_docs()
             except Exception as exc:  # the docs must not hide the run's own outcome

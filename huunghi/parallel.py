@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -33,6 +34,8 @@ def workers() -> int:
 
 
 def _in_dask_worker() -> bool:
+    if "distributed" not in sys.modules:  # never imported: not in a Dask worker (and no 0.4 s import to ask)
+        return False
     try:
         from distributed import get_worker
 
@@ -52,9 +55,10 @@ def _get_pool() -> ProcessPoolExecutor:
     return _pool
 
 
-def warm_up() -> None:
-    """Start the workers now, in the background, so that the first stage does not wait for them."""
-    if workers() > 1:
+def warm_up(items: int) -> None:
+    """Start the workers now, in the background, so that the first stage does not wait for them; not for
+    a run too small to use them."""
+    if workers() > 1 and items >= _MIN_PARALLEL_ITEMS:
         _get_pool().submit(int)
 
 

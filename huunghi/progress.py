@@ -71,18 +71,23 @@ class Bars:
 
 
 class Stopwatch:
-    """Seconds per stage; time spent in a nested span (the gates) is not counted twice."""
+    """Seconds per stage; time spent in a nested span (the gates) is not counted twice. `spans` keeps each
+    span's wall-clock start and end, so that a process watching the run (`make bench`) can say which
+    stage used its memory."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.spans: list[tuple[str, float, float]] = []
         self._stack: list[list] = []
 
     @contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
         self._stack.append([stage, time.perf_counter(), 0.0])
+        started = time.time()
         try:
             yield
         finally:
+            self.spans.append((stage, started, time.time()))
             name, t0, nested = self._stack.pop()
             spent = time.perf_counter() - t0
             self.seconds[name] = self.seconds.get(name, 0.0) + spent - nested

@@ -4,6 +4,9 @@ the pages already loaded, the quarantine rows to reprocess. Read-only; nothing w
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -15,12 +18,43 @@ from huunghi.settings import Selection
 from huunghi.text import title_key
 from huunghi.warehouse import store
 
+_session: dict[Path, duckdb.DuckDBPyConnection] = {}
+_session_lock = threading.Lock()
+
+
+@contextmanager
+def session(root: Path) -> Iterator[None]:
+    """Within it, the reads below share one read-only connection (each would otherwise attach the catalog
+    anew, ~0.1 s). A writer cannot open the catalog meanwhile: leave it before the load."""
+    key = root.resolve()
+    con = store.connect(root, read_only=True) if store.has_catalog(root) else None
+    if con is not None:
+        with _session_lock:
+            _session[key] = con
+    try:
+        yield
+    finally:
+        if con is not None:
+            with _session_lock:
+                _session.pop(key, None)
+            con.close()
+
+
+def _connection(root: Path) -> duckdb.DuckDBPyConnection:
+    with _session_lock:
+        shared = _session.get(root.resolve())
+        if shared is not None:
+            cursor = shared.cursor()  # its own connection to the same attached database, for any thread
+            cursor.execute(f"USE {store.ALIAS}")  # the default catalog is set per connection
+            return cursor
+    return store.connect(root, read_only=True)
+
 
 def _read(root: Path, query: str, tables: dict[str, pa.Table], params: list | None = None) -> list[tuple]:
     """A read-only query on the warehouse as it is before this run; nothing when there is none yet."""
     if not store.has_catalog(root):
         return []
-    con = store.connect(root, read_only=True)
+    con = _connection(root)
     try:
         for name, table in tables.items():
             con.register(name, table)
@@ -98,7 +132,7 @@ def read_quarantined(root: Path, selection: Selection) -> list[dict]:
     """The quarantine rows the selection names, with what `pages` knows of each input."""
     if not store.has_catalog(root):
         return []
-    con = store.connect(root, read_only=True)
+    con = _connection(root)
     try:
         cursor = con.execute(
             """SELECT q.source_uri, q.sha256, q.stage, q.reason, q.details, q.run_id, q.raw,

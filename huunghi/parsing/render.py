@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from urllib.parse import urljoin, urlsplit
 
@@ -74,8 +75,11 @@ class _Writer:
             self.current.append(s)
 
     def line_break(self, paragraph: bool = False) -> None:
-        line = " ".join("".join(self.current).split())
-        self.current = []
+        if self.current:  # most boundaries (nested blocks) close nothing
+            line = " ".join("".join(self.current).split())
+            self.current = []
+        else:
+            line = ""
         if line:
             if self.blank_pending and self.lines:
                 self.lines.append("")
@@ -99,18 +103,19 @@ def render(tree: lxml.html.HtmlElement, url: str | None = None) -> Rendered:
     if (base_el := tree.find(".//base[@href]")) is not None:
         base = urljoin(base or "", base_el.get("href", ""))
     writer = _Writer()
-    links: dict[str, str] = {}
-    anchors: list[tuple[str, int]] = []  # open anchors: (href, index in an anchor-text list)
-    anchor_text: list[list[str]] = []
+    text_out = writer.text
+    hrefs: list[tuple[str, str]] = []  # (anchor text, href) in document order
+    anchors: list[tuple[str, list[str]]] = []  # open anchors: (href, their text so far)
     body = tree.find("body")
-    # Iterative walk (deeply nested markup must not hit the recursion limit): (element, entering?).
-    stack: list[tuple[lxml.html.HtmlElement, bool]] = [(body if body is not None else tree, True)]
-    while stack:
-        el, entering = stack.pop()
-        tag = el.tag if isinstance(el.tag, str) else None
-        if entering:
-            if tag is None or tag in SKIP or _hidden(el):
-                _text_out(writer, anchor_text, el.tail)
+    root = body if body is not None else tree
+    hidden = _hidden_elements(root)
+    # lxml walks the tree in C (deep nesting cannot hit the recursion limit); comments come as one event.
+    walker = lxml.etree.iterwalk(root, events=("start", "end", "comment", "pi"))
+    for event, el in walker:
+        if event == "start":
+            tag = el.tag
+            if tag in SKIP or (hidden and el in hidden):
+                walker.skip_subtree()
                 continue
             if tag in BLOCK:
                 writer.line_break(paragraph=tag in PARAGRAPH)
@@ -118,34 +123,64 @@ def render(tree: lxml.html.HtmlElement, url: str | None = None) -> Rendered:
                 writer.line_break()
             elif tag == "img":
                 alt = el.get("alt")
-                _text_out(writer, anchor_text, alt.strip() if alt else None)
+                if alt and (alt := alt.strip()):
+                    text_out(alt)
+                    for _, parts in anchors:
+                        parts.append(alt)
             elif tag in CELL:
-                writer.text(" ")
-            if tag == "a" and _usable_href(el.get("href")):
-                anchors.append((el.get("href", ""), len(anchor_text)))
-                anchor_text.append([])
-            _text_out(writer, anchor_text, el.text)
-            stack.append((el, False))
-            stack.extend((child, True) for child in reversed(el))
-        else:
-            if tag == "a" and anchors and anchors[-1][1] == len(anchor_text) - 1 and _usable_href(el.get("href")):
-                href, index = anchors.pop()
-                key = title_key(" ".join("".join(anchor_text.pop(index)).split()))
-                if key and key not in links:
-                    links[key] = urljoin(base, href) if base else href
-            if tag in BLOCK:
-                writer.line_break(paragraph=tag in PARAGRAPH)
-            _text_out(writer, anchor_text, el.tail)
+                text_out(" ")
+            if tag == "a":
+                href = el.get("href")
+                if _usable_href(href):
+                    anchors.append((href, []))
+            if s := el.text:
+                text_out(s)
+                for _, parts in anchors:
+                    parts.append(s)
+            continue
+        if event == "end":
+            tag = el.tag
+            if tag in SKIP or (hidden and el in hidden):
+                pass
+            else:
+                if tag == "a" and anchors and _usable_href(el.get("href")):
+                    href, parts = anchors.pop()
+                    hrefs.append(("".join(parts), href))
+                if tag in BLOCK:
+                    writer.line_break(paragraph=tag in PARAGRAPH)
+        if s := el.tail:  # after an element, a comment or a processing instruction
+            text_out(s)
+            for _, parts in anchors:
+                parts.append(s)
     writer.line_break()
     lines = normalize_text("\n".join(writer.lines)).split("\n")
+    links: dict[str, str] = {}
+    for text, href in hrefs:
+        key = title_key(" ".join(text.split()))
+        if key and key not in links:
+            links[key] = _join(base, href) if base else href
     return Rendered(lines=lines if lines != [""] else [], links=links, base_url=base)
 
 
-def _text_out(writer: _Writer, anchor_text: list[list[str]], s: str | None) -> None:
-    if s:
-        writer.text(s)
-        for parts in anchor_text:  # nested anchors are invalid HTML, but parsers keep them: feed them all
-            parts.append(s)
+def _hidden_elements(root: lxml.html.HtmlElement) -> set[lxml.html.HtmlElement]:
+    """The elements a browser does not show (hidden attribute, display:none, visibility:hidden)."""
+    return {el for el in root.xpath("descendant-or-self::*[@hidden or @style]") if _hidden(el)}
+
+
+_WITH_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]")
+
+
+def _join(base: str, href: str) -> str:
+    """urljoin(base, href). An href with scheme and host resolves the same on every page of a scheme (urljoin
+    reads only the base's scheme then), so the site's links, repeated on every page, are resolved once."""
+    if _WITH_HOST.match(href):
+        return _join_absolute(urlsplit(base).scheme, href)
+    return urljoin(base, href)
+
+
+@lru_cache(maxsize=1 << 15)
+def _join_absolute(scheme: str, href: str) -> str:
+    return urljoin(f"{scheme}://base/", href)
 
 
 def canonical_url(tree: lxml.html.HtmlElement) -> str | None:

@@ -94,6 +94,11 @@ def _quiet_gx() -> Any:
     return gx
 
 
+def preload() -> None:
+    """Import Great Expectations now (about 2 s), e.g. while a Prefect server boots, not at the first gate."""
+    _quiet_gx()
+
+
 @cache
 def _context(project_dir: str | None) -> Any:
     """A file-backed Great Expectations project (results kept for Data Docs), or an ephemeral one."""

@@ -31,6 +31,7 @@ class RunReport:
     to_review: list[tuple[float, str, list[str]]] = field(default_factory=list)  # (confidence, source, doubts)
     snapshot: int | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_spans: list[tuple[str, float, float]] = field(default_factory=list)  # (stage, start, end), epoch seconds
     data_docs: Path | None = None
 
     def count(self, stage: str, **counts: int) -> None:

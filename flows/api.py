@@ -1,0 +1,102 @@
+"""The temporary Prefect server of a command, started before anything else so that it boots meanwhile.
+
+Without PREFECT_API_URL, Prefect starts a temporary ("ephemeral") server on 127.0.0.1 only when the flow
+first needs it, so a run waits ~3 s for it after importing everything. Here the same server (Prefect's own
+uvicorn command and settings, the same PREFECT_HOME database) starts first and boots while the command
+imports Prefect and Great Expectations; Prefect then reports to it as to any server (PREFECT_API_URL). It
+stops with the command, after Prefect's exit hooks flushed the run's logs and events, and dies with a
+killed command too (parent-death signal).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    with contextlib.suppress(OSError):  # no libc.so.6: the server still stops at exit, only not after a kill -9
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LocalServer:
+    """A temporary Prefect server for one command: started at once, waited for only when needed."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        env = {
+            **os.environ,
+            "PREFECT_UI_ENABLED": "0",  # what Prefect's own temporary server sets
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+        }
+        command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host",
+                   "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]  # fmt: skip
+        linux = sys.platform == "linux"
+        self.process = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent if linux else None)
+        atexit.register(self.stop)  # registered before Prefect's own exit hooks, so it runs after they flush
+
+    def hand_to_prefect(self, timeout: float) -> None:
+        """Wait for the server, then point Prefect's settings at it; when they name a server after all (a
+        profile's PREFECT_API_URL), or forbid temporary ones, stop it instead."""
+        from prefect.context import refresh_global_settings_context
+        from prefect.settings import get_current_settings
+
+        settings = get_current_settings()
+        if settings.api.url or not settings.server.ephemeral.enabled:
+            self.stop()
+            return
+        self.wait(timeout)
+        os.environ["PREFECT_API_URL"] = self.url
+        refresh_global_settings_context()  # Prefect's way to take an environment change into account
+
+    def wait(self, timeout: float) -> None:
+        """Return when the server answers its health check; RuntimeError if it died or took too long."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the temporary Prefect server exited with code {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"the temporary Prefect server did not answer within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_local_server() -> LocalServer | None:
+    """Start a temporary server now, unless the environment points at a server or forbids temporary ones."""
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    if os.environ.get("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "").lower() in ("0", "false"):
+        return None
+    return LocalServer()
