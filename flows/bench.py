@@ -95,15 +95,19 @@ def corpus(pages: int, seed: int) -> Path:
         t0 = time.perf_counter()
         shutil.rmtree(out, ignore_errors=True)
         generate(out, pages, seed, formats=("html.gz",))
+        (out / ".complete").write_text("ok\n")
+        print(f"generated {pages} HTML pages in {time.perf_counter() - t0:.1f} s (cached in {out})")
+    if not (out / "jsonl" / ".complete").exists():
+        from trafilatura.utils import decode_file  # the peer gets text decoded the way trafilatura decodes
+
         files = sorted(out.rglob("*.html.gz"))
-        (out / "jsonl").mkdir()
+        (out / "jsonl").mkdir(exist_ok=True)
         for part in range(2):
             with (out / "jsonl" / f"part{part}.jsonl").open("w", encoding="utf-8") as f:
                 for path in files[part::2]:
-                    text = gzip.decompress(path.read_bytes()).decode("utf-8")
+                    text = decode_file(gzip.decompress(path.read_bytes()))
                     f.write(json.dumps({"id": path.name, "text": text}, ensure_ascii=False) + "\n")
-        (out / ".complete").write_text("ok\n")
-        print(f"generated {pages} HTML pages in {time.perf_counter() - t0:.1f} s (cached in {out})")
+        (out / "jsonl" / ".complete").write_text("ok\n")
     return out
 
 
@@ -132,7 +136,7 @@ def _bare_trafilatura(files: list[str]) -> None:
     import trafilatura
 
     for name in files:
-        trafilatura.extract(gzip.decompress(Path(name).read_bytes()).decode("utf-8"))
+        trafilatura.extract(gzip.decompress(Path(name).read_bytes()))  # bytes: trafilatura decodes them
 
 
 def _datatrove(jsonl: str, out: str) -> None:
