@@ -22,7 +22,7 @@ R = TypeVar("R")
 
 _MIN_PARALLEL_ITEMS = 64  # below this, starting workers costs more than it saves
 # Imported once by the forkserver, so each worker starts warm instead of importing Prefect and friends.
-PRELOAD = ["huunghi.parsing.clean", "huunghi.enrich"]
+PRELOAD = ["huunghi.readers", "huunghi.parsing.clean", "huunghi.enrich"]
 _pool: ProcessPoolExecutor | None = None
 
 
