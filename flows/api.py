@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 
 _PR_SET_PDEATHSIG = 1
+_ADDRESS_IN_USE = 3  # uvicorn's exit status when it cannot bind (Prefect retries on another port too)
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -40,6 +41,10 @@ class LocalServer:
     """A temporary Prefect server for one command: started at once, waited for only when needed."""
 
     def __init__(self) -> None:
+        self._spawn()
+        atexit.register(self.stop)  # registered before Prefect's own exit hooks, so it runs after they flush
+
+    def _spawn(self) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/api"
         env = {
@@ -52,7 +57,6 @@ class LocalServer:
                    "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]  # fmt: skip
         linux = sys.platform == "linux"
         self.process = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent if linux else None)
-        atexit.register(self.stop)  # registered before Prefect's own exit hooks, so it runs after they flush
 
     def hand_to_prefect(self, timeout: float) -> None:
         """Wait for the server, then point Prefect's settings at it; when they name a server after all (a
@@ -65,17 +69,27 @@ class LocalServer:
             self.stop()
             return
         self.wait(timeout)
+        for name in ("NO_PROXY", "no_proxy"):  # a proxy set for the web must not stand between us and it
+            hosts = [host for host in os.environ.get(name, "").split(",") if host]
+            if "127.0.0.1" not in hosts:
+                os.environ[name] = ",".join([*hosts, "127.0.0.1"])
         os.environ["PREFECT_API_URL"] = self.url
         refresh_global_settings_context()  # Prefect's way to take an environment change into account
 
     def wait(self, timeout: float) -> None:
         """Return when the server answers its health check; RuntimeError if it died or took too long."""
         deadline = time.monotonic() + timeout
+        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never a proxy
+        retried = False
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if self.process.returncode == _ADDRESS_IN_USE and not retried:  # the port was taken meanwhile
+                    self._spawn()
+                    retried = True
+                    continue
                 raise RuntimeError(f"the temporary Prefect server exited with code {self.process.returncode}")
             try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
+                with no_proxy.open(f"{self.url}/health", timeout=1) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, OSError):
