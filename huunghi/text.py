@@ -74,8 +74,9 @@ def is_slug(line: str) -> bool:
     return bool(_SLUG.fullmatch(line))
 
 
-def _char_class(chars: str) -> str:
-    return "[" + "".join(f"\\u{ord(c):04x}" for c in chars) + "]"
+def _script(chars: str, ranges: str) -> re.Pattern:
+    """A pattern matching any of `chars` or of the `ranges` (a character-class body like "a-z")."""
+    return re.compile("[" + "".join(f"\\u{ord(c):04x}" for c in chars) + ranges + "]")
 
 
 # The scripts, as regular-expression classes (counted in C: a Python loop over the characters cost half a
@@ -83,8 +84,8 @@ def _char_class(chars: str) -> str:
 # Vietnamese: its own letters, the Vietnamese block of Latin Extended Additional, accented vowels.
 _LAO = re.compile("[\u0e80-\u0eff]")
 _HAN = re.compile("[\u4e00-\u9fff\u3400-\u4dbf]")
-_LATIN = re.compile(_char_class("".join(chr(c) for c in range(0x0250) if chr(c).isalpha()))[:-1] + "\u1e00-\u1eff]")
-_VIETNAMESE = re.compile(_char_class("ăâđêôơưĂÂĐÊÔƠƯàáảãạèéẻẽẹìíỉĩịòóỏõọùúủũụỳýỷỹỵ")[:-1] + "\u1ea0-\u1ef9]")
+_LATIN = _script("".join(chr(c) for c in range(0x0250) if chr(c).isalpha()), "\u1e00-\u1eff")
+_VIETNAMESE = _script("ăâđêôơưĂÂĐÊÔƠƯàáảãạèéẻẽẹìíỉĩịòóỏõọùúủũụỳýỷỹỵ", "\u1ea0-\u1ef9")
 
 
 def _count(pattern: re.Pattern, text: str) -> int:

@@ -103,9 +103,14 @@ def render(tree: lxml.html.HtmlElement, url: str | None = None) -> Rendered:
     if (base_el := tree.find(".//base[@href]")) is not None:
         base = urljoin(base or "", base_el.get("href", ""))
     writer = _Writer()
-    text_out = writer.text
     hrefs: list[tuple[str, str]] = []  # (anchor text, href) in document order
     anchors: list[tuple[str, list[str]]] = []  # open anchors: (href, their text so far)
+
+    def out(s: str) -> None:
+        writer.text(s)
+        for _, parts in anchors:  # nested anchors are invalid HTML, but parsers keep them: feed them all
+            parts.append(s)
+
     body = tree.find("body")
     root = body if body is not None else tree
     hidden = _hidden_elements(root)
@@ -115,50 +120,38 @@ def render(tree: lxml.html.HtmlElement, url: str | None = None) -> Rendered:
         if event == "start":
             tag = el.tag
             if tag in SKIP or (hidden and el in hidden):
-                walker.skip_subtree()
+                walker.skip_subtree()  # its end event still comes, for its tail
                 continue
             if tag in BLOCK:
                 writer.line_break(paragraph=tag in PARAGRAPH)
             elif tag == "br":
                 writer.line_break()
             elif tag == "img":
-                alt = el.get("alt")
-                if alt and (alt := alt.strip()):
-                    text_out(alt)
-                    for _, parts in anchors:
-                        parts.append(alt)
+                if alt := (el.get("alt") or "").strip():
+                    out(alt)
             elif tag in CELL:
-                text_out(" ")
-            if tag == "a":
-                href = el.get("href")
-                if _usable_href(href):
-                    anchors.append((href, []))
-            if s := el.text:
-                text_out(s)
-                for _, parts in anchors:
-                    parts.append(s)
+                writer.text(" ")
+            if tag == "a" and _usable_href(href := el.get("href")):
+                anchors.append((href, []))
+            if el.text:
+                out(el.text)
             continue
-        if event == "end":
-            tag = el.tag
-            if tag in SKIP or (hidden and el in hidden):
-                pass
-            else:
-                if tag == "a" and anchors and _usable_href(el.get("href")):
-                    href, parts = anchors.pop()
-                    hrefs.append(("".join(parts), href))
-                if tag in BLOCK:
-                    writer.line_break(paragraph=tag in PARAGRAPH)
-        if s := el.tail:  # after an element, a comment or a processing instruction
-            text_out(s)
-            for _, parts in anchors:
-                parts.append(s)
+        if event == "end" and not (el.tag in SKIP or (hidden and el in hidden)):
+            if el.tag == "a" and anchors and _usable_href(el.get("href")):
+                href, parts = anchors.pop()
+                hrefs.append(("".join(parts), href))
+            if el.tag in BLOCK:
+                writer.line_break(paragraph=el.tag in PARAGRAPH)
+        if el.tail:  # after an element, a comment or a processing instruction
+            out(el.tail)
     writer.line_break()
     lines = normalize_text("\n".join(writer.lines)).split("\n")
     links: dict[str, str] = {}
+    scheme = urlsplit(base).scheme if base else ""
     for text, href in hrefs:
         key = title_key(" ".join(text.split()))
         if key and key not in links:
-            links[key] = _join(base, href) if base else href
+            links[key] = _join(base, scheme, href) if base else href
     return Rendered(lines=lines if lines != [""] else [], links=links, base_url=base)
 
 
@@ -170,11 +163,11 @@ def _hidden_elements(root: lxml.html.HtmlElement) -> set[lxml.html.HtmlElement]:
 _WITH_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]")
 
 
-def _join(base: str, href: str) -> str:
+def _join(base: str, scheme: str, href: str) -> str:
     """urljoin(base, href). An href with scheme and host resolves the same on every page of a scheme (urljoin
     reads only the base's scheme then), so the site's links, repeated on every page, are resolved once."""
     if _WITH_HOST.match(href):
-        return _join_absolute(urlsplit(base).scheme, href)
+        return _join_absolute(scheme, href)
     return urljoin(base, href)
 
 
