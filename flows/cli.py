@@ -403,8 +403,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         current = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
         con.close()
         if search.indexed_snapshot(root) != current:
-            print(f"(building the search index for snapshot {current}…)", file=sys.stderr)
-            search.build_index(root)
+            print(f"(updating the search index to snapshot {current}…)", file=sys.stderr)
+            search.update_index(root)
     except store.WarehouseError as exc:
         return _fail(str(exc))
     rows = search.search(root, args.query, args.limit)

@@ -97,9 +97,14 @@ def in_batches(items: list, size: int) -> list[list]:
 
 
 @task(name="index for search", retries=1, timeout_seconds=3600)
-def index_for_search(root: Path) -> int:
-    """Rebuild the full-text index from what the run committed (`huunghi search` rebuilds a stale one)."""
-    return search.build_index(root)
+def index_for_search(root: Path) -> search.IndexUpdate:
+    """Index what the run added or changed, drop what it removed (`huunghi search` updates a stale index)."""
+    update = search.update_index(root)
+    get_run_logger().info(
+        "search index at snapshot %s: %d articles indexed, %d dropped, %d in all",
+        update.snapshot_id, update.added, update.removed, update.total,
+    )  # fmt: skip
+    return update
 
 
 @task(name="find sources", timeout_seconds=600)

@@ -1,111 +1,185 @@
-"""Full-text search over titles and bodies: accent-insensitive, ranked by BM25, offline.
+"""Full-text search over titles and bodies: accent-insensitive, ranked by BM25, offline, updated incrementally.
 
-The index is DuckDB's fts extension (from its PyPI package, like ducklake) over the canonical articles, in
-its own file `<warehouse>/search.duckdb`, rebuilt after each run's commit into a temporary file that then
-replaces the old one (a reader keeps the file it opened). Text and queries are folded the same way —
-lower case, tone marks and other accents stripped, đ → d — so `ra pha bom min` finds `rà phá bom mìn`.
+The index is an inverted index in its own DuckDB file `<warehouse>/search.duckdb`: `docs` (one row per
+canonical article: title, date, length in terms, the version it was indexed at) and `postings` (term,
+article, count). Each run indexes only the articles it added or changed and drops those it removed or
+marked as copies; scores are computed at query time from the postings, so nothing else goes stale.
+The update is made on a copy of the file that then replaces the old one (a reader keeps the file it
+opened; a failed update leaves the old index). DuckDB's fts extension has no incremental update, which
+is why the index is ours; it computes the same BM25 as fts (k1 = 1.2, b = 0.75, log10 idf, terms are the
+folded text's runs of letters; a test compares the scores with fts's `match_bm25`).
 
-fts's own `match_bm25` macro names its tables without a catalog, so it only works with the index as the
-default database. `search_articles(q)` computes the same BM25 as fts (k1 = 1.2, b = 0.75, log10 idf; a test compares the
-two) with every table named `search.…`: attached as `search`, it works from any connection —
-`huunghi sql "FROM search.search_articles('ra pha bom min')"`.
+Text and queries are folded the same way — lower case, tone marks and other accents stripped, đ → d —
+so `ra pha bom min` finds `rà phá bom mìn`. Attached as `search`, the table macro works from any
+connection: `huunghi sql "FROM search.search_articles('ra pha bom min')"`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import duckdb_extensions
 
 from huunghi.warehouse import store
 
 INDEX_FILE = "search.duckdb"
 ALIAS = "search"
+FORMAT = 2  # 1: DuckDB fts tables (rebuilt whole each run)
 _FOLD = "strip_accents(lower(replace(replace(x, 'đ', 'd'), 'Đ', 'D')))"
-_MACROS = f"""
-CREATE OR REPLACE MACRO fold(x) AS {_FOLD};
+_SCHEMA = f"""
+CREATE MACRO fold(x) AS {_FOLD};
+CREATE TABLE docs (article_id VARCHAR, title VARCHAR, published_at TIMESTAMPTZ, len INTEGER, version VARCHAR);
+CREATE TABLE postings (term VARCHAR, article_id VARCHAR, tf INTEGER);
+CREATE TABLE index_info (format INTEGER, snapshot_id BIGINT, built_at TIMESTAMPTZ, docs_added BIGINT,
+                         docs_removed BIGINT);
+"""
+# Created with the file attached as `search`: the macro names its tables `search.…`, so it works from any
+# connection that attaches the index under that name.
+_MACROS = """
 CREATE OR REPLACE MACRO search_articles(q) AS TABLE
 WITH query AS (
     SELECT DISTINCT unnest(regexp_split_to_array(search.main.fold(q), '[^a-z0-9]+')) AS term
+), stats AS (
+    SELECT count(*) AS num_docs, avg(len) AS avgdl FROM search.main.docs
 ), hits AS (
-    SELECT t.docid, d.term, d.df, count(*) AS tf
-    FROM query JOIN search.fts_main_docs.dict d ON d.term = query.term
-    JOIN search.fts_main_docs.terms t ON t.termid = d.termid
-    GROUP BY ALL
+    SELECT p.article_id, p.term, p.tf, count(*) OVER (PARTITION BY p.term) AS df
+    FROM search.main.postings p JOIN query USING (term)
 ), scored AS (
-    SELECT h.docid, count(DISTINCT h.term) AS matched,
+    SELECT h.article_id, count(*) AS matched,
            sum(log10((st.num_docs - h.df + 0.5) / (h.df + 0.5) + 1) * h.tf * 2.2
-               / (h.tf + 1.2 * (1 - 0.75 + 0.75 * doc.len / st.avgdl))) AS score
-    FROM hits h JOIN search.fts_main_docs.docs doc ON doc.docid = h.docid
-    CROSS JOIN search.fts_main_docs.stats st
-    GROUP BY h.docid
+               / (h.tf + 1.2 * (1 - 0.75 + 0.75 * d.len / st.avgdl))) AS score
+    FROM hits h JOIN search.main.docs d USING (article_id) CROSS JOIN stats st
+    GROUP BY h.article_id
 )
-SELECT doc.name AS article_id, a.title, a.published_at, s.score, s.matched
-FROM scored s JOIN search.fts_main_docs.docs doc ON doc.docid = s.docid
-JOIN search.main.docs a ON a.article_id = doc.name
-ORDER BY s.score DESC, article_id;
+SELECT d.article_id, d.title, d.published_at, s.score, s.matched
+FROM scored s JOIN search.main.docs d USING (article_id)
+ORDER BY s.score DESC, d.article_id;
 """
+# The canonical articles and the version each is at: a new input (sha256) or a new reading of the same
+# input (content_hash) is a new version.
+_CURRENT = "SELECT article_id, sha256 || ':' || content_hash AS version FROM articles WHERE duplicate_of IS NULL"
+_TEXTS = (
+    "SELECT a.article_id, a.title, a.published_at, concat_ws(' ', a.title, a.lead, a.body) AS text, "
+    "a.sha256 || ':' || a.content_hash AS version "
+    "FROM articles a JOIN wanted w USING (article_id) WHERE a.duplicate_of IS NULL"
+)
 
 
-def _load_fts(con: duckdb.DuckDBPyConnection) -> None:
-    duckdb_extensions.import_extension("fts", con=con)
-    con.execute("LOAD fts")
+@dataclass(frozen=True)
+class IndexUpdate:
+    snapshot_id: int
+    added: int  # articles (re)indexed: new or changed
+    removed: int  # articles dropped: gone, changed or now a copy
+    total: int
 
 
 def index_path(root: Path) -> Path:
     return root / INDEX_FILE
 
 
-def build_index(root: Path) -> int:
-    """Rebuild the search index from the warehouse's canonical articles; returns the snapshot indexed."""
-    source = store.connect(root, read_only=True)
-    try:
-        snapshot = source.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
-        articles = source.execute(
-            "SELECT article_id, title, published_at, concat_ws(' ', title, lead, body) AS text "
-            "FROM articles WHERE duplicate_of IS NULL ORDER BY article_id"
-        ).arrow()
-    finally:
-        source.close()
+def update_index(root: Path, *, rebuild: bool = False) -> IndexUpdate:
+    """Bring the index to the warehouse's latest snapshot, indexing only new and changed articles
+    (`rebuild`, or an index of an older format: all of them)."""
     tmp = root / f".{INDEX_FILE}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
+    fresh = rebuild or _format(index_path(root)) != FORMAT
     try:
-        _load_fts(con)
-        con.register("new_articles", articles)
-        con.execute(f"CREATE MACRO fold(x) AS {_FOLD}")
-        con.execute("CREATE TABLE docs AS SELECT article_id, title, published_at, fold(text) AS text FROM new_articles")
-        con.execute(
-            "PRAGMA create_fts_index('docs', 'article_id', 'text', stemmer='none', stopwords='none', "
-            "strip_accents=1, lower=1, overwrite=1)"
-        )
-        con.execute("CREATE TABLE index_info AS SELECT ? AS snapshot_id, now() AS built_at", [snapshot])
+        if fresh:
+            _create(tmp)
+        else:
+            shutil.copyfile(index_path(root), tmp)
+        source = store.connect(root, read_only=True)
+        con = duckdb.connect(str(tmp))
+        try:
+            update = _apply(source, con)
+        finally:
+            con.close()
+            source.close()
+        os.replace(tmp, index_path(root))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return update
+
+
+def _create(path: Path) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(_SCHEMA)
     finally:
         con.close()
-    # The table macro names `search.…`: it is created with the file attached under that name.
-    con = duckdb.connect()
+    con = duckdb.connect()  # the macro is created with the file attached under the name it uses
     try:
-        con.execute(f"ATTACH '{tmp}' AS {ALIAS}")
+        con.execute(f"ATTACH '{path}' AS {ALIAS}")
         con.execute(f"USE {ALIAS}")
         con.execute(_MACROS)
-        con.execute("CHECKPOINT")
     finally:
         con.close()
-    os.replace(tmp, index_path(root))
-    return snapshot
+
+
+def _apply(source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection) -> IndexUpdate:
+    """One transaction on the index: drop stale versions, add the current ones it lacks."""
+    snapshot = source.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
+    con.register("current_docs", source.execute(_CURRENT).to_arrow_table())
+    # Indexed versions no longer current (gone, changed, now a copy) go; current ones not indexed come.
+    stale = con.execute(
+        "SELECT article_id FROM docs ANTI JOIN current_docs USING (article_id, version)"
+    ).to_arrow_table()
+    wanted = con.execute(
+        "SELECT article_id FROM current_docs ANTI JOIN docs USING (article_id, version)"
+    ).to_arrow_table()
+    source.register("wanted", wanted)
+    texts = source.execute(_TEXTS).to_arrow_table()
+    con.register("stale", stale)
+    con.register("texts", texts)
+    con.execute("BEGIN")
+    con.execute("DELETE FROM postings WHERE article_id IN (SELECT article_id FROM stale)")
+    con.execute("DELETE FROM docs WHERE article_id IN (SELECT article_id FROM stale)")
+    # fts's tokens: the folded text split at anything but a-z, empty pieces dropped.
+    con.execute(
+        "CREATE TEMP TABLE tokens AS SELECT article_id, term FROM "
+        "(SELECT article_id, unnest(string_split_regex(fold(text), '[^a-z]+')) AS term FROM texts) WHERE term <> ''"
+    )
+    con.execute("INSERT INTO postings SELECT term, article_id, count(*) FROM temp.tokens GROUP BY ALL ORDER BY ALL")
+    con.execute(
+        "INSERT INTO docs SELECT t.article_id, t.title, t.published_at, coalesce(n.len, 0), t.version FROM texts t "
+        "LEFT JOIN (SELECT article_id, count(*) AS len FROM temp.tokens GROUP BY ALL) n USING (article_id) "
+        "ORDER BY t.article_id"
+    )
+    con.execute("DELETE FROM index_info")
+    con.execute("INSERT INTO index_info VALUES (?, ?, now(), ?, ?)", [FORMAT, snapshot, texts.num_rows, stale.num_rows])
+    con.execute("COMMIT")
+    total = con.execute("SELECT count(*) FROM docs").fetchone()[0]
+    return IndexUpdate(snapshot, texts.num_rows, stale.num_rows, total)
+
+
+def build_index(root: Path) -> int:
+    """Index every canonical article anew; returns the snapshot indexed."""
+    return update_index(root, rebuild=True).snapshot_id
+
+
+def _format(path: Path) -> int | None:
+    if not path.exists():
+        return None
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT format FROM index_info").fetchone()[0]
+    except (duckdb.Error, TypeError):
+        return None
+    finally:
+        con.close()
 
 
 def indexed_snapshot(root: Path) -> int | None:
-    """The warehouse snapshot the index was built from, or None when there is no index."""
-    if not index_path(root).exists():
+    """The warehouse snapshot the index was brought to, or None when there is no (current-format) index."""
+    if _format(index_path(root)) != FORMAT:
         return None
     con = duckdb.connect(str(index_path(root)), read_only=True)
     try:
         return con.execute("SELECT snapshot_id FROM index_info").fetchone()[0]
-    except duckdb.Error:
-        return None
     finally:
         con.close()
 
@@ -114,7 +188,6 @@ def attach(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
     """Attach the index read-only as `search` (for `huunghi sql`); False when there is none."""
     if not index_path(root).exists():
         return False
-    _load_fts(con)
     con.execute(f"ATTACH '{index_path(root)}' AS {ALIAS} (READ_ONLY)")
     return True
 
