@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import zlib
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash
 
 from huunghi.text import stable_id, title_key
+
+if TYPE_CHECKING:
+    from datasketch import MinHash  # imported when first needed: 0.35 s (scipy) a run with no page does not pay
 
 NUM_PERM = 128
 MINHASH_SEED = 1
@@ -22,6 +25,8 @@ def article_id(source_uri: str) -> str:
 
 @lru_cache(maxsize=1)
 def _permutations() -> object:
+    from datasketch import MinHash
+
     return MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED).permutations
 
 
@@ -30,6 +35,8 @@ def minhash(text: str) -> bytes:
 
     CRC-32 hashes the shingles: deterministic across processes and several times faster than SHA-1.
     """
+    from datasketch import MinHash
+
     words = title_key(text).split()
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
     m = MinHash(
@@ -41,5 +48,7 @@ def minhash(text: str) -> bytes:
 
 def sketch(signature: bytes) -> MinHash:
     """A stored signature back as a MinHash, to compare and to index."""
+    from datasketch import MinHash
+
     values = np.frombuffer(signature, dtype=np.uint64)
     return MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashvalues=values, scheme=MINHASH_SCHEME)

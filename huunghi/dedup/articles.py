@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-from datasketch import MinHash, MinHashLSH
 
 from huunghi.dedup.stories import cluster_titles, pick
 from huunghi.records import ArticleText, CleanedPage
 from huunghi.signatures import NUM_PERM, article_id, sketch
 from huunghi.text import title_key
 from huunghi.warehouse.schema import build
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 NEAR_DUP_JACCARD = 0.75  # estimated Jaccard of word 5-shingles; a trimmed sentence keeps ~0.85-0.95
 LSH_THRESHOLD = 0.7  # the index casts a wider net, the estimate decides
@@ -62,6 +65,10 @@ def article_text(aid: str, rec: CleanedPage) -> ArticleText:
 
 def _near_duplicates(candidates: list[tuple[str, CleanedPage]], known: DedupState) -> dict[str, str]:
     """article id → the canonical article it nearly repeats (MinHash LSH, then the Jaccard estimate)."""
+    if not candidates:
+        return {}  # nothing new: the warehouse's signatures need no index
+    from datasketch import MinHashLSH  # imported here: a run with nothing new does not pay for it (scipy)
+
     lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM, weights=(0.3, 0.7))  # missing a copy costs more
     sketches: dict[str, MinHash] = {}
     for aid in sorted(known.signatures):
