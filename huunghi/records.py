@@ -52,6 +52,18 @@ class Sighting(NamedTuple):
 
 
 @dataclass(slots=True)
+class Prepared:
+    """The half of cleaning an HTML page that no knowledge changes (rendering, trafilatura), kept for a page
+    the second pass parses again with what the run learned: no page is rendered twice."""
+
+    lines: str | None  # the rendered text, when the page is in the section's layout (the line parser reads it)
+    paragraphs: list[tuple[str, str]] | None  # else trafilatura's paragraphs
+    links: dict[str, str]  # title key → link target
+    base_url: str | None
+    meta: dict | None = None  # the page's declared metadata, once read
+
+
+@dataclass(slots=True)
 class CleanedPage:
     """A page after boilerplate removal: its article, the stories it shows, and what other pages can learn.
 
@@ -79,6 +91,7 @@ class CleanedPage:
     minhash: bytes | None
     parse_confidence: float = 1.0  # 0–1, from the doubts (huunghi/parsing/confidence.py)
     parse_doubts: list[str] = field(default_factory=list)
+    prepared: Prepared | None = None  # an HTML page that needs knowledge, until the second pass parsed it
 
     @property
     def complete(self) -> bool:

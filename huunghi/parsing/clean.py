@@ -27,7 +27,7 @@ from huunghi.parsing.lines import (
     is_headline,
     parse_page,
 )
-from huunghi.records import CleanedPage, CleanResult, Quarantined, RawPage, Sighting
+from huunghi.records import CleanedPage, CleanResult, Prepared, Quarantined, RawPage, Sighting
 from huunghi.signatures import minhash
 from huunghi.text import ascii_fold, language_of, title_key
 
@@ -47,32 +47,50 @@ def parse_html(text: str, url: str | None = None, known: Knowledge = NO_KNOWLEDG
     of any other layout is trafilatura's (huunghi.parsing.extract), with only the cross-page rule on top.
     """
     tree = render.parse(text)
-    rendered = render.render(tree, url)
-    layout = load_layout()
-    if is_section_layout(rendered.lines, layout):
-        page = PageParser(rendered.text, layout, known, normalized=True).parse()
-        if page.published_at is None or page.author is None:
-            meta = extract.metadata(tree, rendered.base_url)
-            page.published_at = page.published_at or meta["published_at"]
-            page.author = page.author or meta["author"]
-        for story in page.stories:
-            story.url = rendered.links.get(title_key(story.title))
-    else:
-        page = _trafilatura_page(tree, extract.metadata(tree, rendered.base_url), rendered.links, known)
-    page.url = url or rendered.base_url
+    prepared = prepare_html(tree, url)
+    page = parse_prepared(prepared, known, tree)
+    page.url = url or prepared.base_url
     return page
 
 
-def _trafilatura_page(tree, meta: dict, links: dict[str, str], known: Knowledge) -> ParsedPage:
+def prepare_html(tree, url: str | None) -> Prepared:
+    """What no knowledge changes: the rendered lines of a page in the section's layout, else trafilatura's
+    paragraphs with the page's metadata."""
+    rendered = render.render(tree, url)
+    if is_section_layout(rendered.lines, load_layout()):
+        return Prepared(rendered.text, None, rendered.links, rendered.base_url)
+    meta = extract.metadata(tree, rendered.base_url)
+    paragraphs = extract.trafilatura_paragraphs(tree, meta["title"])
+    return Prepared(None, paragraphs, rendered.links, rendered.base_url, meta)
+
+
+def parse_prepared(prepared: Prepared, known: Knowledge, tree=None) -> ParsedPage:
+    """A prepared page parsed with `known`; `tree` reads the page's metadata when the lines lack a date or
+    an author (the second pass has no tree: the first pass kept the metadata of the pages it hands on)."""
+    if prepared.lines is None:
+        return _trafilatura_page(prepared, known)
+    page = PageParser(prepared.lines, load_layout(), known, normalized=True).parse()
+    if tree is not None and (page.needs_knowledge or page.published_at is None or page.author is None):
+        prepared.meta = prepared.meta or extract.metadata(tree, prepared.base_url)
+    if page.published_at is None or page.author is None:
+        page.published_at = page.published_at or prepared.meta["published_at"]
+        page.author = page.author or prepared.meta["author"]
+    for story in page.stories:
+        story.url = prepared.links.get(title_key(story.title))
+    return page
+
+
+def _trafilatura_page(prepared: Prepared, known: Knowledge) -> ParsedPage:
     """trafilatura's article, with huunghi's layout-free rules on top: a headline-like paragraph that is
     one link ("Lire aussi : …", "Xem thêm …") is an inline teaser; a paragraph that is only a date is the
     dateline; a headline-like paragraph the site repeats on many pages is furniture."""
+    meta = prepared.meta
     page = ParsedPage(title=meta["title"], published_at=meta["published_at"], author=meta["author"])
     page.section = " › ".join(meta["categories"]) or None
     page.extractor = "trafilatura"
-    for kind, text in extract.trafilatura_paragraphs(tree, page.title):
+    for kind, text in prepared.paragraphs:
         if kind == "body" and is_headline(text):
-            if link := links.get(title_key(text)):
+            if link := prepared.links.get(title_key(text)):
                 page.stories.append(Story("inline", text, url=link))
                 continue
             if len(text) < 60 and DATE_LIKE.search(text) and len(SLUG_WORD.findall(ascii_fold(text))) <= 8:
@@ -89,13 +107,22 @@ def _trafilatura_page(tree, meta: dict, links: dict[str, str], known: Knowledge)
     return page
 
 
-def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> CleanedPage | Quarantined:
-    """One raw page → a cleaned article record, or a quarantine entry saying why not."""
-    if raw.format == "html":
+def clean_page(
+    raw: RawPage, known: Knowledge = NO_KNOWLEDGE, prepared: Prepared | None = None
+) -> CleanedPage | Quarantined:
+    """One raw page → a cleaned article record, or a quarantine entry saying why not. An HTML page that
+    needs knowledge keeps its prepared form for the second pass (`prepared`: parse that, render nothing)."""
+    if prepared is not None:
+        page = parse_prepared(prepared, known)
+        page.url = raw.url or prepared.base_url
+    elif raw.format == "html":
         try:
-            page = parse_html(raw.text, raw.url, known)
+            tree = render.parse(raw.text)
+            prepared = prepare_html(tree, raw.url)
         except render.NotHTML as exc:
             return Quarantined.of(raw, "clean", "not_html", str(exc))
+        page = parse_prepared(prepared, known, tree)
+        page.url = raw.url or prepared.base_url
     else:
         page = parse_page(raw.text, known, normalized=True)
     if page.listing:
@@ -126,15 +153,20 @@ def clean_page(raw: RawPage, known: Knowledge = NO_KNOWLEDGE) -> CleanedPage | Q
         minhash=minhash("\n".join([page.title, page.lead or "", *body])) if complete else None,
         parse_confidence=confidence(found),
         parse_doubts=found,
+        prepared=prepared if page.needs_knowledge else None,
     )
 
 
-def clean_chunk(pages: Sequence[RawPage], known: Knowledge = NO_KNOWLEDGE) -> CleanResult:
+Page = RawPage | tuple[RawPage, Prepared | None]  # a raw page, or (in the second pass) with its prepared form
+
+
+def clean_chunk(pages: Sequence[Page], known: Knowledge = NO_KNOWLEDGE) -> CleanResult:
     """Clean a chunk of pages; a page that raises goes to quarantine instead of taking the run down."""
     result = CleanResult()
-    for raw in pages:
+    for page in pages:
+        raw, prepared = (page, None) if isinstance(page, RawPage) else page
         try:
-            out = clean_page(raw, known)
+            out = clean_page(raw, known, prepared)
         except Exception as exc:
             out = Quarantined.of(raw, "clean", "parser_error", f"{type(exc).__name__}: {exc}")
         if isinstance(out, Quarantined):
@@ -149,21 +181,25 @@ def second_pass(
     cleaned: CleanResult,
     known: Knowledge,
     stored_counts: dict[str, int],
-    clean: Callable[[list[RawPage], Knowledge], CleanResult],
+    clean: Callable[[list[Page], Knowledge], CleanResult],
 ) -> CleanResult:
     """Clean again, with what the whole run learned, the pages whose parse that knowledge could change.
 
     Every page is first cleaned with what earlier runs learned; the titles and repeated lines seen across
     all of this run's pages then settle the doubtful lines (joined teaser titles, headline-like lines).
+    An HTML page is parsed again from the form the first pass prepared (rendered once); the records
+    returned carry no prepared form.
     """
     learned = learn(cleaned.articles, known, stored_counts)
-    doubtful = {r.source_uri for r in cleaned.articles if r.needs_knowledge}
-    if not doubtful or learned == known:
-        return cleaned
-    again = clean([p for p in pages if p.source_uri in doubtful], learned)
-    redone = {r.source_uri: r for r in again.articles}
-    lost = {q.source_uri for q in again.quarantined}
-    return CleanResult(
-        articles=[redone.get(r.source_uri, r) for r in cleaned.articles if r.source_uri not in lost],
-        quarantined=cleaned.quarantined + again.quarantined,
-    )
+    doubtful = {r.source_uri: r.prepared for r in cleaned.articles if r.needs_knowledge}
+    if doubtful and learned != known:
+        again = clean([(p, doubtful[p.source_uri]) for p in pages if p.source_uri in doubtful], learned)
+        redone = {r.source_uri: r for r in again.articles}
+        lost = {q.source_uri for q in again.quarantined}
+        cleaned = CleanResult(
+            articles=[redone.get(r.source_uri, r) for r in cleaned.articles if r.source_uri not in lost],
+            quarantined=cleaned.quarantined + again.quarantined,
+        )
+    for record in cleaned.articles:
+        record.prepared = None
+    return cleaned
