@@ -10,6 +10,7 @@ whole run learned, the pages whose parse that knowledge could change.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from huunghi.knowledge import NO_KNOWLEDGE, Knowledge, learn
 from huunghi.parsing import extract, render
@@ -48,7 +49,7 @@ def parse_html(text: str, url: str | None = None, known: Knowledge = NO_KNOWLEDG
     """
     tree = render.parse(text)
     prepared = prepare_html(tree, url)
-    page = parse_prepared(prepared, known, tree)
+    page = parse_prepared(prepared, known, lambda: tree)
     page.url = url or prepared.base_url
     return page
 
@@ -64,15 +65,14 @@ def prepare_html(tree, url: str | None) -> Prepared:
     return Prepared(None, paragraphs, rendered.links, rendered.base_url, meta)
 
 
-def parse_prepared(prepared: Prepared, known: Knowledge, tree=None) -> ParsedPage:
-    """A prepared page parsed with `known`; `tree` reads the page's metadata when the lines lack a date or
-    an author (the second pass has no tree: the first pass kept the metadata of the pages it hands on)."""
+def parse_prepared(prepared: Prepared, known: Knowledge, tree: Callable[[], Any]) -> ParsedPage:
+    """A prepared page parsed with `known`; `tree()` gives the page's tree to read its metadata when the
+    lines lack a date or an author (in the second pass, only if the first pass did not need it)."""
     if prepared.lines is None:
         return _trafilatura_page(prepared, known)
     page = PageParser(prepared.lines, load_layout(), known, normalized=True).parse()
-    if tree is not None and (page.needs_knowledge or page.published_at is None or page.author is None):
-        prepared.meta = prepared.meta or extract.metadata(tree, prepared.base_url)
     if page.published_at is None or page.author is None:
+        prepared.meta = prepared.meta or extract.metadata(tree(), prepared.base_url)
         page.published_at = page.published_at or prepared.meta["published_at"]
         page.author = page.author or prepared.meta["author"]
     for story in page.stories:
@@ -113,7 +113,7 @@ def clean_page(
     """One raw page → a cleaned article record, or a quarantine entry saying why not. An HTML page that
     needs knowledge keeps its prepared form for the second pass (`prepared`: parse that, render nothing)."""
     if prepared is not None:
-        page = parse_prepared(prepared, known)
+        page = parse_prepared(prepared, known, lambda: render.parse(raw.text))
         page.url = raw.url or prepared.base_url
     elif raw.format == "html":
         try:
@@ -121,7 +121,7 @@ def clean_page(
             prepared = prepare_html(tree, raw.url)
         except render.NotHTML as exc:
             return Quarantined.of(raw, "clean", "not_html", str(exc))
-        page = parse_prepared(prepared, known, tree)
+        page = parse_prepared(prepared, known, lambda: tree)
         page.url = raw.url or prepared.base_url
     else:
         page = parse_page(raw.text, known, normalized=True)
