@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import gzip
 
 import pytest
@@ -145,3 +146,26 @@ def test_html_and_text_records_agree_through_both_passes(both_forms):
         assert [s[:3] for s in text.stories] == [s[:3] for s in from_html.stories]
         urls = [s.url for s in from_html.stories]
         assert all(u and u.startswith("https://thoidai.com.vn/") for u in urls), name  # stories keep their link
+
+
+def test_the_second_pass_renders_nothing_and_parses_as_a_fresh_clean_would(both_forms, monkeypatch):
+    """The second pass parses the forms the first pass prepared: the same records as cleaning the raw pages
+    anew with the run's knowledge, without rendering a page again."""
+    pages = read_files(sorted(both_forms.rglob("*.html.gz"))).pages
+    first = clean_chunk(pages)
+    kept = [r for r in first.articles if r.prepared is not None]
+    assert kept and all(r.needs_knowledge for r in kept)
+    learned = learn(first.articles, NO_KNOWLEDGE, {})
+    by_uri = {p.source_uri: p for p in pages}
+    fresh = {r.source_uri: r for r in clean_chunk([by_uri[r.source_uri] for r in kept], learned).articles}
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("a page rendered twice")
+
+    monkeypatch.setattr(render, "render", no_render)
+    done = second_pass(pages, first, NO_KNOWLEDGE, {}, clean_chunk)
+    assert [r.source_uri for r in done.articles] == [r.source_uri for r in first.articles]  # none lost
+    assert all(r.prepared is None for r in done.articles)  # nothing prepared travels on to dedup
+    for record in done.articles:
+        if record.source_uri in fresh:
+            assert record == dataclasses.replace(fresh[record.source_uri], prepared=None)
