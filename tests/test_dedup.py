@@ -105,3 +105,21 @@ def test_article_already_in_the_warehouse_stays_canonical():
     known = DedupState(signatures={"aaaaaaaaaaaaaaaa": minhash("\n".join([original.title, original.lead, *BODY]))})
     result = dedup([original], known, "run")
     assert result.articles["duplicate_of"].to_pylist() == ["aaaaaaaaaaaaaaaa"]
+
+
+def test_a_rewritten_article_and_a_copy_of_its_new_text_make_no_cycle():
+    """The warehouse holds an article; this run brings its edited text and, elsewhere, a copy of that text:
+    the held article stays canonical (matched by its new text, not its old one) and the copy points at it."""
+    from huunghi.signatures import article_id
+
+    edited = [BODY[0].replace("buôn lậu", "buôn bán người"), *BODY[1:]]
+    held = _record("file:///w/held.txt", BODY)
+    rewritten = _record("file:///w/held.txt", edited)
+    copy = _record("file:///c/copy2.txt", edited)
+    held_id, copy_id = article_id(held.source_uri), article_id(copy.source_uri)
+    assert copy_id < held_id  # the smallest id would win among new articles
+    for first, second in ((rewritten, copy), (copy, rewritten)):
+        known = DedupState(content={held.content_hash: held_id}, signatures={held_id: held.minhash})
+        marks = dict(zip(*(dedup([first, second], known, "run").articles[c].to_pylist()
+                          for c in ("article_id", "duplicate_of")), strict=True))  # fmt: skip
+        assert marks == {held_id: None, copy_id: held_id}

@@ -63,16 +63,26 @@ def article_text(aid: str, rec: CleanedPage) -> ArticleText:
     )
 
 
-def _near_duplicates(candidates: list[tuple[str, CleanedPage]], known: DedupState) -> dict[str, str]:
-    """article id → the canonical article it nearly repeats (MinHash LSH, then the Jaccard estimate)."""
+def _near_duplicates(
+    records: list[tuple[str, CleanedPage]], duplicate_of: dict[str, str], known: DedupState
+) -> dict[str, str]:
+    """article id → the canonical article it nearly repeats (MinHash LSH, then the Jaccard estimate).
+
+    A held article this run rewrites is matched by its new text, not its old one (the old goes away), and
+    not at all when its new text repeats another article.
+    """
+    candidates = [(aid, rec) for aid, rec in records if aid not in duplicate_of]
     if not candidates:
         return {}  # nothing new: the warehouse's signatures need no index
     from datasketch import MinHashLSH  # imported here: a run with nothing new does not pay for it (scipy)
 
+    rewritten = dict(records)
     lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM, weights=(0.3, 0.7))  # missing a copy costs more
     sketches: dict[str, MinHash] = {}
     for aid in sorted(known.signatures):
-        sketches[aid] = sketch(known.signatures[aid])
+        if aid in duplicate_of:
+            continue
+        sketches[aid] = sketch(rewritten[aid].minhash if aid in rewritten else known.signatures[aid])
         lsh.insert(aid, sketches[aid])
     found: dict[str, str] = {}
     for aid, rec in candidates:  # sorted by article id
@@ -102,11 +112,12 @@ def dedup(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResu
     records = sorted(((article_id(r.source_uri), r) for r in pages), key=lambda pair: pair[0])
     first_of: dict[str, str] = {}
     duplicate_of: dict[str, str] = {}
-    for aid, rec in records:
+    # An article the warehouse holds as canonical and this run rewrites goes first: it stays canonical.
+    for aid, rec in sorted(records, key=lambda pair: (pair[0] not in known.signatures, pair[0])):
         canon = known.content.get(rec.content_hash) or first_of.setdefault(rec.content_hash, aid)
         if canon != aid:
             duplicate_of[aid] = canon
-    duplicate_of.update(_near_duplicates([(a, r) for a, r in records if a not in duplicate_of], known))
+    duplicate_of.update(_near_duplicates(records, duplicate_of, known))
 
     articles, paragraphs, sightings, canonical, headlines, signatures = [], [], [], [], [], []
     for aid, rec in records:
