@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from huunghi.quality.gates import GateOutcome, Quality
 
 
-@task(name="quality gate", timeout_seconds=1800)
+@task(name="quality gate", timeout_seconds=1800, cache_policy=NO_CACHE)  # a gate judges every run anew
 def gate(quality: Quality, name: str, table: pa.Table) -> GateOutcome:
     """Validate a stage's output against expectations/<name>.json; GateFailed stops the run."""
     return quality.validate(name, table)

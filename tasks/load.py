@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from huunghi.quality.gates import Quality
 from huunghi.settings import DEFAULT_LOCK_WAIT_SECONDS
@@ -31,7 +32,7 @@ def write_slot(wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS):
     return concurrency(WRITE_LIMIT, occupy=1, timeout_seconds=wait_seconds, strict=True)
 
 
-@task(name="load warehouse", retries=0, timeout_seconds=3600)
+@task(name="load warehouse", retries=0, timeout_seconds=3600, cache_policy=NO_CACHE)  # never skipped
 def load_run(
     root: Path, tables: dict[str, pa.Table], run: RunInfo, quality: Quality | None = None, dry_run: bool = False
 ) -> LoadOutcome:

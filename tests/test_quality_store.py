@@ -1,0 +1,35 @@
+"""The Great Expectations store keeps the latest runs' validation results; older ones move, whole, to
+quality/archive/ — GX lists and parses every stored result on each Data Docs build."""
+
+from __future__ import annotations
+
+from huunghi.quality.gates import archive_old_results
+
+
+def _store(project, runs: dict[str, str], suites=("cleaned", "articles")) -> None:
+    for suite in suites:
+        for run, started in runs.items():
+            folder = project / "gx" / "uncommitted" / "validations" / suite / run / started
+            folder.mkdir(parents=True)
+            (folder / "huunghi-x.json").write_text(f'{{"run": "{run}", "suite": "{suite}"}}', "utf-8")
+
+
+def test_all_but_the_latest_runs_move_to_the_archive_whole(tmp_path):
+    runs = {f"run-{n}": f"2026110{n}T010000.000000Z" for n in (3, 1, 5, 2, 4)}
+    _store(tmp_path, runs)
+    assert archive_old_results(tmp_path, keep=3) == ["run-1", "run-2"]  # the oldest, by their run time
+    store = tmp_path / "gx" / "uncommitted" / "validations"
+    for suite in ("cleaned", "articles"):
+        assert sorted(p.name for p in (store / suite).iterdir()) == ["run-3", "run-4", "run-5"]
+        for run in ("run-1", "run-2"):
+            moved = tmp_path / "archive" / "validations" / suite / run / runs[run] / "huunghi-x.json"
+            assert moved.read_text("utf-8") == f'{{"run": "{run}", "suite": "{suite}"}}'
+    assert archive_old_results(tmp_path, keep=3) == []  # nothing more to move
+    assert archive_old_results(tmp_path / "no-project", keep=3) == []
+
+
+def test_a_run_seen_in_one_suite_only_counts_once(tmp_path):
+    _store(tmp_path, {"a": "20260101T000000.000000Z", "b": "20260102T000000.000000Z"})
+    _store(tmp_path, {"c": "20260103T000000.000000Z"}, suites=("warehouse",))
+    assert archive_old_results(tmp_path, keep=2) == ["a"]
+    assert not (tmp_path / "gx" / "uncommitted" / "validations" / "cleaned" / "a").exists()
