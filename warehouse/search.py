@@ -85,18 +85,20 @@ def update_index(root: Path, *, rebuild: bool = False) -> IndexUpdate:
     (`rebuild`, or an index of an older format: all of them)."""
     tmp = root / f".{INDEX_FILE}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
-    fresh = rebuild or _format(index_path(root)) != FORMAT
+    fresh = rebuild or indexed_snapshot(root) is None
     try:
         if fresh:
             _create(tmp)
         else:
             shutil.copyfile(index_path(root), tmp)
         source = store.connect(root, read_only=True)
-        con = duckdb.connect(str(tmp))
         try:
-            update = _apply(source, con)
+            con = duckdb.connect(str(tmp))
+            try:
+                update = _apply(source, con)
+            finally:
+                con.close()
         finally:
-            con.close()
             source.close()
         os.replace(tmp, index_path(root))
     except BaseException:
@@ -161,27 +163,23 @@ def build_index(root: Path) -> int:
     return update_index(root, rebuild=True).snapshot_id
 
 
-def _format(path: Path) -> int | None:
+def _info(path: Path) -> tuple[int, int] | None:
+    """(format, snapshot) of an index file; None when there is none or it cannot be read."""
     if not path.exists():
         return None
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.execute("SELECT format FROM index_info").fetchone()[0]
-    except (duckdb.Error, TypeError):
-        return None
+        return con.execute("SELECT format, snapshot_id FROM index_info").fetchone()
+    except duckdb.Error:
+        return None  # e.g. an fts-era index (format 1) has no format column
     finally:
         con.close()
 
 
 def indexed_snapshot(root: Path) -> int | None:
     """The warehouse snapshot the index was brought to, or None when there is no (current-format) index."""
-    if _format(index_path(root)) != FORMAT:
-        return None
-    con = duckdb.connect(str(index_path(root)), read_only=True)
-    try:
-        return con.execute("SELECT snapshot_id FROM index_info").fetchone()[0]
-    finally:
-        con.close()
+    info = _info(index_path(root))
+    return info[1] if info and info[0] == FORMAT else None
 
 
 def attach(con: duckdb.DuckDBPyConnection, root: Path) -> bool:

@@ -47,11 +47,21 @@ def parse_html(text: str, url: str | None = None, known: Knowledge = NO_KNOWLEDG
     links give the stories their URL and the page's metadata fills what the visible text lacks. A page
     of any other layout is trafilatura's (huunghi.parsing.extract), with only the cross-page rule on top.
     """
-    tree = render.parse(text)
-    prepared = prepare_html(tree, url)
-    page = parse_prepared(prepared, known, lambda: tree)
+    return _html_page(text, url, known)[0]
+
+
+def _html_page(
+    text: str, url: str | None, known: Knowledge, prepared: Prepared | None = None
+) -> tuple[ParsedPage, Prepared]:
+    """The page and its prepared form: made from the HTML, or (the second pass) the one given."""
+    if prepared is None:
+        tree = render.parse(text)
+        prepared = prepare_html(tree, url)
+        page = parse_prepared(prepared, known, lambda: tree)
+    else:
+        page = parse_prepared(prepared, known, lambda: render.parse(text))
     page.url = url or prepared.base_url
-    return page
+    return page, prepared
 
 
 def prepare_html(tree, url: str | None) -> Prepared:
@@ -112,17 +122,11 @@ def clean_page(
 ) -> CleanedPage | Quarantined:
     """One raw page → a cleaned article record, or a quarantine entry saying why not. An HTML page that
     needs knowledge keeps its prepared form for the second pass (`prepared`: parse that, render nothing)."""
-    if prepared is not None:
-        page = parse_prepared(prepared, known, lambda: render.parse(raw.text))
-        page.url = raw.url or prepared.base_url
-    elif raw.format == "html":
+    if raw.format == "html":
         try:
-            tree = render.parse(raw.text)
-            prepared = prepare_html(tree, raw.url)
+            page, prepared = _html_page(raw.text, raw.url, known, prepared)
         except render.NotHTML as exc:
             return Quarantined.of(raw, "clean", "not_html", str(exc))
-        page = parse_prepared(prepared, known, lambda: tree)
-        page.url = raw.url or prepared.base_url
     else:
         page = parse_page(raw.text, known, normalized=True)
     if page.listing:
