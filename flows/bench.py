@@ -200,6 +200,16 @@ def bench(pages: int, seed: int) -> None:
         if m is not run:
             print(f"  ratio huunghi / {name.split(' (')[0]}: {run.wall / m.wall:.2f}")
 
+    total = print_stages(report, run, pages)
+    print(f"  {'all stages':<14}{total:>9.2f}{pages / total:>10,.0f}")
+    print(f"  {'fixed cost':<14}{run.wall - total:>9.2f}   (start, Prefect server and bookkeeping, Data Docs, exit)")
+    clean, enrich = report["stage_seconds"].get("clean", 0.0), report["stage_seconds"].get("enrich", 0.0)
+    print(f"  enrichment {1000 * enrich / pages:.2f} ms a page vs extraction (clean) {1000 * clean / pages:.2f} ms")
+    fixed_cost(folder)
+
+
+def print_stages(report: dict, run: Measured, pages: int) -> float:
+    """Each stage's seconds, pages/s and peak RSS in one huunghi run; returns the stages' total."""
     print(f"\nstages of the huunghi run ({report['status']}; memory: the process tree while the stage ran):")
     print(f"  {'stage':<14}{'seconds':>9}{'pages/s':>10}{'peak RSS':>11}")
     spans: dict[str, list] = {}
@@ -209,12 +219,7 @@ def bench(pages: int, seed: int) -> None:
         peak = max((run.peak(a, b) for a, b in spans.get(stage, [])), default=0)
         rate = f"{pages / seconds:,.0f}" if seconds > 0 else "-"
         print(f"  {stage:<14}{seconds:>9.2f}{rate:>10}{_mb(peak):>11}")
-    total = sum(report["stage_seconds"].values())
-    print(f"  {'all stages':<14}{total:>9.2f}{pages / total:>10,.0f}")
-    print(f"  {'fixed cost':<14}{run.wall - total:>9.2f}   (start, Prefect server and bookkeeping, Data Docs, exit)")
-    clean, enrich = report["stage_seconds"].get("clean", 0.0), report["stage_seconds"].get("enrich", 0.0)
-    print(f"  enrichment {1000 * enrich / pages:.2f} ms a page vs extraction (clean) {1000 * clean / pages:.2f} ms")
-    fixed_cost(folder)
+    return sum(report["stage_seconds"].values())
 
 
 def fixed_cost(folder: Path) -> None:
@@ -231,12 +236,17 @@ def fixed_cost(folder: Path) -> None:
 
 
 def scale(sizes: list[int], seed: int) -> None:
+    rows = []
     print(f"{'pages':>9}{'wall s':>9}{'pages/s':>10}{'peak RSS':>11}")
     for pages in sizes:
         folder = corpus(pages, seed)
         with tempfile.TemporaryDirectory(prefix="huunghi-bench-scale-") as tmp:
             run, report = huunghi_run([str(folder)], Path(tmp) / "wh")
         print(f"{pages:>9,}{run.wall:>9.1f}{pages / run.wall:>10,.0f}{_mb(run.peak()):>11}   {report['status']}")
+        rows.append((pages, run, report))
+    for pages, run, report in rows:  # where the memory went, size by size
+        print(f"\n{pages:,} pages:", end="")
+        print_stages(report, run, pages)
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from huunghi import accounting, parallel, progress
 from huunghi.corpus import bundled_corpus
 from huunghi.crawl import sources as web
 from huunghi.dedup.articles import DedupResult
+from huunghi.firstpass import Input, PageFile, read_again
 from huunghi.flows.runners import task_runner
 from huunghi.knowledge import Knowledge
 from huunghi.parsing.clean import second_pass
@@ -34,15 +35,14 @@ from huunghi.quality.gates import GateFailed, GateOutcome, Quality, drift_bound
 from huunghi.quality.report import RunReport
 from huunghi.quality.tables import cleaned_table, raw_pages_table
 from huunghi.readers import discover
-from huunghi.records import CleanedPage, CleanResult, IngestResult, Quarantined, RawPage
+from huunghi.records import CleanedPage, CleanResult, FirstPass, IngestResult, PageRef, Quarantined, RawPage
 from huunghi.settings import RunSettings
 from huunghi.signatures import article_id
-from huunghi.tasks.clean import clean_pages
+from huunghi.tasks.clean import clean_pages, read_and_clean_pages
 from huunghi.tasks.dedup import dedup_articles
 from huunghi.tasks.enrich import enrich_articles, merge
 from huunghi.tasks.fetch import crawl_source, replay_source
 from huunghi.tasks.gates import gate
-from huunghi.tasks.ingest import ingest_pages
 from huunghi.tasks.load import load_run
 from huunghi.tasks.report import publish_report
 from huunghi.tasks.reprocess import quarantined_inputs
@@ -70,12 +70,18 @@ class Run:
     report: RunReport
     watch: Stopwatch = field(default_factory=Stopwatch)
     quarantined: list[Quarantined] = field(default_factory=list)
-    read: list[RawPage] = field(default_factory=list)  # every page read, for the `pages` table
+    read: list[PageRef] = field(default_factory=list)  # every page read, without its text: the `pages` table
+    held: dict[str, RawPage] = field(default_factory=dict)  # the pages the flow holds whole (web, kept, doubtful)
     unchanged: list[dict] = field(default_factory=list)  # web pages loaded before with the same bytes
+    _refs: dict[str, PageRef] = field(default_factory=dict, repr=False)
 
-    @property
-    def by_uri(self) -> dict[str, RawPage]:
-        return {p.source_uri: p for p in self.read}
+    def page(self, uri: str) -> RawPage | PageRef:
+        """A page read by this run, whole when it can be had (held, or read again from its file)."""
+        if uri in self.held:
+            return self.held[uri]
+        if len(self._refs) != len(self.read):
+            self._refs = {r.source_uri: r for r in self.read}
+        return read_again(self._refs[uri]) or self._refs[uri]
 
     def check(self, **outputs: pa.Table) -> dict[str, GateOutcome]:
         """The quality gate of each stage output; a failure that stops the run raises GateFailed."""
@@ -153,8 +159,9 @@ def read_web(sites: list[web.Source], zone: Path, run_id: str, offline: bool) ->
     return result
 
 
-def ingest(run: Run) -> list[RawPage]:
-    """Files and web sources (or the quarantined inputs to reprocess) → raw pages that passed `raw_pages`."""
+def ingest(run: Run) -> list[Input]:
+    """Files and web sources (or the quarantined inputs to reprocess) → what to read: page files, and the
+    pages fetched from the web that the warehouse does not hold with the same bytes."""
     logger = get_run_logger()
     settings = run.settings
     if settings.reprocess is not None:
@@ -164,63 +171,63 @@ def ingest(run: Run) -> list[RawPage]:
         kept = IngestResult()
     paths = find_sources(local, settings.since) if local else []
     logger.info("%d page files from %d path(s), %d web source(s)", len(paths), len(local), len(sites))
-
-    names = [str(path) for path in paths]  # plain strings travel to any task runner's workers unchanged
-    parallel.warm_up(len(names) + sum(site.max_pages for site in sites))  # clean's workers boot meanwhile
-    batches = in_batches(names, settings.batch_size)
-    progress.report("ingest", 0, len(names))
-    futures = [ingest_pages.with_options(name=f"ingest batch {i}/{len(batches)}").submit(shipped(batch))
-               for i, batch in enumerate(batches, 1)]  # fmt: skip
-    pages: list[RawPage] = []
-    for done in (future.result() for future in futures):  # in input order, whatever finished first
-        pages.extend(done.pages)
-        run.quarantined.extend(done.quarantined)
-        progress.report("ingest", len(pages) + len(run.quarantined), len(names))
+    parallel.warm_up(len(paths) + sum(site.max_pages for site in sites))  # the workers boot meanwhile
 
     fetched = read_web(sites, run.root / "raw", run.info.run_id, settings.offline)
-    run.quarantined.extend(fetched.quarantined)
+    run.quarantined.extend(fetched.quarantined + kept.quarantined)
     # A web page already in the warehouse with the same bytes is not processed again.
     loaded = reads.read_loaded_pages(run.root, sorted({p.source_uri for p in fetched.pages}))
     same = {p.source_uri for p in fetched.pages if loaded.get(p.source_uri, {}).get("sha256") == p.sha256}
-    pages.extend(p for p in fetched.pages if p.source_uri not in same)
     if same:
         logger.info("%d web page(s) unchanged since they were loaded: not processed again", len(same))
     run.unchanged = [loaded[u] for u in sorted(same)]
-    pages.extend(kept.pages)  # quarantined pages rebuilt from their kept copy (their file is gone)
-    run.quarantined.extend(kept.quarantined)
-    run.read = pages
-    run.report.count("ingest", inputs=len(pages) + len(run.quarantined) + len(run.unchanged),
-                     unchanged=len(run.unchanged), pages=len(pages), quarantined=len(run.quarantined))  # fmt: skip
-
-    verdict = run.check(raw_pages=raw_pages_table(pages))["raw_pages"]
-    run.quarantined.extend(accounting.set_aside(verdict, run.by_uri, "ingest"))
-    return [p for p in pages if p.source_uri not in verdict.flagged]
+    # quarantined pages rebuilt from their kept copy (their file is gone) come last, as they were read
+    held = [p for p in fetched.pages if p.source_uri not in same] + kept.pages
+    run.held = {p.source_uri: p for p in held}
+    return [PageFile.of(path) for path in paths] + held
 
 
-def clean(run: Run, pages: list[RawPage]) -> list[CleanedPage]:
-    """Raw pages → cleaned pages that passed `cleaned`: first with what earlier runs learned, then again,
-    for the doubtful pages, with what this whole run learned."""
+def clean(run: Run, inputs: list[Input]) -> list[CleanedPage]:
+    """Inputs → cleaned pages that passed `raw_pages` and `cleaned`. Each batch is read and cleaned in one go
+    with what earlier runs learned (huunghi/firstpass.py); then the doubtful pages are cleaned again with what
+    this whole run learned."""
     known = reads.read_knowledge(run.root)
-    batches = in_batches(pages, run.settings.batch_size)
-    futures = [clean_pages.with_options(name=f"clean batch {i}/{len(batches)}").submit(shipped(batch), shipped(known))
-               for i, batch in enumerate(batches, 1)]  # fmt: skip
-    progress.report("clean", 0, len(pages))
-    parts: list[CleanResult] = []
-    for future in futures:
+    batches = in_batches(inputs, run.settings.batch_size)
+    futures = [read_and_clean_pages.with_options(name=f"clean batch {i}/{len(batches)}")
+               .submit(shipped(batch), shipped(known)) for i, batch in enumerate(batches, 1)]  # fmt: skip
+    progress.report("clean", 0, len(inputs))
+    parts: list[FirstPass] = []
+    done = 0
+    for batch, future in zip(batches, futures, strict=True):  # in input order, whatever finished first
         parts.append(future.result())
-        progress.report("clean", sum(len(p.articles) + len(p.quarantined) for p in parts), len(pages))
-    cleaned = reclean_with_knowledge(run, pages, CleanResult.merge(parts), known)
+        done += len(batch)
+        progress.report("clean", done, len(inputs))
+    first = FirstPass.merge(parts)
+    del parts
+    run.read = first.refs
+    run.quarantined.extend(first.unreadable)
+    run.report.count("ingest", inputs=len(first.refs) + len(run.quarantined) + len(run.unchanged),
+                     unchanged=len(run.unchanged), pages=len(first.refs), quarantined=len(run.quarantined))  # fmt: skip
+
+    verdict = run.check(raw_pages=raw_pages_table(first.refs))["raw_pages"]
+    run.quarantined.extend(accounting.set_aside(verdict, run.page, "ingest"))
+    passed = [r for r in first.cleaned.articles if r.source_uri not in verdict.flagged]
+    refused = [q for q in first.cleaned.quarantined if q.source_uri not in verdict.flagged]
+    kept = [p for p in first.kept if p.source_uri not in verdict.flagged]
+    run.held.update((p.source_uri, p) for p in kept)  # a gate below may set one aside
+    cleaned = reclean_with_knowledge(run, kept, CleanResult(passed, refused), known)
     run.quarantined.extend(cleaned.quarantined)
 
     run.quality.drift_max_share = drift_bound(*reads.read_doubtful_share(run.root, REVIEW_BELOW))
-    verdict = run.check(cleaned=cleaned_table(cleaned.articles))["cleaned"]
-    run.quarantined.extend(accounting.set_aside(verdict, run.by_uri, "clean"))
-    articles = [r for r in cleaned.articles if r.source_uri not in verdict.flagged]
+    verdict_cleaned = run.check(cleaned=cleaned_table(cleaned.articles))["cleaned"]
+    run.quarantined.extend(accounting.set_aside(verdict_cleaned, run.page, "clean"))
+    run.held.clear()  # the pages' texts are not needed past this point
+    articles = [r for r in cleaned.articles if r.source_uri not in verdict_cleaned.flagged]
     run.report.to_review = sorted(
         (r.parse_confidence, r.source_uri, r.parse_doubts) for r in articles if r.parse_confidence < REVIEW_BELOW
     )
-    run.report.count("clean", pages=len(pages), articles=len(articles),
-                     quarantined=len(cleaned.quarantined) + len(verdict.flagged))  # fmt: skip
+    run.report.count("clean", pages=len(first.refs) - len(verdict.flagged), articles=len(articles),
+                     quarantined=len(cleaned.quarantined) + len(verdict_cleaned.flagged))  # fmt: skip
     return articles
 
 
@@ -288,9 +295,10 @@ def stages(run: Run) -> RunSummary:
     """The process itself."""
     with reads.session(run.root):  # what the stages read of earlier runs, through one connection
         with run.watch("ingest"):
-            pages = ingest(run)
-        with run.watch("clean"):
-            articles = clean(run, pages)
+            inputs = ingest(run)
+        with run.watch("clean"):  # reads the page files too, in the workers that clean them
+            articles = clean(run, inputs)
+            del inputs
         with run.watch("dedup"):
             deduped = deduplicate(run, articles)
         with run.watch("enrich"):

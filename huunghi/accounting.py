@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 import pyarrow as pa
 
 from huunghi.quality.gates import GateOutcome
-from huunghi.records import Quarantined, RawPage
+from huunghi.records import PageRef, Quarantined, RawPage
 from huunghi.warehouse.schema import build
 
 
-def set_aside(outcome: GateOutcome, pages: dict[str, RawPage], stage: str) -> list[Quarantined]:
-    """The pages whose rows failed a row-level expectation, as quarantine entries with the gate's reason."""
-    return [
-        Quarantined.of(pages[uri], stage, reason, f"gate '{outcome.suite}': {details}")
-        for uri, (reason, details) in sorted(outcome.flagged.items())
-    ]
+def set_aside(outcome: GateOutcome, page_of: Callable[[str], RawPage | PageRef], stage: str) -> list[Quarantined]:
+    """The pages whose rows failed a row-level expectation, as quarantine entries with the gate's reason;
+    with the page's text when it can be had (`page_of` gives a PageRef when the page cannot be read again)."""
+    out = []
+    for uri, (reason, details) in sorted(outcome.flagged.items()):
+        page, why = page_of(uri), f"gate '{outcome.suite}': {details}"
+        if isinstance(page, RawPage):
+            out.append(Quarantined.of(page, stage, reason, why))
+        else:
+            out.append(Quarantined(page.source_uri, page.sha256, stage, reason, why))
+    return out
 
 
 def pages_table(
-    pages: list[RawPage], articles: pa.Table, quarantined: list[Quarantined], run_id: str, unchanged: list[dict]
+    pages: list[PageRef], articles: pa.Table, quarantined: list[Quarantined], run_id: str, unchanged: list[dict]
 ) -> pa.Table:
     """The `pages` rows of a run. Unchanged web pages keep their row as loaded (the load's merge leaves it as
     it is); they count as inputs for the pages gate."""

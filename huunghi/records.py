@@ -1,7 +1,7 @@
 """The records passed between stages: plain, typed dataclasses, cheap to pickle to worker processes.
 
     ingest ── RawPage ──▶ clean ── CleanedPage ──▶ dedup ── ArticleText ──▶ enrich
-                 └──────── Quarantined (any stage) ──────────▶ the quarantine table
+      └─ PageRef (the page without its text) ─┴─ Quarantined (any stage) ──▶ the pages and quarantine tables
 
 Stages hand tables to the warehouse as Arrow tables built from `huunghi.warehouse.schema`.
 """
@@ -24,6 +24,21 @@ class RawPage:
     size: int
     text: str
     url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRef:
+    """A page read, without its text: what the `pages` table and the `raw_pages` gate need, and the file to
+    read it from again (`origin`; None for a page the flow holds whole, a web page)."""
+
+    source_uri: str
+    sha256: str
+    fetched_at: datetime
+    format: str
+    size: int
+    url: str | None
+    odd_char_share: float  # characters that are not text (U+FFFD, controls): the raw gate's evidence
+    origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +152,28 @@ class CleanResult:
         for part in parts:
             out.articles.extend(part.articles)
             out.quarantined.extend(part.quarantined)
+        return out
+
+
+@dataclass
+class FirstPass:
+    """Pages read and cleaned once, in one worker: a reference to each page, what the clean made of it, the
+    inputs that could not be read, and the pages the second pass may parse again (whole: only those)."""
+
+    refs: list[PageRef] = field(default_factory=list)
+    cleaned: CleanResult = field(default_factory=CleanResult)
+    unreadable: list[Quarantined] = field(default_factory=list)
+    kept: list[RawPage] = field(default_factory=list)
+
+    @classmethod
+    def merge(cls, parts: list[FirstPass]) -> FirstPass:
+        out = cls()
+        for part in parts:
+            out.refs.extend(part.refs)
+            out.cleaned.articles.extend(part.cleaned.articles)
+            out.cleaned.quarantined.extend(part.cleaned.quarantined)
+            out.unreadable.extend(part.unreadable)
+            out.kept.extend(part.kept)
         return out
 
 

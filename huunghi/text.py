@@ -17,6 +17,7 @@ _SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]{2,}|[\t\u00a0\u2007\u202f]")
 _MEDIA_TAG = re.compile(r"^\s*\[(video|clip|infographic|ảnh|photo|podcast|emagazine)\]\s*", re.IGNORECASE)
 _KEY_DROP = re.compile(r"[\W_]+", re.UNICODE)
 _SLUG = re.compile(r"[a-z0-9]+(?: [a-z0-9]+){2,}")
+_CONTROL_CHARS = [chr(c) for c in range(32) if chr(c) not in "\t\n\r"] + ["\x7f"]
 
 
 def normalize_text(text: str) -> str:
@@ -26,6 +27,14 @@ def normalize_text(text: str) -> str:
             text = text.replace(ch, "")
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     return "\n".join(line.strip() for line in _SPACES.sub(" ", text).split("\n"))
+
+
+def odd_char_share(text: str) -> float:
+    """Share of characters that are not text: U+FFFD (undecodable bytes) and control characters."""
+    if not text:
+        return 0.0
+    odd = text.count("\ufffd") + sum(text.count(c) for c in _CONTROL_CHARS)
+    return odd / len(text)
 
 
 def strip_media_tag(title: str) -> str:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from huunghi.parsing.confidence import REVIEW_BELOW
-from huunghi.records import CleanedPage, RawPage
-
-_CONTROL_CHARS = [chr(c) for c in range(32) if chr(c) not in "\t\n\r"] + ["\x7f"]
+from huunghi.records import CleanedPage, PageRef
 
 RAW_PAGES = pa.schema(
     [
@@ -33,19 +31,11 @@ CLEANED = pa.schema(
 )
 
 
-def odd_share(text: str) -> float:
-    """Share of characters that are not text: U+FFFD (undecodable bytes) and control characters."""
-    if not text:
-        return 0.0
-    odd = text.count("\ufffd") + sum(text.count(c) for c in _CONTROL_CHARS)
-    return odd / len(text)
-
-
-def raw_pages_table(pages: list[RawPage]) -> pa.Table:
+def raw_pages_table(pages: list[PageRef]) -> pa.Table:
     """One row per page read: what the `raw_pages` gate judges."""
     rows = [
         {"source_uri": p.source_uri, "sha256": p.sha256, "format": p.format, "size": p.size,
-         "odd_char_share": odd_share(p.text)}
+         "odd_char_share": p.odd_char_share}
         for p in pages
     ]  # fmt: skip
     return pa.Table.from_pylist(rows, schema=RAW_PAGES)
