@@ -301,10 +301,13 @@ def stages(run: Run) -> RunSummary:
             del inputs
         with run.watch("dedup"):
             deduped = deduplicate(run, articles)
+            del articles  # what later stages need of them is in the tables (memory: a run holds one form)
         with run.watch("enrich"):
             enriched = enrich(run, deduped)
+            deduped.canonical.clear()
     with run.watch("load"):
         counts = load(run, deduped, enriched)
+        del deduped, enriched
     if not run.settings.dry_run:
         with run.watch("search index"):
             index_for_search(run.root)

@@ -124,6 +124,10 @@ def test_the_update_indexes_only_what_changed_and_equals_a_rebuild(warehouse, tm
     incremental = index_tables(root / search.INDEX_FILE)
     search.build_index(root)
     assert index_tables(root / search.INDEX_FILE) == incremental
+    with pytest.MonkeyPatch.context() as patch:  # articles tokenized a few at a time: the same index
+        patch.setattr(search, "CHUNK", 3)
+        search.build_index(root)
+    assert index_tables(root / search.INDEX_FILE) == incremental
     hits = search.search(root, "thao go bom min")
     assert hits[0][1] == "Quảng Trị và Savannakhet phối hợp tháo gỡ bom mìn, vật nổ sau chiến tranh"
     assert hits[0][4] == 4 and search.search(root, "ra pha")[0][0] != hits[0][0]  # the old text is gone

@@ -60,6 +60,7 @@ ORDER BY s.score DESC, d.article_id;
 """
 # The canonical articles and the version each is at: a new input (sha256) or a new reading of the same
 # input (content_hash) is a new version.
+CHUNK = 5000  # articles tokenized at a time: a first index of a large warehouse stays in bounded memory
 _CURRENT = "SELECT article_id, sha256 || ':' || content_hash AS version FROM articles WHERE duplicate_of IS NULL"
 _TEXTS = (
     "SELECT a.article_id, a.title, a.published_at, concat_ws(' ', a.title, a.lead, a.body) AS text, "
@@ -133,29 +134,31 @@ def _apply(source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection) ->
     wanted = con.execute(
         "SELECT article_id FROM current_docs ANTI JOIN docs USING (article_id, version)"
     ).to_arrow_table()
-    source.register("wanted", wanted)
-    texts = source.execute(_TEXTS).to_arrow_table()
     con.register("stale", stale)
-    con.register("texts", texts)
     con.execute("BEGIN")
     con.execute("DELETE FROM postings WHERE article_id IN (SELECT article_id FROM stale)")
     con.execute("DELETE FROM docs WHERE article_id IN (SELECT article_id FROM stale)")
-    # fts's tokens: the folded text split at anything but a-z, empty pieces dropped.
-    con.execute(
-        "CREATE TEMP TABLE tokens AS SELECT article_id, term FROM "
-        "(SELECT article_id, unnest(string_split_regex(fold(text), '[^a-z]+')) AS term FROM texts) WHERE term <> ''"
-    )
-    con.execute("INSERT INTO postings SELECT term, article_id, count(*) FROM temp.tokens GROUP BY ALL ORDER BY ALL")
-    con.execute(
-        "INSERT INTO docs SELECT t.article_id, t.title, t.published_at, coalesce(n.len, 0), t.version FROM texts t "
-        "LEFT JOIN (SELECT article_id, count(*) AS len FROM temp.tokens GROUP BY ALL) n USING (article_id) "
-        "ORDER BY t.article_id"
-    )
+    for start in range(0, wanted.num_rows, CHUNK):  # memory: the tokens of CHUNK articles at a time
+        source.register("wanted", wanted.slice(start, CHUNK))
+        con.register("texts", source.execute(_TEXTS).to_arrow_table())
+        # fts's tokens: the folded text split at anything but a-z, empty pieces dropped.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE tokens AS SELECT article_id, term FROM "
+            "(SELECT article_id, unnest(string_split_regex(fold(text), '[^a-z]+')) AS term FROM texts) "
+            "WHERE term <> ''"
+        )
+        con.execute("INSERT INTO postings SELECT term, article_id, count(*) FROM temp.tokens GROUP BY ALL ORDER BY ALL")
+        con.execute(
+            "INSERT INTO docs SELECT t.article_id, t.title, t.published_at, coalesce(n.len, 0), t.version FROM texts t "
+            "LEFT JOIN (SELECT article_id, count(*) AS len FROM temp.tokens GROUP BY ALL) n USING (article_id) "
+            "ORDER BY t.article_id"
+        )
     con.execute("DELETE FROM index_info")
-    con.execute("INSERT INTO index_info VALUES (?, ?, now(), ?, ?)", [FORMAT, snapshot, texts.num_rows, stale.num_rows])
+    added, removed = wanted.num_rows, stale.num_rows
+    con.execute("INSERT INTO index_info VALUES (?, ?, now(), ?, ?)", [FORMAT, snapshot, added, removed])
     con.execute("COMMIT")
     total = con.execute("SELECT count(*) FROM docs").fetchone()[0]
-    return IndexUpdate(snapshot, texts.num_rows, stale.num_rows, total)
+    return IndexUpdate(snapshot, added, removed, total)
 
 
 def build_index(root: Path) -> int:

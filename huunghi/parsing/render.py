@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -25,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.etree
 import lxml.html
 
-from huunghi.text import normalize_text, title_key
+from huunghi.text import ZERO_WIDTH, normalize_text, title_key
 
 _RULES = json.loads(resources.files("huunghi").joinpath("data/html_render.json").read_text("utf-8"))
 BLOCK, PARAGRAPH, SKIP, CELL = (frozenset(_RULES[k].split()) for k in ("block", "paragraph", "skip", "cell"))
@@ -145,7 +146,12 @@ def render(tree: lxml.html.HtmlElement, url: str | None = None) -> Rendered:
         if el.tail:  # after an element, a comment or a processing instruction
             out(el.tail)
     writer.line_break()
-    lines = normalize_text("\n".join(writer.lines)).split("\n")
+    text = "\n".join(writer.lines)
+    # Each line's whitespace is already collapsed and stripped; what the markup itself may bring (entities:
+    # zero-width characters, decomposed accents) is normalized. Otherwise normalize_text would change nothing.
+    if any(ch in text for ch in ZERO_WIDTH) or not unicodedata.is_normalized("NFC", text):
+        text = normalize_text(text)
+    lines = text.split("\n")
     links: dict[str, str] = {}
     scheme = urlsplit(base).scheme if base else ""
     for text, href in hrefs:

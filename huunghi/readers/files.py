@@ -26,8 +26,8 @@ MAX_PAGE_BYTES = 20 * 1024 * 1024
 @cache
 def _signatures() -> tuple[tuple[bytes, str], ...]:
     """Leading bytes of formats that are not pages (PDF, images, archives), from data/file_signatures.csv."""
-    rows = csv.DictReader(resources.files("huunghi").joinpath("data/file_signatures.csv").open(encoding="utf-8"))
-    return tuple((bytes.fromhex(row["magic_hex"]), row["what"]) for row in rows)
+    with resources.files("huunghi").joinpath("data/file_signatures.csv").open(encoding="utf-8") as table:
+        return tuple((bytes.fromhex(row["magic_hex"]), row["what"]) for row in csv.DictReader(table))
 
 
 def not_a_page(data: bytes) -> str | None:
