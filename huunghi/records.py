@@ -167,14 +167,12 @@ class FirstPass:
 
     @classmethod
     def merge(cls, parts: list[FirstPass]) -> FirstPass:
-        out = cls()
-        for part in parts:
-            out.refs.extend(part.refs)
-            out.cleaned.articles.extend(part.cleaned.articles)
-            out.cleaned.quarantined.extend(part.cleaned.quarantined)
-            out.unreadable.extend(part.unreadable)
-            out.kept.extend(part.kept)
-        return out
+        return cls(
+            refs=[ref for part in parts for ref in part.refs],
+            cleaned=CleanResult.merge([part.cleaned for part in parts]),
+            unreadable=[q for part in parts for q in part.unreadable],
+            kept=[page for part in parts for page in part.kept],
+        )
 
 
 @dataclass
