@@ -70,18 +70,15 @@ class Run:
     report: RunReport
     watch: Stopwatch = field(default_factory=Stopwatch)
     quarantined: list[Quarantined] = field(default_factory=list)
-    read: list[PageRef] = field(default_factory=list)  # every page read, without its text: the `pages` table
+    read: dict[str, PageRef] = field(default_factory=dict)  # every page read, without its text: the `pages` table
     held: dict[str, RawPage] = field(default_factory=dict)  # the pages the flow holds whole (web, kept, doubtful)
     unchanged: list[dict] = field(default_factory=list)  # web pages loaded before with the same bytes
-    _refs: dict[str, PageRef] = field(default_factory=dict, repr=False)
 
     def page(self, uri: str) -> RawPage | PageRef:
         """A page read by this run, whole when it can be had (held, or read again from its file)."""
         if uri in self.held:
             return self.held[uri]
-        if len(self._refs) != len(self.read):
-            self._refs = {r.source_uri: r for r in self.read}
-        return read_again(self._refs[uri]) or self._refs[uri]
+        return read_again(self.read[uri]) or self.read[uri]
 
     def check(self, **outputs: pa.Table) -> dict[str, GateOutcome]:
         """The quality gate of each stage output; a failure that stops the run raises GateFailed."""
@@ -204,7 +201,7 @@ def clean(run: Run, inputs: list[Input]) -> list[CleanedPage]:
         progress.report("clean", done, len(inputs))
     first = FirstPass.merge(parts)
     del parts
-    run.read = first.refs
+    run.read = {ref.source_uri: ref for ref in first.refs}  # the raw gate stops a run whose sources repeat
     run.quarantined.extend(first.unreadable)
     run.report.count("ingest", inputs=len(first.refs) + len(run.quarantined) + len(run.unchanged),
                      unchanged=len(run.unchanged), pages=len(first.refs), quarantined=len(run.quarantined))  # fmt: skip
@@ -276,7 +273,9 @@ def load(run: Run, deduped: DedupResult, enriched: dict[str, pa.Table]) -> dict[
     tables = {
         **deduped.tables(),
         **enriched,
-        "pages": accounting.pages_table(run.read, deduped.articles, run.quarantined, run.info.run_id, run.unchanged),
+        "pages": accounting.pages_table(
+            list(run.read.values()), deduped.articles, run.quarantined, run.info.run_id, run.unchanged
+        ),
         "quarantine": accounting.quarantine_table(run.quarantined, run.info.run_id),
     }
     run.report.quarantine = accounting.reasons(run.quarantined)

@@ -185,13 +185,3 @@ class IngestResult:
 
     def count(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n
-
-    @classmethod
-    def merge(cls, parts: list[IngestResult]) -> IngestResult:
-        merged = cls()
-        for part in parts:
-            merged.pages.extend(part.pages)
-            merged.quarantined.extend(part.quarantined)
-            for key, n in part.stats.items():
-                merged.count(key, n)
-        return merged

@@ -65,11 +65,6 @@ def discover(sources: list[str | Path]) -> list[Path]:
     return sorted(found)
 
 
-def read_named_files(names: Sequence[str]) -> IngestResult:
-    """read_files for paths given as strings (what travels to a worker process)."""
-    return read_files([Path(name) for name in names])
-
-
 def read_files(paths: Sequence[Path]) -> IngestResult:
     """Every page of the files, in order; what cannot be read is quarantined with its reason."""
     result = IngestResult()
