@@ -190,29 +190,26 @@ def _stopped(exc: Exception, warehouse: str | None) -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from huunghi.warehouse import search as search_index
-    from huunghi.warehouse import store
+    from huunghi.warehouse import sandbox, store
 
     try:
         root = store.check_location(args.warehouse, create=False)
         snapshot = store.snapshot_of_run(root, args.at_run) if args.at_run else args.snapshot
-        con = store.connect(root, read_only=True, snapshot=snapshot)
-        if snapshot is None:
-            search_index.attach(con, root)  # FROM search.search_articles('…')
+        con = sandbox.connect(root, snapshot)  # cannot write: see huunghi.warehouse.sandbox
     except store.WarehouseError as exc:
         return _fail(str(exc))
     except duckdb.Error as exc:
         return _fail(str(exc).splitlines()[0])
     try:
-        store.check_read_only(con, args.query)
+        sandbox.check_query(con, args.query)
         cursor = con.execute(args.query)
         columns = [d[0] for d in cursor.description or []]
         rows = cursor.fetchall() if columns else []
-    except store.ReadOnlyQuery as exc:
+    except sandbox.ReadOnlyQuery as exc:
         return _fail(f"`huunghi sql` only reads the warehouse: {exc}")
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0]
-        if "read-only" in message.lower() or "read only" in message.lower():
+        if sandbox.is_refusal(exc):
             message = f"`huunghi sql` only reads the warehouse: {message}"
         return _fail(message)
     finally:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import duckdb_extensions
@@ -104,11 +105,21 @@ RUN_SNAPSHOTS = """
     ORDER BY s.snapshot_id"""
 
 
-def connect(root: Path, *, read_only: bool, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    root: Path,
+    *,
+    read_only: bool,
+    snapshot: int | None = None,
+    data_url: str | None = None,
+    filesystem: Any | None = None,
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the warehouse attached as `wh` and selected as default; with `snapshot`,
-    the warehouse as it was at that snapshot (read-only)."""
+    the warehouse as it was at that snapshot (read-only). `data_url` and `filesystem` (an fsspec
+    filesystem registered first) reach the data files another way: huunghi.warehouse.sandbox."""
     root = root.resolve()  # the catalog records its data path as given at creation: always absolute
     con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
+    if filesystem is not None:
+        con.register_filesystem(filesystem)
     duckdb_extensions.import_extension("ducklake", con=con)
     con.execute("LOAD ducklake")
     target = catalog_url(root)
@@ -117,7 +128,7 @@ def connect(root: Path, *, read_only: bool, snapshot: int | None = None) -> duck
         con.execute("LOAD postgres")
     # ATTACH takes no prepared parameters; check_location() and _setting() refused quotes.
     # OVERRIDE_DATA_PATH: a warehouse folder moved or copied whole (a backup restored) reads its own data/.
-    options = [f"DATA_PATH '{data_path(root)}'", "OVERRIDE_DATA_PATH TRUE", "DATA_INLINING_ROW_LIMIT 0"]
+    options = [f"DATA_PATH '{data_url or data_path(root)}'", "OVERRIDE_DATA_PATH TRUE", "DATA_INLINING_ROW_LIMIT 0"]
     if read_only or snapshot is not None:
         options.append("READ_ONLY")
     if snapshot is not None:
@@ -194,24 +205,6 @@ def run_lock(root: Path, wait_seconds: float, say: Callable[[str], object] = pri
         finally:
             f.truncate(0)
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-class ReadOnlyQuery(ValueError):
-    """A user query that is not a single read: `huunghi sql` only reads."""
-
-
-def check_read_only(con: duckdb.DuckDBPyConnection, query: str) -> None:
-    """Accept exactly one SELECT (DESCRIBE, SHOW, SUMMARIZE, PRAGMA and FROM-first count) or EXPLAIN.
-
-    The warehouse is also attached READ_ONLY; this refuses what that does not cover: COPY TO files,
-    ATTACH, SET, INSTALL/LOAD, CALL, and several statements in one string.
-    """
-    statements = con.extract_statements(query)
-    if len(statements) != 1:
-        raise ReadOnlyQuery(f"one statement at a time, not {len(statements)}")
-    kind = statements[0].type
-    if kind not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
-        raise ReadOnlyQuery(f"{kind.name} statements are refused")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
