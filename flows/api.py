@@ -22,6 +22,8 @@ import time
 import urllib.error
 import urllib.request
 
+from huunghi.settings import TEMPORARY_SERVER_VARIABLE
+
 _PR_SET_PDEATHSIG = 1
 _ADDRESS_IN_USE = 3  # uvicorn's exit status when it cannot bind (Prefect retries on another port too)
 
@@ -73,7 +75,7 @@ class LocalServer:
             hosts = [host for host in os.environ.get(name, "").split(",") if host]
             if "127.0.0.1" not in hosts:
                 os.environ[name] = ",".join([*hosts, "127.0.0.1"])
-        os.environ["PREFECT_API_URL"] = self.url
+        os.environ["PREFECT_API_URL"] = os.environ[TEMPORARY_SERVER_VARIABLE] = self.url
         refresh_global_settings_context()  # Prefect's way to take an environment change into account
 
     def wait(self, timeout: float) -> None:

@@ -28,6 +28,9 @@ DEFAULT_BATCH_SIZE = 2000
 DEFAULT_LOCK_WAIT_SECONDS = 900.0  # a daily run that finds the previous one still loading waits, then says why
 DAILY_CRON = "0 6 * * *"
 TIMEZONE = "Asia/Ho_Chi_Minh"  # the site publishes in Vietnam time; the daily run follows it
+# Set by the command to the API URL of the temporary Prefect server it started (huunghi.flows.api): state
+# that server keeps in memory (concurrency leases) dies with the command.
+TEMPORARY_SERVER_VARIABLE = "HUUNGHI_TEMPORARY_SERVER"
 
 
 class Environment(BaseSettings):

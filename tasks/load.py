@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -9,27 +18,107 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from huunghi.quality.gates import Quality
-from huunghi.settings import DEFAULT_LOCK_WAIT_SECONDS
+from huunghi.settings import DEFAULT_LOCK_WAIT_SECONDS, TEMPORARY_SERVER_VARIABLE
 from huunghi.warehouse.write import LoadOutcome, RunInfo, publish
 
 WRITE_LIMIT = "huunghi-warehouse-writes"  # a Prefect global concurrency limit: one warehouse write at a time
+# Prefect renews a held slot's lease every 3/4 of this; a server that keeps running (PREFECT_API_URL) frees
+# the slot of a holder that died once its lease expires.
+LEASE_SECONDS = 60.0
+HOLDER_FILE = "huunghi-write-slot.json"  # in PREFECT_HOME: who holds the slot, locked (flock) while held
 
 
-def write_slot(wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS):
+def _say(message: str) -> None:
+    from prefect.logging import get_run_logger
+
+    get_run_logger().warning(message)
+    print(f"huunghi: {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def write_slot(wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS, run_id: str = "") -> Iterator[None]:
     """Hold the global concurrency limit on warehouse writes, created with one slot if the server has none
     (an operator may raise it in the UI, e.g. for several warehouses on one server). The file lock in
     store.run_lock serializes runs on one machine; this limit holds across workers and machines that write
-    one shared catalog (PostgreSQL)."""
+    one shared catalog (PostgreSQL).
+
+    A slot outlives a run killed while holding it (kill -9, power loss): Prefect keeps the count in its
+    database and the lease in the server's memory. With the command's temporary server, that memory died
+    with the run, so nothing would ever free it; the holder's lock on PREFECT_HOME/huunghi-write-slot.json
+    tells: a slot in use while nobody holds that lock belongs to a dead run, and is freed here, saying so.
+    With a server that stays up, its lease expires LEASE_SECONDS after the holder stopped renewing it."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
     from prefect.concurrency.sync import concurrency
     from prefect.exceptions import ObjectNotFound
+    from prefect.settings import get_current_settings
 
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(WRITE_LIMIT)
-        except ObjectNotFound:
-            client.upsert_global_concurrency_limit_by_name(WRITE_LIMIT, 1)
-    return concurrency(WRITE_LIMIT, occupy=1, timeout_seconds=wait_seconds, strict=True)
+    path = Path(get_current_settings().home).expanduser() / HOLDER_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as holder:
+        alone = _try_lock(holder)  # False: a live process on this machine holds the slot
+        with get_client(sync_client=True) as client:
+            try:
+                limit = client.read_global_concurrency_limit_by_name(WRITE_LIMIT)
+            except ObjectNotFound:
+                client.upsert_global_concurrency_limit_by_name(WRITE_LIMIT, 1)
+                limit = client.read_global_concurrency_limit_by_name(WRITE_LIMIT)
+            if alone and limit.active_slots >= limit.limit and _temporary_server():
+                client.update_global_concurrency_limit(WRITE_LIMIT, GlobalConcurrencyLimitUpdate(active_slots=0))
+                _say(f"freed the warehouse write slot held by a run that died ({_holder(holder)})")
+            elif limit.active_slots >= limit.limit:
+                where = "here" if not alone else f"elsewhere: a dead holder's lease ends {LEASE_SECONDS:.0f} s after"
+                _say(f"waiting up to {wait_seconds:.0f} s for the warehouse write slot ({_holder(holder)}, {where})")
+        if not alone:
+            _lock(holder, wait_seconds)
+        started = time.monotonic()
+        with concurrency(WRITE_LIMIT, occupy=1, timeout_seconds=wait_seconds, strict=True,
+                         lease_duration=LEASE_SECONDS):  # fmt: skip
+            holder.seek(0)
+            holder.truncate()
+            json.dump({"run": run_id, "process": os.getpid(), "host": socket.gethostname(),
+                       "since": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC",
+                       "waited_seconds": round(time.monotonic() - started, 1)}, holder)  # fmt: skip
+            holder.flush()
+            yield
+
+
+def _try_lock(f) -> bool:
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _lock(f, wait_seconds: float) -> None:
+    """The holder lock, within wait_seconds (the live holder on this machine finishes its load)."""
+    deadline = time.monotonic() + wait_seconds
+    while not _try_lock(f):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the warehouse write slot stayed held for {wait_seconds:.0f} s by {_holder(f)}")
+        time.sleep(0.2)
+
+
+def _holder(f) -> str:
+    f.seek(0)
+    try:
+        seen = json.loads(f.read() or "{}")
+    except json.JSONDecodeError:
+        seen = {}
+    if not seen:
+        return "an unknown run"
+    run, process, host, since = (seen.get(k) for k in ("run", "process", "host", "since"))
+    return f"last held by run {run or '?'}, process {process} on {host}, {since}"
+
+
+def _temporary_server() -> bool:
+    """Whether Prefect reports to a server that lives only as long as this process: the command's own
+    (huunghi.flows.api), or Prefect's ephemeral one (no API URL)."""
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    return url is None or url == os.environ.get(TEMPORARY_SERVER_VARIABLE)
 
 
 @task(name="load warehouse", retries=0, timeout_seconds=3600, cache_policy=NO_CACHE)  # never skipped
@@ -37,5 +126,5 @@ def load_run(
     root: Path, tables: dict[str, pa.Table], run: RunInfo, quality: Quality | None = None, dry_run: bool = False
 ) -> LoadOutcome:
     """Write, audit (the `warehouse` gate) and publish the run's tables as one snapshot, or nothing."""
-    with write_slot():
+    with write_slot(run_id=run.run_id):
         return publish(root, tables, run, lambda audit: (quality or Quality()).validate("warehouse", audit), dry_run)
