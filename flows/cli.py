@@ -409,6 +409,25 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the warehouse (catalog, data files, rules, orphans, index); exit 1 when something is wrong."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from huunghi.warehouse import doctor, store
+
+    try:
+        root = store.check_location(args.warehouse, create=False)
+        findings = doctor.examine(root, repair=not args.dry_run, lock_wait=args.lock_wait)
+    except store.WarehouseError as exc:
+        return _fail(str(exc))
+    table = Table("check", "status", "detail", title=f"Warehouse {root}")
+    for f in findings:
+        table.add_row(f.check, f.status, f.detail)
+    Console(width=max(120, os.get_terminal_size(0).columns if sys.stdout.isatty() else 160)).print(table)
+    return 1 if any(f.status == "problem" for f in findings) else 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from huunghi.warehouse.docs import schema_text
 
@@ -504,6 +523,13 @@ def build_parser() -> argparse.ArgumentParser:
     reprocess.add_argument("--dry-run", action="store_true", help="list what would be read again, run nothing")
     reprocess.add_argument("--allow-private", action="store_true", help="let URL sources reach private addresses")
     reprocess.set_defaults(func=cmd_reprocess)
+
+    doc = sub.add_parser("doctor", help="check the warehouse's catalog and files; remove orphan data files")
+    doc.add_argument("--warehouse", metavar="DIR")
+    doc.add_argument("--dry-run", action="store_true", help="report orphan data files, remove nothing")
+    doc.add_argument("--lock-wait", type=float, default=DEFAULT_LOCK_WAIT_SECONDS, metavar="S",
+                     help="wait for a run on the same warehouse")  # fmt: skip
+    doc.set_defaults(func=cmd_doctor)
 
     schema = sub.add_parser(
         "schema", help="every table and view with its columns and their meaning (= warehouse/SCHEMA.md)"

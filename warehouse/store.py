@@ -96,6 +96,19 @@ def has_catalog(root: Path) -> bool:
 _KNOWN_CATALOGS: set[str] = set()  # PostgreSQL catalogs seen to exist (they are never removed by huunghi)
 
 
+class CatalogDamaged(WarehouseError):
+    """The catalog file fails DuckDB's checksums (a disk error, a copy cut short): no run or query can use it."""
+
+
+# DuckDB's words when another process holds the catalog file (not "lock" alone: "block" has it too).
+_LOCK_CONFLICT = re.compile(r"could not set lock on file|conflicting lock", re.IGNORECASE)
+
+
+def _damaged(exc: duckdb.Error) -> bool:
+    message = str(exc).lower()
+    return "corrupt database file" in message or "checksum" in message
+
+
 READER_WAIT_SECONDS = 120.0  # a reader arriving during a run's commit waits for it
 WRITER_WAIT_SECONDS = 600.0  # a commit waits for the readers that have the catalog open
 
@@ -141,8 +154,13 @@ def connect(
             con.execute(attach)
             break
         except duckdb.IOException as exc:
+            if _damaged(exc):
+                con.close()
+                raise CatalogDamaged(f"the warehouse catalog {target.removeprefix('ducklake:')} is damaged "
+                                     f"({str(exc).splitlines()[0]}): restore it from a backup") from exc  # fmt: skip
             # DuckDB lets one process at a time write the catalog file, and none read it meanwhile.
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+            if not _LOCK_CONFLICT.search(str(exc)) or time.monotonic() > deadline:
+                con.close()
                 raise
             if not said:
                 print(
@@ -205,6 +223,16 @@ def run_lock(root: Path, wait_seconds: float, say: Callable[[str], object] = pri
         finally:
             f.truncate(0)
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def orphan_files(con: duckdb.DuckDBPyConnection, *, remove: bool, min_age_hours: float = 0) -> list[str]:
+    """Data files in the data path that no snapshot of the catalog references — left by a run killed while
+    writing, a full disk, or a rolled-back transaction — removed unless `remove` is False; their paths.
+    DuckLake's own function decides (never a file the catalog references). Call it only while no other
+    process writes this warehouse (the run lock and the write slot; `min_age_hours` otherwise)."""
+    age = "cleanup_all => true" if min_age_hours <= 0 else f"older_than => now() - INTERVAL {float(min_age_hours)} HOUR"
+    rows = con.execute(f"SELECT * FROM ducklake_delete_orphaned_files('{ALIAS}', {age}, dry_run => ?)", [not remove])
+    return sorted(r[0] for r in rows.fetchall())
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

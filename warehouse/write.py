@@ -154,6 +154,7 @@ def publish(
     `audit` gets the counts of warehouse/audit.sql and raises to refuse (the `warehouse` gate)."""
     con = store.connect(root, read_only=False)
     try:
+        orphans = store.orphan_files(con, remove=True)  # what a killed or failed write left behind
         store.ensure_schema(con)  # tables first, in their own commit on a new warehouse (DuckLake needs them)
         con.execute("BEGIN TRANSACTION")
         try:
@@ -188,7 +189,11 @@ def publish(
             con.execute("ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
+            store.orphan_files(con, remove=True)  # the files the rolled-back transaction wrote
             raise
+        if dry_run:
+            orphans += store.orphan_files(con, remove=True)  # the files the rolled-back transaction wrote
+        counts["orphan_files_removed"] = len(orphans)
         if dry_run:
             return LoadOutcome(counts, new_stories, None)
         snapshot = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
