@@ -117,7 +117,7 @@ def find_sources(sources: list[str], since: date | None = None) -> list[Path]:
     if since is None:
         return found
     start = datetime.combine(since, datetime.min.time()).timestamp()
-    return [p for p in found if p.stat().st_mtime >= start]
+    return [p for p in found if not p.exists() or p.stat().st_mtime >= start]  # a broken link: quarantined
 
 
 def plan_sources(

@@ -1,10 +1,12 @@
 """Bad input, tried for real: every input ends in exactly one place and the run completes.
 
-One run over 60 good pages plus the inputs a daily crawl or a user's folder really produces: an empty
+One run over 80 good pages plus the inputs a daily crawl or a user's folder really produces: an empty
 file, a PDF and random bytes named .html, a truncated page, invalid UTF-8, Windows-1258 text, a 50 MB
 page, tags nested 100,000 deep, a gzip bomb, a page without an article, a page dated in the future, the
-same file twice, a WARC with a corrupt record, a page of furniture only. Then the run's summary artifact
-and Data Docs are read, and `huunghi quarantine` / `huunghi reprocess` are used as a user would.
+same file twice, a WARC with a corrupt record, a page of furniture only; and (issue 16) UTF-8 with one
+byte in seven broken, a WARC cut in its last record, links in a loop or to nothing, 600,000 links.
+Then the run's summary artifact and Data Docs are read, and `huunghi quarantine` / `huunghi reprocess`
+are used as a user would.
 """
 
 from __future__ import annotations
@@ -28,11 +30,22 @@ from huunghi.flows.pipeline import pipeline
 from huunghi.quality import gates
 from huunghi.quality.report import report_path
 from huunghi.readers.decode import decode
+from huunghi.readers.files import absolute
 from huunghi.tasks.report import ARTIFACT_KEY
 from tests.test_pipeline import query
 
 pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: a real Prefect API
-GOOD = 60
+GOOD = 80  # enough that the bad inputs stay under the pages gate's 20% bound
+
+
+def _warc(path: Path, pages: list[tuple[str, bytes]]) -> None:
+    with path.open("wb") as f:
+        writer = WARCWriter(f, gzip=True)
+        for url, body in pages:
+            headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            writer.write_record(
+                writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=headers)
+            )
 
 
 def _warc_with_corrupt_record(path: Path, pages: list[tuple[str, bytes]]) -> None:
@@ -115,6 +128,29 @@ def bad_run(tmp_path_factory):
     _warc_with_corrupt_record(src / "crawl.warc.gz", archived)
     expected["crawl.warc.gz"] = ("quarantine", "ingest/bad_warc")
 
+    # Heavily broken UTF-8 (one byte in seven replaced): stays UTF-8, judged by its share of U+FFFD.
+    damaged = bytearray((corpus / spare[10]["file"]).read_bytes())
+    rng = random.Random(3)
+    for i in rng.sample(range(len(damaged)), len(damaged) // 7):
+        damaged[i] = rng.randrange(0x80, 0x100)
+    (src / "broken-utf8.txt").write_bytes(bytes(damaged))
+    expected["broken-utf8.txt"] = ("quarantine", "ingest/not_text")
+    # A web archive cut in its last record: the first record is a page, the cut one is not.
+    whole = base / "whole.warc.gz"
+    page11 = (corpus / spare[11]["file"]).with_suffix(".html").read_bytes()
+    _warc(whole, [(spare[11]["url"], page11), (spare[11]["url"] + "?copy", page11)])
+    (src / "cut.warc.gz").write_bytes(whole.read_bytes()[:-300])
+    expected["cut.warc.gz"] = ("quarantine", "ingest/bad_warc")
+    # Links that lead nowhere: a loop of two, and one to a file that is gone.
+    (src / "loop-a.html").symlink_to("loop-b.html")
+    (src / "loop-b.html").symlink_to("loop-a.html")
+    (src / "gone.html").symlink_to("deleted-meanwhile.html")
+    for name in ("loop-a.html", "loop-b.html", "gone.html"):
+        expected[name] = ("quarantine", "ingest/unreadable")
+    # 15 MB of 600,000 links: set aside from counts made before any parsing.
+    (src / "links.html").write_text("<html><body>" + "<a href='/x'>liên kết</a>" * 600_000 + "</body></html>")
+    expected["links.html"] = ("quarantine", "clean/too_complex")
+
     root = base / "wh"
     # The same file named twice (and inside the folder): read once.
     summary = pipeline(sources=[str(src), str(src / first), str(src / first)], warehouse=str(root))
@@ -141,19 +177,23 @@ def test_every_bad_input_ends_where_it_belongs(bad_run):
         assert got[name] == want, name
     assert sorted(got[name] for name in bad_run["twins"]) == [("article", None), ("duplicate", None)]  # same file
     records = [(outcome, where) for uri, outcome, where in rows if "#" in uri]
-    assert records == [("article", None)] * 2  # the WARC's records before the damage are articles
-    details = query(root, "SELECT details FROM quarantine WHERE reason = 'bad_warc'")[0][0]
-    assert "after 2 page record(s)" in details
+    assert records == [("article", None)] * 3  # the WARCs' records before the damage are articles
+    details = dict(query(root, "SELECT regexp_extract(source_uri, '[^/]+$'), details FROM quarantine "
+                               "WHERE reason = 'bad_warc'"))  # fmt: skip
+    assert "after 2 page record(s)" in details["crawl.warc.gz"]
+    assert "offset" in details["cut.warc.gz"] and "after 1 page record(s)" in details["cut.warc.gz"]
+    gone = query(root, "SELECT details FROM quarantine WHERE source_uri LIKE '%/gone.html'")[0][0]
+    assert "deleted-meanwhile.html" in gone  # the reason names where the link leads
 
 
 def test_no_input_lost(bad_run):
     """Every file (and WARC record read) is in `pages` once, with exactly one place: an article, a
     duplicate, or the quarantine with its reason."""
     root, src = bad_run["root"], bad_run["src"]
-    files = {p.resolve().as_uri() for p in src.iterdir()}
+    files = {absolute(p).as_uri() for p in src.iterdir()}
     pages = dict(query(root, "SELECT source_uri, outcome FROM pages"))
     assert {uri.split("#")[0] for uri in pages} == files
-    assert len(pages) == len(files) + 2  # + the two WARC records read
+    assert len(pages) == len(files) + 3  # + the three WARC records read
     quarantined = query(root, "SELECT source_uri, count(*) FROM quarantine GROUP BY source_uri")
     assert {u for u, n in quarantined} == {u for u, o in pages.items() if o == "quarantine"}
     assert all(n == 1 for _, n in quarantined)

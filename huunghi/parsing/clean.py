@@ -9,6 +9,7 @@ whole run learned, the pages whose parse that knowledge could change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -117,11 +118,37 @@ def _trafilatura_page(prepared: Prepared, known: Knowledge) -> ParsedPage:
     return page
 
 
+# Bounds on one page, far above any article page (a few thousand elements, hundreds of links, a few
+# hundred lines): past them a page would cost seconds and gigabytes to parse, and is no article anyway.
+MAX_ELEMENTS = 500_000
+MAX_LINKS = 50_000
+MAX_TEXT_LINES = 100_000
+
+
+def complexity(raw: RawPage) -> str | None:
+    """Why the page is too large to parse, from counts made without parsing it (milliseconds for 20 MB)."""
+    if raw.format == "html":
+        elements = raw.text.count("<")
+        links = len(_LINK_TAG.findall(raw.text)) if elements > MAX_LINKS else 0
+        if elements > MAX_ELEMENTS or links > MAX_LINKS:
+            return (
+                f"about {elements} tags and {links} links (bounds {MAX_ELEMENTS} and {MAX_LINKS}): not an article page"
+            )
+    elif (lines := raw.text.count("\n")) > MAX_TEXT_LINES:
+        return f"{lines} lines (bound {MAX_TEXT_LINES}): not an article page"
+    return None
+
+
+_LINK_TAG = re.compile(r"<a[\s>]", re.IGNORECASE)
+
+
 def clean_page(
     raw: RawPage, known: Knowledge = NO_KNOWLEDGE, prepared: Prepared | None = None
 ) -> CleanedPage | Quarantined:
     """One raw page → a cleaned article record, or a quarantine entry saying why not. An HTML page that
     needs knowledge keeps its prepared form for the second pass (`prepared`: parse that, render nothing)."""
+    if too_complex := complexity(raw):
+        return Quarantined.of(raw, "clean", "too_complex", too_complex)
     if raw.format == "html":
         try:
             page, prepared = _html_page(raw.text, raw.url, known, prepared)

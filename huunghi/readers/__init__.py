@@ -8,11 +8,12 @@ come through huunghi.crawl as the same `RawPage` records.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from huunghi.readers.files import PageFileReader
+from huunghi.readers.files import PageFileReader, absolute
 from huunghi.readers.warc import WarcReader
 from huunghi.records import IngestResult, Quarantined, RawPage
 
@@ -48,21 +49,49 @@ def kind_of(path: Path) -> str | None:
 
 
 def discover(sources: list[str | Path]) -> list[Path]:
-    """Page files under the sources, sorted, each once. A folder is read recursively."""
+    """Page files under the sources, sorted, each once. A folder is read recursively, following links to
+    folders (each folder once, so a link loop ends). What cannot be read is still listed — a broken or
+    looping link, a folder that cannot be listed — so that its reader quarantines it with the reason:
+    every path found ends somewhere."""
     found: set[Path] = set()
     for source in sources:
         path = Path(source).expanduser()
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise SourceError(f"source not found: {source}")
         if path.is_dir():
-            found.update(
-                p.resolve() for p in path.rglob("*") if p.is_file() and reader_for(p) and not p.name.startswith(".")
-            )
-        elif path.is_file():
-            found.add(path.resolve())
+            found.update(_walk(path))
+        elif path.is_file() or path.is_symlink():
+            found.add(absolute(path))
         else:
             raise SourceError(f"source is neither a file nor a folder: {source}")
     return sorted(found)
+
+
+def _walk(folder: Path) -> set[Path]:
+    found: set[Path] = set()
+    visited: set[tuple[int, int]] = set()
+
+    def unlisted(error: OSError) -> None:  # a folder that cannot be listed is an input that failed
+        found.add(Path(os.path.abspath(error.filename)))
+
+    for top, folders, files in os.walk(folder, followlinks=True, onerror=unlisted):
+        try:
+            stat = os.stat(top)
+        except OSError:
+            continue
+        if (stat.st_dev, stat.st_ino) in visited:  # reached again through a link: a loop, or a second way in
+            folders.clear()
+            continue
+        visited.add((stat.st_dev, stat.st_ino))
+        for name in files:
+            path = Path(top, name)
+            if name.startswith("."):
+                continue
+            if not path.exists():  # a broken or looping link: not a page, and not to be lost silently
+                found.add(absolute(path))
+            elif reader_for(path) and path.is_file():
+                found.add(path.resolve())
+    return found
 
 
 def read_files(paths: Sequence[Path]) -> IngestResult:

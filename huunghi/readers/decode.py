@@ -34,9 +34,10 @@ def _codec(label: str | None) -> str | None:
 
 def decode(data: bytes, header_charset: str | None = None, *, markup: bool = True) -> tuple[str, str]:
     """(text, encoding) by the browser's order: byte-order mark, HTTP header, <meta charset> (markup only),
-    then UTF-8 if the bytes are UTF-8 — also when a few sequences are broken (a cut or a bad byte in a
-    UTF-8 page must not turn the whole page into mojibake) — else Windows-1258. Undecodable bytes become
-    U+FFFD, never an error; the raw_pages gate quarantines text that is mostly U+FFFD or control bytes."""
+    then UTF-8 if the bytes are UTF-8. Bytes that are not UTF-8 are read as Windows-1258 only when they
+    are valid Windows-1258 and few of them form UTF-8 sequences (a legacy page has almost none); broken
+    UTF-8 — a cut, bad bytes, even many — stays UTF-8 with U+FFFD for what is broken, never mojibake, and
+    the raw_pages gate quarantines a page with too many of them (`not_text`)."""
     boms = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
     for bom, name in boms:
         if data.startswith(bom):
@@ -50,8 +51,12 @@ def decode(data: bytes, header_charset: str | None = None, *, markup: bool = Tru
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         text = data.decode("utf-8", errors="replace")
+    try:
+        legacy = data.decode(FALLBACK_ENCODING)
+    except UnicodeDecodeError:  # valid in neither: broken UTF-8, kept as such (the raw_pages gate judges it)
+        return text, "utf-8"
     broken = text.count("\ufffd")
     wide = sum(1 for ch in text if ch > "\x7f") - broken
-    if wide >= 4 * broken:  # mostly well-formed multi-byte sequences: UTF-8 with a few bad bytes
+    if wide >= broken:  # many well-formed multi-byte sequences: UTF-8 with bad bytes, not a legacy page
         return text, "utf-8"
-    return data.decode(FALLBACK_ENCODING, errors="replace"), FALLBACK_ENCODING
+    return legacy, FALLBACK_ENCODING

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import os
 import zlib
 from datetime import UTC, datetime
 from functools import cache
@@ -38,6 +39,9 @@ def not_a_page(data: bytes) -> str | None:
 def _read_bytes(path: Path, uri: str) -> bytes | Quarantined:
     """The file's bytes, gunzipped when named .gz; never more than MAX_PAGE_BYTES (gzip bombs included)."""
     try:
+        if path.is_dir():
+            listing = f"a folder that cannot be listed: {_listing_error(path)}"
+            return Quarantined(uri, None, "ingest", "unreadable", listing)
         size = path.stat().st_size
         if size > MAX_PAGE_BYTES:
             return Quarantined(
@@ -50,12 +54,21 @@ def _read_bytes(path: Path, uri: str) -> bytes | Quarantined:
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         return Quarantined(uri, None, "ingest", "bad_gzip", f"{type(exc).__name__}: {exc}", kept_copy(path))
     except OSError as exc:
-        return Quarantined(uri, None, "ingest", "unreadable", f"{type(exc).__name__}: {exc}")
+        link = f"a link to {os.readlink(path)!r} that leads nowhere: " if path.is_symlink() else ""
+        return Quarantined(uri, None, "ingest", "unreadable", f"{link}{type(exc).__name__}: {exc}")
     if len(data) > MAX_PAGE_BYTES:
         return Quarantined(
             uri, None, "ingest", "too_large", f"over {MAX_PAGE_BYTES} bytes once decompressed", kept_copy(path)
         )
     return data
+
+
+def _listing_error(path: Path) -> str:
+    try:
+        os.listdir(path)
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "it was not listed"
 
 
 def kept_copy(path: Path) -> bytes | None:
@@ -84,9 +97,17 @@ def page_from_bytes(
     return RawPage(uri, digest, fetched_at, "html" if fmt == "html" else "text", len(data), text, url)
 
 
+def absolute(path: Path) -> Path:
+    """The file's real path; for a link that leads nowhere (broken, or a loop), the link's own path."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a symlink loop
+        return Path(os.path.abspath(path))
+
+
 def read_page(path: Path, fmt: str) -> RawPage | Quarantined:
     """One page file (text or HTML, maybe gzipped)."""
-    uri = path.resolve().as_uri()
+    uri = absolute(path).as_uri()
     data = _read_bytes(path, uri)
     if isinstance(data, Quarantined):
         return data

@@ -18,7 +18,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from huunghi.readers.files import MAX_PAGE_BYTES, kept_copy, page_from_bytes
+from huunghi.readers.files import MAX_PAGE_BYTES, absolute, kept_copy, page_from_bytes
 from huunghi.records import Quarantined, RawPage
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -59,10 +59,13 @@ def _date(value: str | None) -> datetime:
 
 def pages(path: Path, max_bytes: int) -> Iterator[ArchivedPage]:
     """The HTML pages of one archive, in archive order. Raises BadArchive when the file is not a WARC."""
+    archive = None
     try:
         records = 0
         with path.open("rb") as stream:
-            for record in ArchiveIterator(stream):
+            archive = ArchiveIterator(stream)
+            for record in archive:
+                offset = archive.offset  # (get_record_offset() would read the record to its end)
                 records += record.rec_type in WARC_TYPES  # warcio reads some garbage as a record
                 if record.rec_type not in ("response", "resource"):
                     continue
@@ -79,6 +82,10 @@ def pages(path: Path, max_bytes: int) -> Iterator[ArchivedPage]:
                 if content_type.split(";")[0].strip().lower() not in HTML_TYPES:
                     continue
                 payload = record.content_stream().read(max_bytes + 1)
+                if len(payload) <= max_bytes and getattr(record.raw_stream, "limit", 0) > 0:
+                    # the block ended before its Content-Length: the archive was cut in this record
+                    raise BadArchive(f"{path.name}: record cut short at offset {offset} "
+                                     f"({record.raw_stream.limit} of {record.length} bytes missing)")  # fmt: skip
                 page = ArchivedPage(
                     record_id=(headers.get_header("WARC-Record-ID") or f"offset-{stream.tell()}").strip("<>"),
                     url=headers.get_header("WARC-Target-URI"),
@@ -93,8 +100,12 @@ def pages(path: Path, max_bytes: int) -> Iterator[ArchivedPage]:
                 yield page
         if records == 0:
             raise BadArchive(f"{path.name}: no WARC record in the file")
-    except (ArchiveLoadFailed, EOFError, OSError, zlib.error) as exc:
-        raise BadArchive(f"{path.name}: not a readable WARC: {type(exc).__name__}: {exc}") from exc
+    except BadArchive:
+        raise
+    # warcio on a cut or garbled file: its own errors, or whatever half-parsed garbage makes it raise
+    except (ArchiveLoadFailed, EOFError, OSError, zlib.error, AttributeError, ValueError, TypeError) as exc:
+        where = f" near offset {archive.offset}" if getattr(archive, "offset", None) is not None else ""
+        raise BadArchive(f"{path.name}: not a readable WARC{where}: {type(exc).__name__}: {exc}") from exc
 
 
 class WarcReader:
@@ -104,7 +115,7 @@ class WarcReader:
     suffixes = (".warc",)
 
     def read(self, path: Path) -> list[RawPage | Quarantined]:
-        uri = path.resolve().as_uri()
+        uri = absolute(path).as_uri()
         out: list[RawPage | Quarantined] = []
         try:
             for record in pages(path, MAX_PAGE_BYTES):
