@@ -61,18 +61,33 @@ def _ready(server) -> None:
         server.hand_to_prefect(float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
 
 
-class _ThreadTimeoutNote(logging.Filter):
-    """Prefect notes, for every batch task, that a timeout in a worker thread acts only after blocking calls;
-    true, known (ARCHITECTURE.md), and not worth a line per batch in the terminal."""
+class _TerminalFilter(logging.Filter):
+    """What the terminal is spared (the run's record on the server keeps all of it): the note Prefect makes
+    for every batch task that a timeout in a worker thread acts only after blocking calls (true, known:
+    ARCHITECTURE.md), and the engine's tracebacks and 'Finished in state Failed' lines — the command
+    ends with one line that says what failed (--verbose shows them)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "running in a worker thread" not in record.getMessage()
+        message = record.getMessage()
+        if "running in a worker thread" in message:
+            return False
+        return not (record.exc_info or message.startswith("Finished in state Failed"))
+
+
+def quiet_terminal(level: int) -> None:
+    """Terminal verbosity on Prefect's console handlers only: the loggers keep their level, so the server
+    the run reports to still receives its INFO logs (the run page in the UI shows them)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for logger in [logging.getLogger(), *(logging.getLogger(n) for n in logging.root.manager.loggerDict)]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.setLevel(level)
+                if not any(isinstance(f, _TerminalFilter) for f in handler.filters):
+                    handler.addFilter(_TerminalFilter())
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if not args.verbose:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # progress bars instead of log lines
-        logging.getLogger("prefect.task_runs").addFilter(_ThreadTimeoutNote())
     server = _prefect_environment()
     from pydantic import ValidationError
 
@@ -109,6 +124,8 @@ def _run(args: argparse.Namespace, server) -> int:
             web.load(Path(args.sources_file))
         store.check_location(args.warehouse, create=True)
         _ready(server)
+        if not args.verbose:  # progress bars (or, with -q, nothing) instead of log lines
+            quiet_terminal(logging.CRITICAL + 1 if args.quiet else logging.WARNING)
         with Bars() if not args.quiet else contextlib.nullcontext():
             summary = pipeline(
                 sources=args.source or [],
@@ -130,6 +147,8 @@ def _run(args: argparse.Namespace, server) -> int:
     if not args.quiet:
         _print_summary(summary)
         print(f'Try:  huunghi sql "{EXAMPLE_QUERY}"')
+    for warning in summary.warnings:  # published, but something after it did not work: said even with -q
+        print(f"huunghi: warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -254,6 +273,7 @@ def _print_rows_now(columns: list[str], rows: list[tuple], fmt: str) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the deployments to the Prefect server in PREFECT_API_URL (a real server: its UI runs them)."""
+    import httpx
     from prefect.settings import PREFECT_API_URL
 
     from huunghi.settings import RunSettings
@@ -278,6 +298,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     from huunghi.flows.deployments import serve_deployments
 
+    api = PREFECT_API_URL.value()
+    try:  # as Prefect's client will reach it (httpx, the environment's proxy settings)
+        httpx.get(f"{api}/health", timeout=10).raise_for_status()
+    except httpx.HTTPError as exc:
+        return _fail(f"no Prefect server answers at PREFECT_API_URL={api} ({exc}): "
+                     "start one (`prefect server start`) or correct the URL")  # fmt: skip
     serve_deployments(settings, args.cron, args.timezone)
     return 0
 
@@ -376,13 +402,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    logging.getLogger("prefect.task_runs").addFilter(_ThreadTimeoutNote())
     server = _prefect_environment() if args.corpus in ("mirror", "both") else None  # only the mirror runs a flow
     from huunghi.flows.evaluate import evaluate, evaluate_adversarial, report
 
     if args.corpus in ("mirror", "both"):
         _ready(server)
+        quiet_terminal(logging.WARNING)
         print(report(evaluate(args.pages, args.seed, args.batch_size, args.format)))
     if args.corpus in ("adversarial", "both"):
         if args.corpus == "both":

@@ -57,6 +57,7 @@ class RunSummary:
     pages: int
     counts: dict[str, int]
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # after the data was published (e.g. the search index)
 
 
 @dataclass
@@ -309,10 +310,16 @@ def stages(run: Run) -> RunSummary:
         del deduped, enriched
     if not run.settings.dry_run:
         with run.watch("search index"):
-            index_for_search(run.root)
+            try:
+                index_for_search(run.root)
+            except Exception as exc:  # the data is published: a stale index is a warning, caught up next time
+                warning = (f"search index not updated ({type(exc).__name__}: {exc}); the run's data is published, "
+                           "and the next run or `huunghi search` brings the index up to date")  # fmt: skip
+                run.report.warnings.append(warning)
+                get_run_logger().warning(warning)
     inputs = run.report.counts["ingest"]["inputs"]
     return RunSummary(run.info.run_id, str(run.root), inputs, {**counts, "unchanged": len(run.unchanged)},
-                      run.watch.seconds)  # fmt: skip
+                      run.watch.seconds, run.report.warnings)  # fmt: skip
 
 
 @flow(name="huunghi-pipeline", log_prints=True, task_runner=task_runner())

@@ -24,6 +24,7 @@ class RunReport:
     started_at: datetime
     status: str = "running"  # completed | stopped (a gate) | failed (an error)
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # what went wrong after the data was published
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     gates: list[GateOutcome] = field(default_factory=list)
     quarantine: dict[str, int] = field(default_factory=dict)
@@ -53,6 +54,7 @@ class RunReport:
         lines = [f"# huunghi run `{self.run_id}`: **{self.status}**", ""]
         if self.error:
             lines += ["```", self.error[:4000], "```", ""]
+        lines += [f"> Warning: {w}" for w in self.warnings] + ([""] if self.warnings else [])
         lines += ["## Counts per stage", "", "| stage | counts | seconds |", "| --- | --- | ---: |"]
         for stage, counts in self.counts.items():
             shown = ", ".join(f"{k} {v}" for k, v in counts.items())
