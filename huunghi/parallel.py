@@ -11,6 +11,8 @@ import atexit
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -50,9 +52,29 @@ def _get_pool() -> ProcessPoolExecutor:
     if _pool is None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
-        _pool = ProcessPoolExecutor(max_workers=workers(), mp_context=context)
+        _pool = ProcessPoolExecutor(
+            max_workers=workers(), mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
+        )
         atexit.register(shutdown)
     return _pool
+
+
+def exit_with(pid: int, every: float = 0.5) -> None:
+    """End this worker soon after process `pid` (the run) is gone, however it went: a run killed with
+    SIGKILL runs no clean-up, and its workers would otherwise go on holding their memory. The workers'
+    parent is the forkserver, not the run, so a parent-death signal cannot tell; a watching thread can."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # alive, under another user (a reused pid would be; good enough)
+                pass
+
+    threading.Thread(target=watch, name="exit-with-run", daemon=True).start()
 
 
 def warm_up(items: int) -> None:
