@@ -406,12 +406,15 @@ def test_most_pages_failing_stops_the_run(tmp_path):
     assert not (root / "catalog.ducklake").exists(), "a run stopped before load creates no warehouse"
 
 
-def test_a_few_bad_pages_in_a_small_run_are_quarantined_not_fatal(tmp_path):
-    """Rates say little about a handful of pages: four bad pages of four are quarantined, the run completes."""
+def test_a_few_bad_pages_in_a_small_run_are_quarantined_not_fatal(small_corpus, tmp_path):
+    """Rates say little about a handful of pages: two bad pages of five are quarantined, the run completes
+    (issue 16: twelve of twelve is another matter, tests/reliability/test_small_runs.py)."""
     src = tmp_path / "src"
     src.mkdir()
-    for n in range(4):
+    for n in range(2):
         (src / f"broken{n}.txt").write_text("Trang chủ Hữu nghị\n", encoding="utf-8")
+    for page in read_truth(small_corpus)[:3]:
+        shutil.copy(small_corpus / page["file"], src / Path(page["file"]).name)
     root = tmp_path / "wh"
     pipeline(sources=[str(src)], warehouse=str(root))
-    assert query(root, "SELECT reason, count(*) FROM quarantine GROUP BY reason") == [("no_title", 4)]
+    assert query(root, "SELECT reason, count(*) FROM quarantine GROUP BY reason") == [("no_title", 2)]

@@ -8,8 +8,10 @@ Two kinds of failure, told apart by each expectation's `meta.on_fail`:
 - "stop" (the default): any failure stops the run before anything is published.
 
 A rate (`mostly` < 1, or a statistic of the whole batch marked `meta.rate`) says little about a handful of
-rows: on fewer than the suite's `min_rows_for_rates` rows, a broken rate is reported as a warning, and
-only the rows are quarantined.
+rows: on fewer than the suite's `min_rows_for_rates` rows, a broken rate stops the run only on strong
+evidence — when a failure share within the bound would give that many failing rows less than once in a
+thousand (a binomial tail: 12 of 12 pages without a title stop, 2 of 5 error pages do not); otherwise it
+is a warning, and only the rows are quarantined.
 
 Within a run, validation results are stored in a Great Expectations project in the warehouse
 (`<warehouse>/quality/gx`) and rendered as Data Docs there, stopped runs included.
@@ -36,6 +38,9 @@ import pyarrow as pa
 SITE_START = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_CLOCK_SKEW = timedelta(days=1)
 DEFAULT_MIN_ROWS_FOR_RATES = 20
+# Below that many rows, a broken rate stops the run only on strong evidence: when a failure share within
+# the expectation's bound would give this many failures less often than once in a thousand runs.
+SMALL_BATCH_ALPHA = 0.001
 QUALITY_DIR = "quality"  # the Great Expectations project inside a warehouse
 # Runs whose validation results stay in the GX store (and so in the Data Docs index). GX lists and parses
 # every stored result several times per Data Docs build: with all of them kept, each run's build grew with
@@ -299,12 +304,39 @@ def judge(name: str, spec: dict[str, Any], rows: int, results: list[Any], enforc
             continue
         described = _describe(result, id_column)
         if is_rate and rows < min_rows:
-            outcome.warnings.append(f"{described} [rate not enforced on {rows} rows < {min_rows}]")
+            evidence = small_batch_evidence(result)
+            if evidence is not None and evidence[0] < SMALL_BATCH_ALPHA and enforce_rates:
+                p, bound = evidence
+                outcome.failed.append(f"{described} [{rows} rows: a failure share within {bound:.0%} gives "
+                                      f"this many failures with probability {p:.1e}]")  # fmt: skip
+            else:
+                outcome.warnings.append(f"{described} [rate not enforced on {rows} rows < {min_rows}]")
         elif is_rate and not enforce_rates:
             outcome.warnings.append(f"{described} [rate not enforced: gate strictness lenient]")
         else:
             outcome.failed.append(described)
     return outcome
+
+
+def binomial_tail(failed: int, n: int, share: float) -> float:
+    """P(at least `failed` failures in `n` rows) when each row fails with probability `share`."""
+    return min(1.0, sum(math.comb(n, k) * share**k * (1 - share) ** (n - k) for k in range(failed, n + 1)))
+
+
+def small_batch_evidence(result: Any) -> tuple[float, float] | None:
+    """For a row-level rate broken on a small batch: (how likely this many failures would be if the true
+    failure share were within the expectation's bound, that bound). A small daily run where every page
+    lost its title is evidence of a layout change; two error pages of five are not. None for statistics
+    of the whole batch (no rows to count)."""
+    mostly = result.expectation_config.kwargs.get("mostly")
+    detail = result.result or {}
+    failed, total = detail.get("unexpected_count"), detail.get("element_count")
+    if mostly is None or mostly >= 1 or failed is None or not total:
+        return None
+    nulls_count = "not_be_null" in result.expectation_config.type  # elsewhere GX leaves null rows out
+    checked = total if nulls_count else total - (detail.get("missing_count") or 0)
+    bound = 1 - mostly
+    return binomial_tail(failed, max(checked, failed), bound), bound
 
 
 def validate(name: str, table: pa.Table) -> GateOutcome:
