@@ -1,10 +1,17 @@
-"""Which pages a source has: entries of sitemaps (indexes, news sitemaps, gzipped), feeds (RSS, Atom) and
-links of start pages. XML is parsed without entities or network access (no XXE), with bounded size."""
+"""Which pages a source has: entries of sitemaps (indexes, news sitemaps, plain-text, gzipped), feeds
+(RSS, Atom, RDF) and links of start pages.
+
+The documents are parsed by libraries made for them — feedparser for feeds, ultimate-sitemap-parser for
+sitemaps — from bytes the crawler's own fetcher fetched (huunghi.crawl.fetcher: allowed hosts, checked
+addresses, bounded sizes): neither library fetches anything here. Sizes are bounded before parsing.
+"""
 
 from __future__ import annotations
 
 import gzip
 import io
+import logging
+import re
 import zlib
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -12,8 +19,9 @@ from urllib.parse import urljoin, urlsplit
 import lxml.etree
 import lxml.html
 
-_XML = lxml.etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False)
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit, uncompressed
+_FEED_ROOT = re.compile(rb"<(?:[\w-]+:)?(rss|feed|rdf)[\s>]", re.IGNORECASE)
+logging.getLogger("usp").setLevel(logging.ERROR)  # ultimate-sitemap-parser logs every skipped line
 
 
 @dataclass
@@ -21,10 +29,6 @@ class Listing:
     kind: str  # sitemapindex | sitemap | feed | html | unknown
     pages: list[str] = field(default_factory=list)  # page URLs, in document order
     documents: list[str] = field(default_factory=list)  # further listings to read (child sitemaps)
-
-
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
 
 
 def _unzip(body: bytes) -> bytes:
@@ -37,35 +41,45 @@ def _unzip(body: bytes) -> bytes:
 def read_listing(body: bytes, base_url: str) -> Listing:
     """What a sitemap, feed or HTML page lists. An unreadable document lists nothing (kind 'unknown')."""
     try:
-        body = _unzip(body)
+        body = _unzip(body)[:MAX_SITEMAP_BYTES]
     except (OSError, EOFError, zlib.error):
         return Listing("unknown")
-    head = body[:512].lstrip().lower()
+    head = body[:1024].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")) or (b"<html" in head and b"<?xml" not in head):
         return Listing("html", pages=page_links(body, base_url))
+    if _FEED_ROOT.search(body[:2048]):
+        return _feed(body, base_url)
+    return _sitemap(body, base_url)
+
+
+def _feed(body: bytes, base_url: str) -> Listing:
+    """Each entry's page: its link, else a permalink guid/id (feedparser, lenient with a stray '&')."""
+    import feedparser
+
+    parsed = feedparser.parse(body, response_headers={"content-location": base_url})  # bytes: never fetched
+    pages = []
+    for entry in parsed.entries:
+        url = entry.get("link") or (entry.get("id") if entry.get("guidislink", True) else None)
+        if url and urlsplit(urljoin(base_url, url)).scheme in ("http", "https"):
+            pages.append(urljoin(base_url, url))
+    return Listing("feed", pages=list(dict.fromkeys(pages)))
+
+
+def _sitemap(body: bytes, base_url: str) -> Listing:
+    """A sitemap index's child sitemaps, or a sitemap's pages (XML, news, plain text; images are not
+    pages), by ultimate-sitemap-parser; anything else lists the links it has, or nothing."""
+    from usp.objects.sitemap import AbstractIndexSitemap, AbstractPagesSitemap
+    from usp.tree import sitemap_from_str
+
     try:
-        root = lxml.etree.fromstring(body, _XML)
-    except lxml.etree.XMLSyntaxError:
-        return Listing("html", pages=page_links(body, base_url)) if b"<a" in body.lower() else Listing("unknown")
-    kind = _local(root.tag)
-    locs = [(el.text or "").strip() for el in root.iter() if _local(el.tag) == "loc"]
-    if kind == "sitemapindex":
-        return Listing("sitemapindex", documents=[urljoin(base_url, u) for u in locs if u])
-    if kind == "urlset":
-        return Listing("sitemap", pages=[urljoin(base_url, u) for u in locs if u])
-    if kind in ("rss", "rdf"):
-        links = [(el.text or "").strip() for el in root.iter() if _local(el.tag) == "link"]
-        items = [u for u in links[1:] if u] if kind == "rss" else [u for u in links if u]  # first: the channel
-        return Listing("feed", pages=[urljoin(base_url, u) for u in items])
-    if kind == "feed":  # Atom
-        pages = []
-        for entry in (el for el in root.iter() if _local(el.tag) == "entry"):
-            for link in (el for el in entry if _local(el.tag) == "link"):
-                if link.get("rel", "alternate") == "alternate" and link.get("href"):
-                    pages.append(urljoin(base_url, link.get("href")))
-                    break
-        return Listing("feed", pages=pages)
-    return Listing("unknown")
+        parsed = sitemap_from_str(body.decode("utf-8", "replace"))
+    except Exception:  # the parser's own errors on garbage: nothing listed, like any unreadable document
+        parsed = None
+    if isinstance(parsed, AbstractIndexSitemap):
+        return Listing("sitemapindex", documents=[urljoin(base_url, s.url) for s in parsed.sub_sitemaps])
+    if isinstance(parsed, AbstractPagesSitemap) and (pages := [urljoin(base_url, p.url) for p in parsed.pages]):
+        return Listing("sitemap", pages=list(dict.fromkeys(pages)))
+    return Listing("html", pages=page_links(body, base_url)) if b"<a" in body.lower() else Listing("unknown")
 
 
 def page_links(body: bytes, base_url: str) -> list[str]:

@@ -15,9 +15,12 @@ import ipaddress
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+import httpcore
 import httpx
 from protego import Protego
 
@@ -78,11 +81,56 @@ def refusal_reason(host: str, allow_private: bool) -> str | None:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         return f"cannot resolve {host}: {exc}"
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    return _address_refusal(host, [info[4][0] for info in infos], allow_private)
+
+
+def _address_refusal(host: str, addresses: list[str], allow_private: bool) -> str | None:
+    for text in addresses:
+        address = ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 scope id is not part of the address
         if not allow_private and not address.is_global:
             return f"{host} resolves to {address}, a private/loopback/link-local address (not allowed by the source)"
     return None
+
+
+class AddressRefused(httpcore.ConnectError):
+    """The host resolved, at connection time, to an address the source may not reach."""
+
+
+class CheckedAddresses(httpcore.NetworkBackend):
+    """httpcore's network backend that resolves the host itself, checks every address, and connects to a
+    checked one: the address used is the address checked. (A check made apart from the connection can be
+    passed by a DNS answer that changes in between: rebinding.) TLS still names the host (SNI, certificate)."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        self._sync = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:  # fmt: skip
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        if why := _address_refusal(host, addresses, self.allow_private):
+            raise AddressRefused(why)
+        failure: Exception = httpcore.ConnectError(f"no address for {host}")
+        for address in addresses:
+            try:
+                return self._sync.connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:
+                failure = exc
+        raise failure
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.ConnectError("the crawler does not use unix sockets")
+
+    def sleep(self, seconds: float) -> None:
+        self._sync.sleep(seconds)
 
 
 class Fetcher:
@@ -94,12 +142,15 @@ class Fetcher:
         self._hosts_lock = threading.Lock()
         self.requests = 0
         timeout = httpx.Timeout(source.timeout_seconds, connect=min(10.0, source.timeout_seconds))
+        limits = httpx.Limits(max_connections=max(2, source.concurrency * 2))
+        transport = httpx.HTTPTransport(limits=limits, trust_env=False)
+        transport._pool._network_backend = CheckedAddresses(source.allow_private)  # tested: test_crawl.py
         self.client = httpx.Client(
             follow_redirects=False,
             timeout=timeout,
             headers={"User-Agent": source.user_agent, "Accept-Encoding": "gzip, deflate"},
             trust_env=False,  # no proxy or netrc from the environment: the source says where to go
-            limits=httpx.Limits(max_connections=max(2, source.concurrency * 2)),
+            transport=transport,
         )
 
     def close(self) -> None:
@@ -238,4 +289,6 @@ class Fetcher:
         except httpx.TimeoutException as exc:
             return Fetched(url, current, problem="timeout", details=f"{type(exc).__name__}: {exc}")
         except (httpx.TransportError, httpx.DecodingError) as exc:
+            if isinstance(exc.__cause__, AddressRefused):  # at connection time: never retried
+                return Fetched(url, current, problem="address_not_allowed", details=str(exc.__cause__))
             return Fetched(url, current, problem="network_error", details=f"{type(exc).__name__}: {exc}")
