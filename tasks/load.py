@@ -6,7 +6,6 @@ import fcntl
 import json
 import os
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,10 +28,10 @@ HOLDER_FILE = "huunghi-write-slot.json"  # in PREFECT_HOME: who holds the slot, 
 
 
 def _say(message: str) -> None:
+    """A warning in the run's log: on the terminal (but with -q) and on the run's page in the UI."""
     from prefect.logging import get_run_logger
 
     get_run_logger().warning(message)
-    print(f"huunghi: {message}", file=sys.stderr, flush=True)
 
 
 @contextmanager
