@@ -8,33 +8,17 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from huunghi.corpus import generate
 from huunghi.flows.cli import main
 from huunghi.warehouse import search, store
-
-REPO = Path(__file__).resolve().parents[2]
-HUUNGHI = Path(sys.executable).with_name("huunghi")
-
-
-def environment(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    return {**env, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+from tests.reliability import HUUNGHI, REPO, environment, snapshot_count
 
 
 def huunghi(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([str(HUUNGHI), *args], env=env, capture_output=True, text=True, timeout=300, cwd=REPO)
-
-
-def snapshot_count(root: Path) -> int:
-    con = store.connect(root, read_only=True)
-    try:
-        return con.execute("SELECT count(*) FROM wh.snapshots()").fetchone()[0]
-    finally:
-        con.close()
 
 
 @pytest.fixture

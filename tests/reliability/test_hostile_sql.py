@@ -20,7 +20,8 @@ import pytest
 from huunghi.corpus import generate
 from huunghi.flows.cli import main
 from huunghi.flows.pipeline import pipeline
-from huunghi.warehouse import sandbox, store
+from huunghi.warehouse import sandbox
+from tests.reliability import snapshot_count
 
 pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: the warehouse is built by real runs
 
@@ -103,16 +104,8 @@ def warehouse(tmp_path_factory) -> Path:
     return root
 
 
-def snapshots(root: Path) -> int:
-    con = store.connect(root, read_only=True)
-    try:
-        return con.execute("SELECT count(*) FROM wh.snapshots()").fetchone()[0]
-    finally:
-        con.close()
-
-
 def watched(root: Path, tmp: Path) -> tuple[dict, int]:
-    return fingerprint(root, tmp, Path.home() / ".duckdb"), snapshots(root)
+    return fingerprint(root, tmp, Path.home() / ".duckdb"), snapshot_count(root)
 
 
 def test_hostile_list_is_long_enough():

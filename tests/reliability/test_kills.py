@@ -8,10 +8,8 @@ busy cleaning; the warehouse write slot held by it (the holder file in PREFECT_H
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,16 +17,10 @@ import pytest
 
 from huunghi.corpus import generate
 from huunghi.warehouse import store
+from tests.reliability import HUUNGHI, REPO, environment
 from tests.reliability.test_orphan_processes import descendants
 
-REPO = Path(__file__).resolve().parents[2]
-HUUNGHI = Path(sys.executable).with_name("huunghi")
 HOLDER = "huunghi-write-slot.json"  # tasks/load.py: who holds the write slot
-
-
-def environment(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    return {**env, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
 
 def command(corpus: Path, root: Path) -> list[str]:

@@ -3,16 +3,13 @@ not its temporary Prefect server, not the worker pool (forkserver, workers, reso
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from huunghi.corpus import generate
-
-HUUNGHI = Path(sys.executable).with_name("huunghi")
+from tests.reliability import HUUNGHI, environment
 
 
 def children() -> dict[int, list[int]]:
@@ -47,8 +44,7 @@ def alive(pid: int) -> bool:
 
 def test_killed_command_leaves_no_process(tmp_path):
     corpus = generate(tmp_path / "c", 600, seed=41, formats=("html",))  # enough pages for the worker pool
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    env = environment(tmp_path / "prefect")
     command = subprocess.Popen(
         [str(HUUNGHI), "run", "-q", "--source", str(corpus), "--warehouse", str(tmp_path / "wh")],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

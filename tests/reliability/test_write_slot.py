@@ -15,12 +15,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from huunghi.corpus import generate
-
-REPO = Path(__file__).resolve().parents[2]
-HUUNGHI = Path(sys.executable).with_name("huunghi")
+from tests.reliability import HUUNGHI, REPO, environment
 
 HOLD_THE_SLOT = """
 import time
@@ -38,11 +35,6 @@ def hold():
 
 hold()
 """
-
-
-def environment(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    return {**env, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
 
 def test_next_run_frees_the_slot_of_a_killed_run(tmp_path):
