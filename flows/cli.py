@@ -16,8 +16,12 @@ import traceback
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from huunghi.settings import DAILY_CRON, DEFAULT_BATCH_SIZE, DEFAULT_LOCK_WAIT_SECONDS, TIMEZONE
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 EXAMPLE_QUERY = "SELECT title, published_at FROM articles ORDER BY published_at DESC LIMIT 5"
 
@@ -94,7 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         return _run(args, server)
     except ValidationError as exc:  # a setting out of its range: say which and why, on one line
-        return _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        return _fail(_invalid(exc))
     except Exception as exc:  # anything unforeseen: one clear line; the traceback on request
         if args.verbose:
             traceback.print_exc()
@@ -586,7 +590,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    from pydantic import ValidationError
+
+    try:
+        return args.func(args)
+    except ValidationError as exc:  # a HUUNGHI_* setting out of its range: say which and why, on one line
+        return _fail(_invalid(exc))
+
+
+def _invalid(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
 def script() -> None:

@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
@@ -44,7 +45,7 @@ from huunghi.tasks.enrich import enrich_articles, merge
 from huunghi.tasks.fetch import crawl_source, replay_source
 from huunghi.tasks.gates import gate
 from huunghi.tasks.load import load_run
-from huunghi.tasks.report import publish_report
+from huunghi.tasks.report import publish_report, run_tags, tag_flow_run
 from huunghi.tasks.reprocess import quarantined_inputs
 from huunghi.warehouse import reads, search, store
 from huunghi.warehouse.write import RunInfo
@@ -84,8 +85,14 @@ class Run:
     def check(self, **outputs: pa.Table) -> dict[str, GateOutcome]:
         """The quality gate of each stage output; a failure that stops the run raises GateFailed."""
         with self.watch("gates"):
-            return {suite: gate.with_options(name=f"gate {suite}")(quote(self.quality), suite, quote(table))
+            return {suite: named(gate, f"gate {suite}")(quote(self.quality), suite, quote(table))
                     for suite, table in outputs.items()}  # fmt: skip
+
+
+def named(task_: Any, label: str) -> Any:
+    """The task under a name that says what this run of it is (`gate raw_pages`, `clean batch 2/5`): the
+    task's name and its run's name in the UI's timeline, without Prefect's random suffix."""
+    return task_.with_options(name=label, task_run_name=label)
 
 
 def shipped(value):
@@ -146,6 +153,7 @@ def read_web(sites: list[web.Source], zone: Path, run_id: str, offline: bool) ->
         else:
             crawl = crawl_source.with_options(
                 name=f"crawl {site.name}",
+                task_run_name=f"crawl {site.name}",
                 retries=site.retries,
                 retry_delay_seconds=exponential_backoff(site.retry_delay_seconds),
                 # every page at its timeout and rate, plus the listings: a hung crawl cannot block the day
@@ -191,7 +199,7 @@ def clean(run: Run, inputs: list[Input]) -> list[CleanedPage]:
     this whole run learned."""
     known = reads.read_knowledge(run.root)
     batches = in_batches(inputs, run.settings.batch_size)
-    futures = [read_and_clean_pages.with_options(name=f"clean batch {i}/{len(batches)}")
+    futures = [named(read_and_clean_pages, f"clean batch {i}/{len(batches)}")
                .submit(shipped(batch), shipped(known)) for i, batch in enumerate(batches, 1)]  # fmt: skip
     progress.report("clean", 0, len(inputs))
     parts: list[FirstPass] = []
@@ -234,7 +242,7 @@ def reclean_with_knowledge(run: Run, pages: list[RawPage], cleaned: CleanResult,
     ids = [article_id(r.source_uri) for r in cleaned.articles]
     keys = sorted({key for r in cleaned.articles for key in r.headline_lines})
     stored = reads.read_headline_counts(run.root, keys, ids)
-    again = clean_pages.with_options(name="clean again with the run's knowledge")
+    again = named(clean_pages, "clean again with the run's knowledge")
     return second_pass(pages, cleaned, known, stored, lambda doubtful, learned: again(quote(doubtful), quote(learned)))
 
 
@@ -255,7 +263,7 @@ def enrich(run: Run, deduped: DedupResult) -> dict[str, pa.Table]:
     """Canonical articles → the enrichers' tables (and the entities they point at), each past its suite."""
     canonical = deduped.canonical
     batches = in_batches(canonical, run.settings.batch_size)
-    futures = [enrich_articles.with_options(name=f"enrich batch {i}/{len(batches)}").submit(shipped(batch))
+    futures = [named(enrich_articles, f"enrich batch {i}/{len(batches)}").submit(shipped(batch))
                for i, batch in enumerate(batches, 1)]  # fmt: skip
     progress.report("enrich", 0, len(canonical))
     done: list[dict[str, pa.Table]] = []
@@ -280,6 +288,7 @@ def load(run: Run, deduped: DedupResult, enriched: dict[str, pa.Table]) -> dict[
         "quarantine": accounting.quarantine_table(run.quarantined, run.info.run_id),
     }
     run.report.quarantine = accounting.reasons(run.quarantined)
+    run.report.quarantined = sorted((q.source_uri, q.stage, q.reason) for q in run.quarantined)
     run.check(pages=tables["pages"])
     progress.report("load", 0, tables["pages"].num_rows)
     loaded = load_run(run.root, quote(tables), run.info, quote(run.quality), run.settings.dry_run)
@@ -331,6 +340,7 @@ def pipeline_flow(settings: RunSettings | None = None) -> RunSummary:
     flow_run_id = str(flow_run.id) if flow_run.id else None
     run_id = flow_run_id or str(uuid.uuid4())
     root = store.check_location(settings.warehouse, create=True)
+    tag_flow_run(run_tags(settings))
     run = Run(
         settings=settings,
         root=root,

@@ -20,8 +20,9 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BATCH_SIZE = 2000
@@ -44,6 +45,16 @@ class Environment(BaseSettings):
     dask_address: str | None = Field(None, description="`local` or a Dask scheduler address: batches on Dask.")
     catalog: str | None = Field(None, description="DuckLake catalog elsewhere, e.g. `postgres:dbname=…`.")
     data_path: str | None = Field(None, description="Where the Parquet data files live (a shared path).")
+    timezone: str = Field(TIMEZONE, description="The time zone `huunghi sql` and `huunghi search` show times in.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Ho_Chi_Minh, UTC)") from exc
+        return value
 
 
 def environment() -> Environment:

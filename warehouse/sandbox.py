@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 from fsspec.implementations.local import LocalFileSystem
 
+from huunghi.settings import environment
 from huunghi.warehouse import search, store
 
 PROTOCOL = "huunghi-ro"
@@ -92,6 +93,7 @@ def connect(root: Path, snapshot: int | None = None) -> duckdb.DuckDBPyConnectio
         if snapshot is None:
             search.attach(con, root)  # FROM search.search_articles('…')
         allowed = data_url(root) if local else folder
+        con.execute("SET TimeZone = ?", [environment().timezone])  # instants stay instants; shown in local time
         con.execute("SET allowed_directories = [?]", [allowed])
         con.execute("SET enable_external_access = false")
         con.execute("SET autoinstall_known_extensions = false")

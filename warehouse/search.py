@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from huunghi.settings import environment
 from huunghi.warehouse import store
 
 INDEX_FILE = "search.duckdb"
@@ -197,6 +198,7 @@ def search(root: Path, query: str, limit: int = 10) -> list[tuple]:
     """(article_id, title, published_at, score, matched terms), best first."""
     con = duckdb.connect()
     try:
+        con.execute("SET TimeZone = ?", [environment().timezone])  # dates shown in the warehouse's time zone
         attach(con, root)
         return con.execute(f"FROM {ALIAS}.search_articles(?) LIMIT ?", [query, limit]).fetchall()
     finally:

@@ -28,6 +28,7 @@ class RunReport:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     gates: list[GateOutcome] = field(default_factory=list)
     quarantine: dict[str, int] = field(default_factory=dict)
+    quarantined: list[tuple[str, str, str]] = field(default_factory=list)  # (source, stage, reason) of each input
     new_stories: list[str] = field(default_factory=list)
     to_review: list[tuple[float, str, list[str]]] = field(default_factory=list)  # (confidence, source, doubts)
     snapshot: int | None = None

@@ -1,0 +1,59 @@
+"""What a `huunghi run` leaves on the Prefect server it reports to (issue 17), even with a quiet terminal:
+its INFO logs, task runs named for what they are, tags, and the summary, quarantine and Data Docs
+artifacts. Read back through the server's REST API, as the UI does."""
+
+from __future__ import annotations
+
+import subprocess
+
+import httpx
+import pytest
+
+from huunghi.corpus import generate
+from tests.prefect_server import BIN, REPO, prefect_server
+
+pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end (the module starts its own real server)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    work = tmp_path_factory.mktemp("record")
+    corpus = generate(work / "corpus", 8, seed=71)
+    (corpus / "broken.html").write_bytes(b"%PDF-1.7\n" + b"\x00" * 64)  # one input for the quarantine
+    with prefect_server(work / "prefect") as (base, env):
+        command = [str(BIN / "huunghi"), "run", "-q", "--source", str(corpus), "--warehouse", str(work / "wh")]
+        done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "" and done.stderr == ""  # quiet terminal
+        api = f"{base}/api"
+        [run] = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()
+        filters = {"flow_runs": {"id": {"any_": [run["id"]]}}}
+        tasks = httpx.post(f"{api}/task_runs/filter", json=filters, timeout=10).json()
+        logs = httpx.post(f"{api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 200},
+                          timeout=10).json()  # fmt: skip
+        artifacts = httpx.post(f"{api}/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}},
+                               timeout=10).json()  # fmt: skip
+    return {"run": run, "tasks": tasks, "logs": logs, "artifacts": artifacts}
+
+
+def test_the_run_sends_its_info_logs_with_a_quiet_terminal(recorded):
+    messages = [log["message"] for log in recorded["logs"] if log["level"] == 20]
+    assert any("page files from" in m for m in messages)
+    assert any(m.startswith("run ") and "completed" in m for m in messages)
+
+
+def test_task_runs_are_named_for_what_they_are(recorded):
+    names = {t["name"] for t in recorded["tasks"]}
+    assert {"gate raw_pages", "gate cleaned", "gate pages", "clean batch 1/1", "enrich batch 1/1"} <= names
+    assert not any(name.startswith(("quality gate-", "clean pages-")) for name in names)
+
+
+def test_the_run_carries_tags(recorded):
+    assert {"huunghi", "source:files", "gates:strict"} <= set(recorded["run"]["tags"])
+
+
+def test_summary_quarantine_and_data_docs_artifacts(recorded):
+    by_key = {a["key"]: a for a in recorded["artifacts"]}
+    assert {"huunghi-run-summary", "huunghi-quarantine", "huunghi-data-docs"} <= set(by_key)
+    assert "broken.html" in str(by_key["huunghi-quarantine"]["data"])
+    assert "index.html" in str(by_key["huunghi-data-docs"]["data"])
