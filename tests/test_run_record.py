@@ -4,12 +4,14 @@ artifacts. Read back through the server's REST API, as the UI does."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import httpx
 import pytest
 
 from huunghi.corpus import generate
+from huunghi.quality.docs_offline import ASSETS_DIR, remote_assets
 from tests.prefect_server import BIN, REPO, prefect_server
 
 pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end (the module starts its own real server)
@@ -33,7 +35,8 @@ def recorded(tmp_path_factory):
                           timeout=10).json()  # fmt: skip
         artifacts = httpx.post(f"{api}/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}},
                                timeout=10).json()  # fmt: skip
-    return {"run": run, "tasks": tasks, "logs": logs, "artifacts": artifacts}
+    site = work / "wh" / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site"
+    return {"run": run, "tasks": tasks, "logs": logs, "artifacts": artifacts, "site": site}
 
 
 def test_the_run_sends_its_info_logs_with_a_quiet_terminal(recorded):
@@ -57,3 +60,17 @@ def test_summary_quarantine_and_data_docs_artifacts(recorded):
     assert {"huunghi-run-summary", "huunghi-quarantine", "huunghi-data-docs"} <= set(by_key)
     assert "broken.html" in str(by_key["huunghi-quarantine"]["data"])
     assert "index.html" in str(by_key["huunghi-data-docs"]["data"])
+
+
+def test_data_docs_load_nothing_from_the_network(recorded):
+    """No style, script or image of any page comes from the network (offline is the normal case), and the
+    local copies put in their place are there (GX's own relative links are GX's business)."""
+    site = recorded["site"]
+    assert remote_assets(site) == []
+    pages = list(site.rglob("*.html"))
+    assert len(pages) >= 10
+    for page in pages:
+        refs = re.findall(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)=["']([^"'#?]+)""", page.read_text("utf-8"))
+        local = [ref for ref in refs if ASSETS_DIR in ref or ref.endswith("logo-long.png")]
+        assert len(local) >= 10, page
+        assert all((page.parent / ref).resolve().is_file() for ref in local), page

@@ -35,6 +35,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from huunghi.quality.docs_offline import make_offline
+
 SITE_START = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_CLOCK_SKEW = timedelta(days=1)
 DEFAULT_MIN_ROWS_FOR_RATES = 20
@@ -262,8 +264,11 @@ class Quality:
             keys = [k for k in context.validation_results_store.list_keys() if k.run_id.run_name == self.run_id]
             if not keys:  # no gate ran (an empty list would have GX rebuild every page)
                 return None
+            started = time.time() - 1  # file times are coarser than the clock on some file systems
             context.build_data_docs(resource_identifiers=keys)
-        return self.project_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        site = self.project_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+        make_offline(site, since=started)  # the pages load their styles and scripts from the site itself
+        return site / "index.html"
 
 
 def archive_old_results(project_dir: Path, keep: int) -> list[str]:
