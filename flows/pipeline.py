@@ -107,7 +107,7 @@ def in_batches(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-@task(name="index for search", retries=1, timeout_seconds=3600)
+@task(name="index for search", task_run_name="index for search", retries=1, timeout_seconds=3600)
 def index_for_search(root: Path) -> search.IndexUpdate:
     """Index what the run added or changed, drop what it removed (`huunghi search` updates a stale index)."""
     update = search.update_index(root)
@@ -118,7 +118,7 @@ def index_for_search(root: Path) -> search.IndexUpdate:
     return update
 
 
-@task(name="find sources", timeout_seconds=600)
+@task(name="find sources", task_run_name="find sources", timeout_seconds=600)
 def find_sources(sources: list[str], since: date | None = None) -> list[Path]:
     """The page files under the sources; with `since`, only those modified on or after that day."""
     found = discover(sources)

@@ -120,7 +120,8 @@ def _temporary_server() -> bool:
     return url is None or url == os.environ.get(TEMPORARY_SERVER_VARIABLE)
 
 
-@task(name="load warehouse", retries=0, timeout_seconds=3600, cache_policy=NO_CACHE)  # never skipped
+# Never skipped (no cache), never retried (the write is all or nothing; a new run starts over).
+@task(name="load warehouse", task_run_name="load warehouse", retries=0, timeout_seconds=3600, cache_policy=NO_CACHE)
 def load_run(
     root: Path, tables: dict[str, pa.Table], run: RunInfo, quality: Quality | None = None, dry_run: bool = False
 ) -> LoadOutcome:

@@ -18,7 +18,7 @@ DATA_DOCS_KEY = "huunghi-data-docs"
 SHOWN_QUARANTINE_ROWS = 1000  # the artifact is for reading; `huunghi quarantine` lists them all
 
 
-@task(name="publish run summary", timeout_seconds=600)
+@task(name="publish run summary", task_run_name="publish run summary", timeout_seconds=600)
 def publish_report(report: RunReport) -> Path:
     """The summary as a flow-run artifact (the UI's Artifacts tab) and as a JSON file; the file's path."""
     create_markdown_artifact(

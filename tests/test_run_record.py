@@ -12,7 +12,9 @@ import pytest
 
 from huunghi.corpus import generate
 from huunghi.quality.docs_offline import ASSETS_DIR, remote_assets
+from tests.conftest import missing
 from tests.prefect_server import BIN, REPO, prefect_server
+from tests.test_prefect_ui import CHROMEDRIVER, CHROMIUM
 
 pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end (the module starts its own real server)
 
@@ -35,8 +37,9 @@ def recorded(tmp_path_factory):
                           timeout=10).json()  # fmt: skip
         artifacts = httpx.post(f"{api}/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}},
                                timeout=10).json()  # fmt: skip
-    site = work / "wh" / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site"
-    return {"run": run, "tasks": tasks, "logs": logs, "artifacts": artifacts, "site": site}
+        site = work / "wh" / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site"
+        yield {"run": run, "tasks": tasks, "logs": logs, "artifacts": artifacts, "site": site, "base": base,
+               "work": work}  # fmt: skip
 
 
 def test_the_run_sends_its_info_logs_with_a_quiet_terminal(recorded):
@@ -74,3 +77,51 @@ def test_data_docs_load_nothing_from_the_network(recorded):
         local = [ref for ref in refs if ASSETS_DIR in ref or ref.endswith("logo-long.png")]
         assert len(local) >= 10, page
         assert all((page.parent / ref).resolve().is_file() for ref in local), page
+
+
+def test_the_run_page_in_a_browser(recorded):
+    """The flow run page of a CLI run, as a user opens it in the Prefect UI (headless Chromium): its logs,
+    its task runs by name, its artifacts. Screenshots of each tab are kept beside the test's files."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        missing("Debian's chromium and chromium-driver are not installed (`make test` installs them as root)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    work, url = recorded["work"], f"{recorded['base']}/runs/flow-run/{recorded['run']['id']}"
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+             "--disable-background-networking", "--window-size=1400,1000"]  # fmt: skip
+    for flag in [*flags, f"--user-data-dir={work / 'chromium'}"]:
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    wait = WebDriverWait(browser, 60, poll_frequency=0.5)
+
+    def shown(xpath: str):  # the first element on screen that the path finds (pages keep hidden copies)
+        return wait.until(lambda d: next((e for e in d.find_elements(By.XPATH, xpath) if e.is_displayed()), False))
+
+    def shows(text: str) -> None:  # the innermost element that says it, on screen
+        shown(f"//*[contains(., '{text}') and not(*[contains(., '{text}')])]")
+
+    def tab(name: str) -> None:  # the run page's tabs: <li id="task-runs">, <li id="artifacts">
+        shown(f"//*[@role='tablist']/li[@id='{name}']").click()
+
+    try:
+        browser.get(url)
+        shows("page files from")  # an INFO log line: the Logs tab opens first
+        browser.save_screenshot(str(work / "run-logs.png"))
+        tab("task-runs")
+        shows("gate raw_pages")
+        shows("clean batch 1/1")
+        browser.save_screenshot(str(work / "run-task-runs.png"))
+        tab("artifacts")
+        shows("huunghi-quarantine")
+        shows("huunghi-data-docs")
+        browser.save_screenshot(str(work / "run-artifacts.png"))
+    finally:
+        browser.save_screenshot(str(work / "run-last.png"))
+        browser.quit()
+        print(f"screenshots: {work}/run-*.png")
+    assert (work / "run-artifacts.png").stat().st_size > 10_000
