@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
 
 import pytest
 
@@ -93,3 +94,19 @@ def test_run_refuses_missing_source_and_bad_warehouse_before_starting(tmp_path, 
     target.write_text("x")
     code, _, err = run(capsys, "run", "--warehouse", str(target))
     assert code == 2 and "not a folder" in err
+
+
+def test_times_are_shown_in_the_warehouse_time_zone(warehouse, capsys, monkeypatch):
+    """Stored as instants; shown in Vietnam time by default (HUUNGHI_TIMEZONE), in sql and in search."""
+    query = "SELECT published_at FROM articles WHERE published_at IS NOT NULL ORDER BY article_id LIMIT 1"
+    _, out, _ = run(capsys, "sql", "--warehouse", warehouse, "--format", "json", query)
+    local = json.loads(out)[0]["published_at"]
+    assert local.endswith("+07:00")
+    monkeypatch.setenv("HUUNGHI_TIMEZONE", "UTC")
+    _, out, _ = run(capsys, "sql", "--warehouse", warehouse, "--format", "json", query)
+    utc = json.loads(out)[0]["published_at"]
+    assert utc.endswith("+00:00")
+    assert datetime.fromisoformat(local) == datetime.fromisoformat(utc)  # the same instant
+    monkeypatch.delenv("HUUNGHI_TIMEZONE")
+    _, out, _ = run(capsys, "search", "--warehouse", warehouse, "--format", "json", "--limit", "1", "hop tac")
+    assert json.loads(out)[0]["published_at"].endswith("+07:00")
