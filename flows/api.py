@@ -101,12 +101,22 @@ class LocalServer:
 
     def stop(self) -> None:
         if self.process.poll() is None:
+            _flush_prefect()
             self.process.terminate()
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def _flush_prefect(timeout: float = 10.0) -> None:
+    """Send what Prefect still holds (log lines, events) while the server is up. Python's logging flushes
+    its handlers at exit only after this server has stopped (its exit hook was registered first), so the
+    last log batch waited out connection retries (~5 s) and was lost."""
+    for module, worker in (("prefect.logging.handlers", "APILogWorker"), ("prefect.events.worker", "EventsWorker")):
+        if (loaded := sys.modules.get(module)) is not None:
+            getattr(loaded, worker).drain_all(timeout=timeout)
 
 
 def start_local_server() -> LocalServer | None:
