@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import socket
@@ -18,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from huunghi.quality.gates import Quality
 from huunghi.settings import DEFAULT_LOCK_WAIT_SECONDS, TEMPORARY_SERVER_VARIABLE
+from huunghi.warehouse import store
 from huunghi.warehouse.write import LoadOutcome, RunInfo, publish
 
 WRITE_LIMIT = "huunghi-warehouse-writes"  # a Prefect global concurrency limit: one warehouse write at a time
@@ -55,7 +55,7 @@ def write_slot(wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS, run_id: str = ""
     path = Path(get_current_settings().home).expanduser() / HOLDER_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+") as holder:
-        alone = _try_lock(holder)  # False: a live process on this machine holds the slot
+        alone = store.try_lock(holder)  # False: a live process on this machine holds the slot
         with get_client(sync_client=True) as client:
             try:
                 limit = client.read_global_concurrency_limit_by_name(WRITE_LIMIT)
@@ -68,8 +68,8 @@ def write_slot(wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS, run_id: str = ""
             elif limit.active_slots >= limit.limit:
                 where = "here" if not alone else f"elsewhere: a dead holder's lease ends {LEASE_SECONDS:.0f} s after"
                 _say(f"waiting up to {wait_seconds:.0f} s for the warehouse write slot ({_holder(holder)}, {where})")
-        if not alone:
-            _lock(holder, wait_seconds)
+        if not alone and not store.lock_within(holder, wait_seconds):  # the live holder here finishes its load
+            raise TimeoutError(f"the warehouse write slot stayed held for {wait_seconds:.0f} s ({_holder(holder)})")
         started = time.monotonic()
         with concurrency(WRITE_LIMIT, occupy=1, timeout_seconds=wait_seconds, strict=True,
                          lease_duration=LEASE_SECONDS):  # fmt: skip
@@ -80,23 +80,6 @@ def write_slot(wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS, run_id: str = ""
                        "waited_seconds": round(time.monotonic() - started, 1)}, holder)  # fmt: skip
             holder.flush()
             yield
-
-
-def _try_lock(f) -> bool:
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def _lock(f, wait_seconds: float) -> None:
-    """The holder lock, within wait_seconds (the live holder on this machine finishes its load)."""
-    deadline = time.monotonic() + wait_seconds
-    while not _try_lock(f):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the warehouse write slot stayed held for {wait_seconds:.0f} s by {_holder(f)}")
-        time.sleep(0.2)
 
 
 def _holder(f) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import duckdb
 import duckdb_extensions
@@ -191,6 +191,31 @@ class WarehouseBusy(WarehouseError):
     """Another run holds the warehouse."""
 
 
+def try_lock(f: IO) -> bool:
+    """An exclusive flock on the open file, now or not at all (the OS releases it if the holder dies)."""
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def lock_within(f: IO, wait_seconds: float, waiting: Callable[[], object] = lambda: None) -> bool:
+    """An exclusive flock on the open file within `wait_seconds` (`waiting()` is called once, when it must
+    wait); False when it stayed held that long."""
+    deadline = time.monotonic() + wait_seconds
+    if try_lock(f):
+        return True
+    if time.monotonic() >= deadline:
+        return False
+    waiting()
+    while not try_lock(f):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 @contextmanager
 def run_lock(root: Path, wait_seconds: float, say: Callable[[str], object] = print) -> Iterator[None]:
     """One run at a time per warehouse: an exclusive lock on <warehouse>/.run.lock for the whole run.
@@ -199,22 +224,15 @@ def run_lock(root: Path, wait_seconds: float, say: Callable[[str], object] = pri
     WarehouseBusy. The lock is the operating system's (flock): it is released if the holder dies.
     """
     path = root / LOCK_FILE
+
+    def holder(f: IO) -> str:
+        f.seek(0)
+        return f.read().strip() or "another run"
+
     with path.open("a+") as f:
-        deadline = time.monotonic() + wait_seconds
-        said = False
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                f.seek(0)
-                holder = f.read().strip() or "another run"
-                if time.monotonic() >= deadline:
-                    raise WarehouseBusy(f"{root} is busy: {holder} holds it (waited {wait_seconds:.0f} s)") from None
-                if not said:
-                    say(f"waiting for the warehouse: {holder} holds it (up to {wait_seconds:.0f} s)")
-                    said = True
-                time.sleep(0.2)
+        if not lock_within(f, wait_seconds, lambda: say(f"waiting for the warehouse: {holder(f)} holds it "
+                                                         f"(up to {wait_seconds:.0f} s)")):  # fmt: skip
+            raise WarehouseBusy(f"{root} is busy: {holder(f)} holds it (waited {wait_seconds:.0f} s)")
         try:
             f.truncate(0)
             f.write(f"run in process {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
