@@ -35,6 +35,20 @@ def _env(home: Path, api: str | None) -> dict[str, str]:
     return env
 
 
+RETRYABLE = {429, 502, 503}  # as Prefect's own client: 503 is the server's "SQLite was busy, try again"
+
+
+def api(method: str, url: str, attempts: int = 6, **kwargs) -> httpx.Response:
+    """One request to the Prefect API, retried with backoff on the statuses Prefect's client retries."""
+    kwargs.setdefault("timeout", 10)
+    for attempt in range(attempts):
+        response = httpx.request(method, url, **kwargs)
+        if response.status_code not in RETRYABLE or attempt == attempts - 1:
+            return response
+        time.sleep(min(2**attempt * 0.5, 8))
+    raise AssertionError("unreachable")
+
+
 def wait_for(check, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -89,8 +103,8 @@ def huunghi_serve(env: dict[str, str], log: Path, *args: str):
 def deployment(base: str, name: str, timeout: float = 120) -> dict:
     return wait_for(
         lambda: (
-            httpx.get(f"{base}/api/deployments/name/huunghi-pipeline/{name}", timeout=5).json()["id"]
-            and httpx.get(f"{base}/api/deployments/name/huunghi-pipeline/{name}", timeout=5).json()
+            api("GET", f"{base}/api/deployments/name/huunghi-pipeline/{name}", timeout=5).json()["id"]
+            and api("GET", f"{base}/api/deployments/name/huunghi-pipeline/{name}", timeout=5).json()
         ),
         timeout,
         f"deployment huunghi-pipeline/{name}",
@@ -99,7 +113,7 @@ def deployment(base: str, name: str, timeout: float = 120) -> dict:
 
 def wait_final(base: str, flow_run_id: str, timeout: float = 600) -> dict:
     def final():
-        run = httpx.get(f"{base}/api/flow_runs/{flow_run_id}", timeout=5).json()
+        run = api("GET", f"{base}/api/flow_runs/{flow_run_id}", timeout=5).json()
         return run if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") else None
 
     return wait_for(final, timeout, f"flow run {flow_run_id} to finish")

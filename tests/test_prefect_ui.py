@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
 from huunghi.corpus import generate
 from huunghi.warehouse import store
 from tests.conftest import missing
-from tests.prefect_server import deployment, huunghi_serve, prefect_server, wait_final, wait_for
+from tests.prefect_server import api, deployment, huunghi_serve, prefect_server, wait_final, wait_for
 
 pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: a real Prefect API
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -46,8 +45,8 @@ def served(tmp_path_factory):
 
 
 def _artifacts(base: str, flow_run_id: str) -> list[dict]:
-    found = httpx.post(
-        f"{base}/api/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}, timeout=10
+    found = api(
+        "POST", f"{base}/api/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}, timeout=10
     )
     return found.json()
 
@@ -67,7 +66,7 @@ def test_deployments_are_served_with_schedule_and_a_typed_form(served):
 
 def test_quick_run_through_the_rest_api(served):
     base, dep = served["base"], served["on_demand"]
-    created = httpx.post(f"{base}/api/deployments/{dep['id']}/create_flow_run", json=QUICK_RUN, timeout=10)
+    created = api("POST", f"{base}/api/deployments/{dep['id']}/create_flow_run", json=QUICK_RUN, timeout=10)
     assert created.status_code == 201, created.text
     run = wait_final(base, created.json()["id"], timeout=600)
     assert run["state"]["type"] == "COMPLETED", (served["work"] / "serve.log").read_text()[-3000:]
@@ -119,7 +118,8 @@ def test_quick_run_clicked_in_the_browser(served):
 
 
 def _runs(base: str, deployment_id: str) -> list[dict]:
-    found = httpx.post(
+    found = api(
+        "POST",
         f"{base}/api/flow_runs/filter",
         json={"deployments": {"id": {"any_": [deployment_id]}}, "sort": "START_TIME_DESC"},
         timeout=10,
@@ -149,7 +149,7 @@ def test_prefect_deploy_and_a_process_worker(tmp_path):
         assert cli("--no-prompt", "deploy", "--all").stdout.count("successfully created") == 2
         dep = deployment(base, "on-demand")
         assert dep["work_pool_name"] == "huunghi"
-        created = httpx.post(f"{base}/api/deployments/{dep['id']}/create_flow_run", json=QUICK_RUN, timeout=10).json()
+        created = api("POST", f"{base}/api/deployments/{dep['id']}/create_flow_run", json=QUICK_RUN, timeout=10).json()
         worker = cli("worker", "start", "--pool", "huunghi", "--run-once", timeout=600)
         final = wait_final(base, created["id"], timeout=60)
         assert final["state"]["type"] == "COMPLETED", worker.stdout[-4000:] + worker.stderr[-4000:]

@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 import subprocess
 
-import httpx
 import pytest
 
 from huunghi.corpus import generate
 from huunghi.quality.docs_offline import ASSETS_DIR, remote_assets
 from tests.conftest import missing
-from tests.prefect_server import BIN, REPO, prefect_server
+from tests.prefect_server import BIN, REPO, api, prefect_server
 from tests.test_prefect_ui import CHROMEDRIVER, CHROMIUM
 
 pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end (the module starts its own real server)
@@ -30,14 +29,14 @@ def recorded(tmp_path_factory):
         done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert done.stdout == "" and done.stderr == ""  # quiet terminal
-        api = f"{base}/api"
-        [run] = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).json()
+        rest = f"{base}/api"
+        [run] = api("POST", f"{rest}/flow_runs/filter", json={}, timeout=10).json()
         filters = {"flow_runs": {"id": {"any_": [run["id"]]}}}
-        tasks = httpx.post(f"{api}/task_runs/filter", json=filters, timeout=10).json()
-        logs = httpx.post(f"{api}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 200},
-                          timeout=10).json()  # fmt: skip
-        artifacts = httpx.post(f"{api}/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}},
-                               timeout=10).json()  # fmt: skip
+        tasks = api("POST", f"{rest}/task_runs/filter", json=filters, timeout=10).json()
+        logs = api("POST", f"{rest}/logs/filter", json={"logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 200},
+                   timeout=10).json()  # fmt: skip
+        artifacts = api("POST", f"{rest}/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}},
+                        timeout=10).json()  # fmt: skip
         site = work / "wh" / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site"
         yield {"run": run, "tasks": tasks, "logs": logs, "artifacts": artifacts, "site": site, "base": base,
                "work": work}  # fmt: skip
