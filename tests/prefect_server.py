@@ -41,12 +41,13 @@ RETRYABLE = {429, 502, 503}  # as Prefect's own client: 503 is the server's "SQL
 def api(method: str, url: str, attempts: int = 6, **kwargs) -> httpx.Response:
     """One request to the Prefect API, retried with backoff on the statuses Prefect's client retries."""
     kwargs.setdefault("timeout", 10)
-    for attempt in range(attempts):
-        response = httpx.request(method, url, **kwargs)
-        if response.status_code not in RETRYABLE or attempt == attempts - 1:
-            return response
+    response = httpx.request(method, url, **kwargs)
+    for attempt in range(attempts - 1):
+        if response.status_code not in RETRYABLE:
+            break
         time.sleep(min(2**attempt * 0.5, 8))
-    raise AssertionError("unreachable")
+        response = httpx.request(method, url, **kwargs)
+    return response
 
 
 def wait_for(check, timeout: float, what: str):
@@ -101,11 +102,12 @@ def huunghi_serve(env: dict[str, str], log: Path, *args: str):
 
 
 def deployment(base: str, name: str, timeout: float = 120) -> dict:
+    def served() -> dict | None:
+        found = api("GET", f"{base}/api/deployments/name/huunghi-pipeline/{name}", timeout=5).json()
+        return found if found["id"] else None
+
     return wait_for(
-        lambda: (
-            api("GET", f"{base}/api/deployments/name/huunghi-pipeline/{name}", timeout=5).json()["id"]
-            and api("GET", f"{base}/api/deployments/name/huunghi-pipeline/{name}", timeout=5).json()
-        ),
+        served,
         timeout,
         f"deployment huunghi-pipeline/{name}",
     )
