@@ -10,7 +10,7 @@ import pytest
 
 from huunghi.crawl import sources
 from huunghi.crawl.crawl import FetchRetry, fetch_pages, list_pages
-from huunghi.crawl.discover import read_listing
+from huunghi.crawl.discover import ListingError, read_listing
 from huunghi.crawl.fetcher import Fetcher, refusal_reason
 from huunghi.crawl.rawzone import RawZone
 from huunghi.crawl.sources import Source, SourceConfigError
@@ -127,7 +127,9 @@ def test_atom_feed_and_unsafe_xml():
     assert read_listing(atom, "https://thoidai.com.vn/").pages == ["https://thoidai.com.vn/a-1.html"]
     xxe = b"""<?xml version="1.0"?><!DOCTYPE u [<!ENTITY x SYSTEM "file:///etc/passwd">]>
     <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>&x;</loc></url></urlset>"""
-    assert all("root:" not in u for u in read_listing(xxe, "https://thoidai.com.vn/").pages)
+    with pytest.raises(ListingError) as refused:  # never parsed: no file read, no entity expanded
+        read_listing(xxe, "https://thoidai.com.vn/")
+    assert refused.value.reason == "unsafe_xml" and "root:" not in str(refused.value)
 
 
 def test_crawl_retries_then_quarantines_and_keeps_raw_bytes(server, tmp_path):

@@ -3,25 +3,57 @@
 
 The documents are parsed by libraries made for them — feedparser for feeds, ultimate-sitemap-parser for
 sitemaps — from bytes the crawler's own fetcher fetched (huunghi.crawl.fetcher: allowed hosts, checked
-addresses, bounded sizes): neither library fetches anything here. Sizes are bounded before parsing.
+addresses, bounded sizes): neither library fetches anything here. Sizes are bounded before parsing, and
+while a gzipped listing is unpacked. A listing that cannot be read (entity declarations, which no sitemap or
+feed needs: entity bombs and XXE; a gzip bomb; garbage) raises ListingError with its reason, so that the crawl
+quarantines it instead of listing nothing in silence; an empty but valid listing lists nothing.
 """
 
 from __future__ import annotations
 
-import gzip
-import io
 import logging
 import re
-import zlib
+import threading
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
 
+from huunghi.crawl.content_encoding import GZIP_MAGIC, BadEncoding, TooLarge, gunzip
+
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit, uncompressed
 _FEED_ROOT = re.compile(rb"<(?:[\w-]+:)?(rss|feed|rdf)[\s>]", re.IGNORECASE)
-logging.getLogger("usp").setLevel(logging.ERROR)  # ultimate-sitemap-parser logs every skipped line
+_DOCTYPE, _ENTITY = re.compile(rb"<!DOCTYPE", re.IGNORECASE), re.compile(rb"<!ENTITY", re.IGNORECASE)
+
+
+class ListingError(ValueError):
+    """A listing (sitemap, feed) that cannot be read. `reason`: short snake_case (`too_large`, `unsafe_xml`,
+    `bad_gzip`, `bad_listing`), the quarantine's reason; `details`: what was found."""
+
+    def __init__(self, reason: str, details: str) -> None:
+        super().__init__(f"{reason}: {details}")
+        self.reason, self.details = reason, details
+
+
+class _UspErrors(logging.Handler):
+    """Keeps ultimate-sitemap-parser's ERROR records of the parse running in this thread (its only way of
+    saying that a document failed), instead of printing them as stray lines on stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if (errors := getattr(self.local, "errors", None)) is not None:
+            errors.append(record.getMessage())
+
+
+_USP_ERRORS = _UspErrors()
+_usp_logger = logging.getLogger("usp")
+_usp_logger.addHandler(_USP_ERRORS)
+_usp_logger.setLevel(logging.ERROR)  # whatever the root's level: its errors are the ListingError's details
+_usp_logger.propagate = False  # it logs every skipped line; its failures become ListingError instead
 
 
 @dataclass
@@ -32,18 +64,36 @@ class Listing:
 
 
 def _unzip(body: bytes) -> bytes:
-    if body[:2] == b"\x1f\x8b":
-        with gzip.GzipFile(fileobj=io.BytesIO(body)) as f:
-            return f.read(MAX_SITEMAP_BYTES + 1)[:MAX_SITEMAP_BYTES]
+    """The document, unpacked if gzipped, never more than MAX_SITEMAP_BYTES (held or decoded)."""
+    try:
+        body = gunzip(body, MAX_SITEMAP_BYTES) if body.startswith(GZIP_MAGIC) else body
+    except TooLarge as exc:
+        raise ListingError("too_large", f"gzipped listing unpacks to more than {MAX_SITEMAP_BYTES} bytes") from exc
+    except BadEncoding as exc:
+        raise ListingError("bad_gzip", str(exc)) from exc
+    if len(body) > MAX_SITEMAP_BYTES:
+        raise ListingError("too_large", f"listing of {len(body)} bytes, over {MAX_SITEMAP_BYTES}")
     return body
 
 
+def _declares_entities(body: bytes) -> bool:
+    """Entity declarations in the document type (the only place they can be; XML allows one), looked for in
+    linear time."""
+    doctype = _DOCTYPE.search(body, 0, 1 << 20)
+    if doctype is None:
+        return False
+    subset, ends = body.find(b"[", doctype.end()), body.find(b">", doctype.end())
+    if subset == -1 or -1 < ends < subset:  # no internal subset: nothing declared here
+        return False
+    return _ENTITY.search(body, subset) is not None
+
+
 def read_listing(body: bytes, base_url: str) -> Listing:
-    """What a sitemap, feed or HTML page lists. An unreadable document lists nothing (kind 'unknown')."""
-    try:
-        body = _unzip(body)[:MAX_SITEMAP_BYTES]
-    except (OSError, EOFError, zlib.error):
-        return Listing("unknown")
+    """What a sitemap, feed or HTML page lists. ListingError when it cannot be read; an empty listing is
+    not an error."""
+    body = _unzip(body)
+    if _declares_entities(body):
+        raise ListingError("unsafe_xml", "the document declares XML entities (an entity bomb or XXE): not parsed")
     head = body[:1024].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")) or (b"<html" in head and b"<?xml" not in head):
         return Listing("html", pages=page_links(body, base_url))
@@ -62,6 +112,8 @@ def _feed(body: bytes, base_url: str) -> Listing:
         url = entry.get("link") or (entry.get("id") if entry.get("guidislink", True) else None)
         if url and urlsplit(urljoin(base_url, url)).scheme in ("http", "https"):
             pages.append(urljoin(base_url, url))
+    if not pages and parsed.bozo and not parsed.version:  # not even a feed feedparser could recognize
+        raise ListingError("bad_listing", f"feed not readable: {parsed.get('bozo_exception')}"[:500])
     return Listing("feed", pages=list(dict.fromkeys(pages)))
 
 
@@ -71,15 +123,29 @@ def _sitemap(body: bytes, base_url: str) -> Listing:
     from usp.objects.sitemap import AbstractIndexSitemap, AbstractPagesSitemap
     from usp.tree import sitemap_from_str
 
+    _USP_ERRORS.local.errors = errors = []
     try:
         parsed = sitemap_from_str(body.decode("utf-8", "replace"))
-    except Exception:  # the parser's own errors on garbage: nothing listed, like any unreadable document
+    except Exception as exc:  # the parser's own errors on garbage
+        errors.append(f"{type(exc).__name__}: {exc}")
         parsed = None
-    if isinstance(parsed, AbstractIndexSitemap):
+    finally:
+        _USP_ERRORS.local.errors = None
+    if isinstance(parsed, AbstractIndexSitemap) and (parsed.sub_sitemaps or not errors):
         return Listing("sitemapindex", documents=[urljoin(base_url, s.url) for s in parsed.sub_sitemaps])
-    if isinstance(parsed, AbstractPagesSitemap) and (pages := [urljoin(base_url, p.url) for p in parsed.pages]):
-        return Listing("sitemap", pages=list(dict.fromkeys(pages)))
-    return Listing("html", pages=page_links(body, base_url)) if b"<a" in body.lower() else Listing("unknown")
+    pages = [urljoin(base_url, p.url) for p in parsed.pages] if isinstance(parsed, AbstractPagesSitemap) else []
+    if pages or (isinstance(parsed, AbstractPagesSitemap) and not errors and _xml_or_blank(body)):
+        return Listing("sitemap", pages=list(dict.fromkeys(pages)))  # a truncated one keeps what it listed
+    if b"<a" in body.lower():
+        return Listing("html", pages=page_links(body, base_url))
+    found = errors[0] if errors else "no page URL in it"
+    raise ListingError("bad_listing", f"not a sitemap, feed or page with links: {found}"[:500])
+
+
+def _xml_or_blank(body: bytes) -> bool:
+    """An XML sitemap with no entries, or an empty text one, is a valid empty listing; text lines that are no
+    URLs are not."""
+    return not body.strip() or body.lstrip().startswith(b"<")
 
 
 def page_links(body: bytes, base_url: str) -> list[str]:

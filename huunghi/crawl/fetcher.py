@@ -5,12 +5,16 @@ source allows private ones; redirects are followed by hand, each hop checked the
 never leaves the allowed hosts). Polite: robots.txt honoured (its crawl-delay too), per host at most
 `concurrency` requests at once and `rate_per_second` requests a second, a named user agent,
 conditional requests (ETag, Last-Modified).
-Bounded: timeouts on connect and read plus a deadline for the whole body, a size cap checked while
-reading, a content-type check. Outcomes are values, never exceptions: a `Fetched` with a problem code.
+Bounded: a deadline for the whole request (`timeout_seconds`, wall clock: DNS, connection, headers and
+body, however slowly they trickle), a size cap on the bytes received and on the bytes decoded as they are
+produced (huunghi.crawl.content_encoding), a content-type check. Outcomes are values, never exceptions: a
+`Fetched` with a problem code. A host that cannot be resolved or reached, or a robots.txt that cannot be
+read for such a reason, is a retryable `network_error` / `timeout` / `http_5xx`, never a policy refusal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import threading
@@ -24,6 +28,7 @@ import httpcore
 import httpx
 from protego import Protego
 
+from huunghi.crawl.content_encoding import BadEncoding, Decoder, TooLarge
 from huunghi.crawl.sources import Source
 
 MAX_REDIRECTS = 5
@@ -67,6 +72,7 @@ class _Host:
     next_at: float = 0.0
     robots: Protego | None = None
     robots_verdict: str | None = None  # "allow_all" / "disallow_all" when robots.txt could not be read
+    robots_failure: Fetched | None = None  # robots.txt unreachable for a retryable reason, in this crawl
 
 
 def _canonical(url: str) -> str:
@@ -75,13 +81,38 @@ def _canonical(url: str) -> str:
     return urlunsplit((p.scheme.lower(), p.netloc.lower(), p.path or "/", p.query, ""))
 
 
-def refusal_reason(host: str, allow_private: bool) -> str | None:
-    """None when every address the host resolves to may be fetched; else why not."""
+def resolve(host: str, port: int | None, timeout: float) -> list[str]:
+    """The host's addresses, within `timeout` seconds of wall clock (the system resolver has no bound of its
+    own: a silent DNS server holds it for its retries). OSError (socket.gaierror, TimeoutError) when there are
+    none (UnicodeError for a name that cannot be encoded); a resolver that overruns is left to finish in its
+    own daemon thread."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"resolve {host}", daemon=True).start()
+    if not done.wait(max(timeout, 0.0)):
+        raise TimeoutError(f"DNS did not answer within {timeout:g} s")
+    if "error" in box:
+        raise box["error"]
+    return list(dict.fromkeys(info[4][0] for info in box["infos"]))
+
+
+def refusal_reason(host: str, allow_private: bool, timeout: float = 20.0) -> str | None:
+    """None when every address the host resolves to may be fetched; else why not (for the command line's
+    early check of a URL; the fetcher files a host that cannot be resolved as a network error instead)."""
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
+        addresses = resolve(host, None, timeout)
+    except (OSError, UnicodeError) as exc:
         return f"cannot resolve {host}: {exc}"
-    return _address_refusal(host, [info[4][0] for info in infos], allow_private)
+    return _address_refusal(host, addresses, allow_private)
 
 
 def _address_refusal(host: str, addresses: list[str], allow_private: bool) -> str | None:
@@ -96,6 +127,39 @@ class AddressRefused(httpcore.ConnectError):
     """The host resolved, at connection time, to an address the source may not reach."""
 
 
+class _Bounded(httpcore.NetworkStream):
+    """A connection whose every read, write and TLS handshake ends by the deadline of the request using it
+    (httpx's timeouts restart on every byte, so headers trickled at 1 byte/s never time out by themselves).
+    The sockets stay known to their backend so that `abort` can shut them down from another thread."""
+
+    def __init__(self, stream: httpcore.NetworkStream, backend: CheckedAddresses) -> None:
+        self.stream, self.backend = stream, backend
+        backend.opened(self)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, self.backend.bound(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, self.backend.bound(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.backend.closed(self)
+        self.stream.close()
+
+    def start_tls(self, ssl_context, server_hostname: str | None = None, timeout: float | None = None):
+        self.backend.closed(self)  # the TLS stream wraps the same socket and takes its place
+        bound = self.backend.bound(timeout, httpcore.ConnectTimeout)
+        return _Bounded(self.stream.start_tls(ssl_context, server_hostname, bound), self.backend)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.stream.get_extra_info(info)
+
+    def shutdown(self) -> None:
+        sock = self.stream.get_extra_info("socket")
+        with contextlib.suppress(OSError, AttributeError):
+            sock.shutdown(socket.SHUT_RDWR)  # a read blocked in another thread returns at once
+
+
 class CheckedAddresses(httpcore.NetworkBackend):
     """httpcore's network backend that resolves the host itself, checks every address, and connects to a
     checked one: the address used is the address checked. (A check made apart from the connection can be
@@ -104,22 +168,56 @@ class CheckedAddresses(httpcore.NetworkBackend):
     def __init__(self, allow_private: bool) -> None:
         self.allow_private = allow_private
         self._sync = httpcore.SyncBackend()
+        self.deadline = threading.local()  # .at: the monotonic time by which this thread's request ends
+        self.stopped = threading.Event()  # set by abort: no request is made or waited for any more
+        self._streams: set[_Bounded] = set()
+        self._lock = threading.Lock()
+
+    def bound(self, timeout: float | None, error: type[Exception]) -> float | None:
+        """The timeout of one socket operation: never past the current request's deadline."""
+        if self.stopped.is_set():
+            raise httpcore.ReadError("the crawl was stopped")
+        at = getattr(self.deadline, "at", None)
+        if at is None:
+            return timeout
+        left = at - time.monotonic()
+        if left <= 0:
+            raise error("the request's deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    def opened(self, stream: _Bounded) -> None:
+        with self._lock:
+            self._streams.add(stream)
+
+    def closed(self, stream: _Bounded) -> None:
+        with self._lock:
+            self._streams.discard(stream)
+
+    def abort(self) -> None:
+        """Shut down every open connection and refuse new ones: requests in flight end at once."""
+        self.stopped.set()
+        with self._lock:
+            streams = list(self._streams)
+        for stream in streams:
+            stream.shutdown()
 
     def connect_tcp(
         self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:  # fmt: skip
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
+            addresses = resolve(host, port, self.bound(timeout, httpcore.ConnectTimeout) or 20.0)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"cannot resolve {host}: {exc}") from exc
+        except (OSError, UnicodeError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
         if why := _address_refusal(host, addresses, self.allow_private):
             raise AddressRefused(why)
         failure: Exception = httpcore.ConnectError(f"no address for {host}")
         for address in addresses:
             try:
-                return self._sync.connect_tcp(address, port, timeout, local_address, socket_options)
+                bound = self.bound(timeout, httpcore.ConnectTimeout)
+                return _Bounded(self._sync.connect_tcp(address, port, bound, local_address, socket_options), self)
             except httpcore.ConnectError as exc:
                 failure = exc
         raise failure
@@ -144,7 +242,8 @@ class Fetcher:
         timeout = httpx.Timeout(source.timeout_seconds, connect=min(10.0, source.timeout_seconds))
         limits = httpx.Limits(max_connections=max(2, source.concurrency * 2))
         transport = httpx.HTTPTransport(limits=limits, trust_env=False)
-        transport._pool._network_backend = CheckedAddresses(source.allow_private)  # tested: test_crawl.py
+        self._backend = CheckedAddresses(source.allow_private)
+        transport._pool._network_backend = self._backend  # tested: test_crawl.py
         self.client = httpx.Client(
             follow_redirects=False,
             timeout=timeout,
@@ -153,7 +252,13 @@ class Fetcher:
             transport=transport,
         )
 
+    def abort(self) -> None:
+        """End every request in flight now and refuse new ones (thread-safe: e.g. on Ctrl-C, while worker
+        threads fetch); their outcome is the problem `interrupted`."""
+        self._backend.abort()
+
     def close(self) -> None:
+        self.abort()
         self.client.close()
 
     def __enter__(self) -> Fetcher:
@@ -177,18 +282,37 @@ class Fetcher:
         host = (p.hostname or "").lower()
         if host not in self.source.allowed_hosts:
             return "host_not_allowed", f"{host or url!r} is not among the source's hosts"
-        if why := refusal_reason(host, self.source.allow_private):
+        try:
+            addresses = resolve(host, None, self.source.timeout_seconds)
+        except TimeoutError as exc:
+            return "timeout", f"cannot resolve {host}: {exc}"
+        except (OSError, UnicodeError) as exc:  # not a refusal: the host may resolve on the next attempt
+            return "network_error", f"cannot resolve {host}: {exc}"
+        if why := _address_refusal(host, addresses, self.source.allow_private):
             return "address_not_allowed", why
         return None
+
+    def _robots_failure(self, url: str) -> Fetched | None:
+        """The URL's outcome when its host's robots.txt could not be read for a reason worth retrying
+        (RFC 9309: an unreachable robots.txt means "disallow all", so the page waits for the retry)."""
+        failed = self._host(urlsplit(url).hostname or "").robots_failure
+        if failed is None:
+            return None
+        return Fetched(url, url, problem=failed.problem, details=f"robots.txt not read: {failed.details}")
 
     def _robots(self, url: str) -> tuple[bool, float]:
         """(allowed, crawl delay) for the URL by its host's robots.txt, read once per crawl."""
         p = urlsplit(url)
         state = self._host(p.hostname or "")
         with state.robots_lock:
+            if state.robots_failure is not None:
+                return False, 0.0
             if state.robots is None and state.robots_verdict is None:
                 robots_url = f"{p.scheme}://{p.netloc}/robots.txt"
                 got = self._get(robots_url, accept=None, robots=False)
+                if got.retryable:
+                    state.robots_failure = got  # for this crawl (one attempt); the retry asks again
+                    return False, 0.0
                 if got.status == 200 and got.body is not None:
                     state.robots = Protego.parse(got.body.decode("utf-8", "replace"))
                 elif 400 <= got.status < 500:
@@ -208,15 +332,19 @@ class Fetcher:
             at = max(now, state.next_at)
             state.next_at = at + interval
         if at > now:
-            time.sleep(at - now)
+            self._backend.stopped.wait(at - now)  # a polite wait that abort ends
 
     # -- fetching ----------------------------------------------------------------------------------
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept=HTML_TYPES) -> Fetched:
         """Fetch one URL under every rule above; the outcome says what happened."""
         url = _canonical(url)
+        if self._backend.stopped.is_set():  # what is still queued after an abort ends without a request
+            return Fetched(url, url, problem="interrupted", details="the crawl was stopped")
         if refused := self.refusal(url):
             return Fetched(url, url, problem=refused[0], details=refused[1])
         allowed, delay = self._robots(url)
+        if failed := self._robots_failure(url):
+            return failed
         if not allowed:
             return Fetched(url, url, problem="robots_disallowed", details="robots.txt disallows this URL")
         return self._get(url, etag=etag, last_modified=last_modified, accept=accept, delay=delay)
@@ -237,15 +365,22 @@ class Fetcher:
                 return result
             target = _canonical(urljoin(current, result))
             if refused := self.refusal(target):
-                return Fetched(url, current, problem="redirect_off_site", details=f"redirect to {target}: {refused[1]}")
+                problem = refused[0] if refused[0] in RETRYABLE else "redirect_off_site"
+                return Fetched(url, current, problem=problem, details=f"redirect to {target}: {refused[1]}")
             if robots and not self._robots(target)[0]:
+                if failed := self._robots_failure(target):
+                    return Fetched(url, current, problem=failed.problem, details=f"redirect: {failed.details}")
                 return Fetched(url, current, problem="robots_disallowed", details=f"redirect to {target} disallowed")
             current = target
         return Fetched(url, current, problem="too_many_redirects", details=f"more than {MAX_REDIRECTS} redirects")
 
     def _once(self, url: str, current: str, headers: dict, accept) -> Fetched | str:
-        """One request. A redirect returns its Location (to be checked by the caller)."""
+        """One request, all of it within timeout_seconds. A redirect returns its Location (to be checked by the
+        caller)."""
+        if self._backend.stopped.is_set():
+            return Fetched(url, current, problem="interrupted", details="the crawl was stopped")
         deadline = time.monotonic() + self.source.timeout_seconds
+        self._backend.deadline.at = deadline  # every socket operation of this request ends by then
         self.requests += 1
         try:
             with self.client.stream("GET", current, headers=headers) as resp:
@@ -274,21 +409,43 @@ class Fetcher:
                 if declared.isdigit() and int(declared) > self.source.max_bytes:
                     got.problem, got.details = "too_large", f"Content-Length {declared} > {self.source.max_bytes}"
                     return got
-                chunks, size = [], 0
-                for chunk in resp.iter_bytes():
-                    size += len(chunk)
-                    if size > self.source.max_bytes:
-                        got.problem, got.details = "too_large", f"body over {self.source.max_bytes} bytes"
-                        return got
-                    if time.monotonic() > deadline:
-                        got.problem, got.details = "timeout", f"body not read within {self.source.timeout_seconds} s"
-                        return got
-                    chunks.append(chunk)
-                got.body = b"".join(chunks)
-                return got
+                return self._body(resp, got, deadline)
         except httpx.TimeoutException as exc:
             return Fetched(url, current, problem="timeout", details=f"{type(exc).__name__}: {exc}")
         except (httpx.TransportError, httpx.DecodingError) as exc:
             if isinstance(exc.__cause__, AddressRefused):  # at connection time: never retried
                 return Fetched(url, current, problem="address_not_allowed", details=str(exc.__cause__))
+            if self._backend.stopped.is_set():
+                return Fetched(url, current, problem="interrupted", details="the crawl was stopped")
             return Fetched(url, current, problem="network_error", details=f"{type(exc).__name__}: {exc}")
+        finally:
+            self._backend.deadline.at = None
+
+    def _body(self, resp: httpx.Response, got: Fetched, deadline: float) -> Fetched:
+        """The body as sent (`iter_raw`), decoded here layer by layer so that neither the bytes received nor
+        the bytes decoded ever exceed max_bytes, and the deadline is checked on every raw chunk."""
+        cap = self.source.max_bytes
+        try:
+            decoder = Decoder(resp.headers.get("Content-Encoding", ""), cap)
+        except BadEncoding as exc:
+            got.problem, got.details = "unsupported_encoding", str(exc)
+            return got
+        chunks, size = [], 0
+        try:
+            for raw in resp.iter_raw():
+                size += len(raw)
+                if size > cap:
+                    got.problem, got.details = "too_large", f"body over {cap} bytes"
+                    return got
+                if time.monotonic() > deadline:
+                    got.problem, got.details = "timeout", f"body not read within {self.source.timeout_seconds} s"
+                    return got
+                chunks.append(decoder.feed(raw))
+        except TooLarge as exc:
+            got.problem, got.details = "too_large", str(exc)
+            return got
+        except BadEncoding as exc:
+            got.problem, got.details = "bad_encoding", str(exc)
+            return got
+        got.body = b"".join(chunks)
+        return got

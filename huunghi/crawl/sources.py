@@ -6,6 +6,7 @@ match `follow`, local paths) and the rules of politeness and safety that apply t
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -13,6 +14,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 DEFAULT_USER_AGENT = "huunghi/0.4 (+https://github.com/huunghi/huunghi; data pipeline, polite crawler)"
+
+# The numeric settings: (kind, least, most). A whole number is never a bool (TOML `true` is not 1); a
+# number is finite (`nan` and `inf` compare false with every bound, so they must be refused by name).
+NUMBERS: dict[str, tuple[str, float, float]] = {
+    "max_pages": ("whole", 1, 10_000_000),
+    "concurrency": ("whole", 1, 64),
+    "max_bytes": ("whole", 1, 1024 * 1024 * 1024),
+    "retries": ("whole", 0, 20),
+    "rate_per_second": ("number", 0.001, 1000.0),
+    "timeout_seconds": ("number", 0.1, 3600.0),
+    "retry_delay_seconds": ("number", 0.0, 3600.0),
+}
+TEXTS = ("name", "follow", "user_agent")
 
 
 class SourceConfigError(ValueError):
@@ -69,6 +83,7 @@ def load(path: Path) -> list[Source]:
         if unknown := set(raw) - known:
             raise SourceConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
         values = dict(raw)
+        _check_settings(values, where)
         values.setdefault("name", f"source-{i + 1}")
         for key in ("sitemaps", "feeds", "urls", "start", "discover", "paths"):
             values[key] = tuple(values.get(key, ()))
@@ -84,16 +99,34 @@ def load(path: Path) -> list[Source]:
                 re.compile(values["follow"])
             except re.error as exc:
                 raise SourceConfigError(f"{where}: follow is not a valid regular expression: {exc}") from exc
-        for key in ("max_pages", "concurrency", "max_bytes"):
-            if key in values and (not isinstance(values[key], int) or values[key] < 1):
-                raise SourceConfigError(f"{where}: {key} must be a positive integer")
-        for key in ("rate_per_second", "timeout_seconds"):
-            if key in values and (not isinstance(values[key], int | float) or values[key] <= 0):
-                raise SourceConfigError(f"{where}: {key} must be a positive number")
         out.append(Source(**values))
     if not out:
         raise SourceConfigError(f"{path}: no [[source]] table")
     return out
+
+
+def _check_settings(values: dict, where: str) -> None:
+    """Every numeric setting a finite number of its kind within its range, every flag a bool, every text a
+    string and every list of URLs or hosts strings: else a SourceConfigError naming the file, source and key."""
+    for key, (kind, least, most) in NUMBERS.items():
+        if key not in values:
+            continue
+        value = values[key]
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        number = whole or (isinstance(value, float) and math.isfinite(value))
+        if not (whole if kind == "whole" else number) or not least <= value <= most:
+            noun = "a whole number" if kind == "whole" else "a positive number" if least > 0 else "a number"
+            bounds = " to ".join(str(int(b)) if float(b).is_integer() else str(b) for b in (least, most))
+            raise SourceConfigError(f"{where}: {key} must be {noun} from {bounds}, not {value!r}")
+    if "allow_private" in values and not isinstance(values["allow_private"], bool):
+        raise SourceConfigError(f"{where}: allow_private must be true or false, not {values['allow_private']!r}")
+    for key in TEXTS:
+        if key in values and values[key] is not None and not isinstance(values[key], str):
+            raise SourceConfigError(f"{where}: {key} must be a string, not {values[key]!r}")
+    for key in ("sitemaps", "feeds", "urls", "start", "discover", "paths", "allowed_hosts"):
+        items = values.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise SourceConfigError(f"{where}: {key} must be a list of strings, not {items!r}")
 
 
 def from_url(url: str, allow_private: bool = False) -> Source:
