@@ -21,7 +21,9 @@ def deployments(settings: RunSettings, cron: str = DAILY_CRON, timezone: str = T
         name=DAILY,
         schedules=[Cron(cron, timezone=timezone)],
         parameters=defaults,
-        description=f"Every day at {cron} ({timezone}): read the configured sources, load the warehouse.",
+        description=f"Every day at {cron} ({timezone}): read the configured sources, load the warehouse. A run "
+        f"whose web sources gave no page fails; one after {settings.stale_after_days} day(s) without a new article "
+        "ends in the state 'No new articles' with a warning.",
         tags=["huunghi", "daily"],
         concurrency_limit=WRITES_PER_DEPLOYMENT,
     )

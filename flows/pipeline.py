@@ -19,6 +19,7 @@ import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
+from prefect.states import Completed
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
@@ -33,10 +34,19 @@ from huunghi.parsing.clean import second_pass
 from huunghi.parsing.confidence import REVIEW_BELOW
 from huunghi.progress import Stopwatch
 from huunghi.quality.gates import GateFailed, GateOutcome, Quality, drift_bound
-from huunghi.quality.report import RunReport
+from huunghi.quality.report import RunReport, staleness
 from huunghi.quality.tables import cleaned_table, raw_pages_table
 from huunghi.readers import discover
-from huunghi.records import CleanedPage, CleanResult, FirstPass, IngestResult, PageRef, Quarantined, RawPage
+from huunghi.records import (
+    CleanedPage,
+    CleanResult,
+    FirstPass,
+    IngestResult,
+    Listed,
+    PageRef,
+    Quarantined,
+    RawPage,
+)
 from huunghi.settings import RunSettings
 from huunghi.signatures import article_id
 from huunghi.tasks.clean import clean_pages, read_and_clean_pages
@@ -49,6 +59,12 @@ from huunghi.tasks.report import publish_report, run_tags, tag_flow_run
 from huunghi.tasks.reprocess import quarantined_inputs
 from huunghi.warehouse import reads, search, store
 from huunghi.warehouse.write import RunInfo
+
+STALE_STATE = "No new articles"  # the name of a Completed state that warns: the UI shows it instead of "Completed"
+
+
+class NothingRead(RuntimeError):
+    """The run had web sources and none of them gave a page: not a success, whatever it published."""
 
 
 @dataclass
@@ -75,6 +91,9 @@ class Run:
     read: dict[str, PageRef] = field(default_factory=dict)  # every page read, without its text: the `pages` table
     held: dict[str, RawPage] = field(default_factory=dict)  # the pages the flow holds whole (web, kept, doubtful)
     unchanged: list[dict] = field(default_factory=list)  # web pages loaded before with the same bytes
+    frontier: list[Listed] = field(default_factory=list)  # every page URL the web sources' listings named
+    web_pages: dict[str, int] | None = None  # pages each web source gave (fetched or unchanged); None: no web source
+    stale: str | None = None  # the warning of a warehouse that got no new article for stale_after_days
 
     def page(self, uri: str) -> RawPage | PageRef:
         """A page read by this run, whole when it can be had (held, or read again from its file)."""
@@ -144,9 +163,11 @@ def plan_sources(
     return paths, sites
 
 
-def read_web(sites: list[web.Source], zone: Path, run_id: str, offline: bool) -> IngestResult:
-    """Crawl each web source (Prefect retries the crawl task with backoff), or replay the raw zone."""
+def read_web(sites: list[web.Source], zone: Path, run_id: str, offline: bool) -> tuple[IngestResult, dict[str, int]]:
+    """Crawl each web source (Prefect retries the crawl task with backoff), or replay the raw zone; what they
+    gave, and how many pages each gave (run health: a source that gave none failed)."""
     result = IngestResult()
+    pages: dict[str, int] = {}
     for site in sites:
         if offline:
             got = replay_source(site, zone)
@@ -162,7 +183,9 @@ def read_web(sites: list[web.Source], zone: Path, run_id: str, offline: bool) ->
             got = crawl(quote(site), zone, run_id)
         result.pages.extend(got.pages)
         result.quarantined.extend(got.quarantined)
-    return result
+        result.frontier.extend(got.frontier)
+        pages[site.name] = pages.get(site.name, 0) + len(got.pages)
+    return result, pages
 
 
 def ingest(run: Run) -> list[Input]:
@@ -179,8 +202,15 @@ def ingest(run: Run) -> list[Input]:
     logger.info("%d page files from %d path(s), %d web source(s)", len(paths), len(local), len(sites))
     parallel.warm_up(len(paths) + sum(site.max_pages for site in sites))  # the workers boot meanwhile
 
-    fetched = read_web(sites, run.root / "raw", run.info.run_id, settings.offline)
+    fetched, run.web_pages = read_web(sites, run.root / "raw", run.info.run_id, settings.offline)
+    run.web_pages = run.web_pages if sites else None
     run.quarantined.extend(fetched.quarantined + kept.quarantined)
+    run.frontier = fetched.frontier
+    if run.frontier:
+        listed = accounting.frontier_counts(run.frontier)
+        run.report.frontier = listed
+        run.report.count("ingest", listed_urls=listed["listed"], waiting_urls=listed["waiting"])
+        logger.info(run.report.frontier_line())
     # A web page already in the warehouse with the same bytes is not processed again.
     loaded = reads.read_loaded_pages(run.root, sorted({p.source_uri for p in fetched.pages}))
     same = {p.source_uri for p in fetched.pages if loaded.get(p.source_uri, {}).get("sha256") == p.sha256}
@@ -286,10 +316,11 @@ def load(run: Run, deduped: DedupResult, enriched: dict[str, pa.Table]) -> dict[
             list(run.read.values()), deduped.articles, run.quarantined, run.info.run_id, run.unchanged
         ),
         "quarantine": accounting.quarantine_table(run.quarantined, run.info.run_id),
+        "frontier": accounting.frontier_table(run.frontier, run.info.run_id),
     }
     run.report.quarantine = accounting.reasons(run.quarantined)
     run.report.quarantined = sorted((q.source_uri, q.stage, q.reason) for q in run.quarantined)
-    run.check(pages=tables["pages"])
+    run.check(pages=tables["pages"], **({"frontier": tables["frontier"]} if run.frontier else {}))
     progress.report("load", 0, tables["pages"].num_rows)
     loaded = load_run(run.root, quote(tables), run.info, quote(run.quality), run.settings.dry_run)
     progress.report("load", tables["pages"].num_rows, tables["pages"].num_rows)
@@ -297,7 +328,34 @@ def load(run: Run, deduped: DedupResult, enriched: dict[str, pa.Table]) -> dict[
     run.report.new_stories = loaded.new_stories
     run.report.snapshot = loaded.snapshot
     run.report.status = "dry run" if run.settings.dry_run else "completed"
+    days = run.settings.stale_after_days
+    if stale := staleness(loaded.last_new_article_at, loaded.first_run_at, days, datetime.now(UTC)):
+        run.stale = stale
+        run.report.warnings.append(stale)
+        get_run_logger().warning(stale)
     return loaded.counts
+
+
+def nothing_read(run: Run) -> str | None:
+    """Why a run that had web sources is not a success: none of them gave a page (each failed, or listed
+    nothing). One line, with what the listings and fetches ended as."""
+    if run.web_pages is None or any(run.web_pages.values()):
+        return None
+    failures = accounting.reasons([q for q in run.quarantined if q.stage in ("discover", "fetch")])
+    how = ", ".join(f"{key} {n}" for key, n in failures.items()) or "their listings named no page"
+    names = ", ".join(sorted(run.web_pages))
+    return (f"read nothing: no page from the {len(run.web_pages)} web source(s) ({names}); {how} "
+            "(what the run learned, its quarantine and frontier rows, is kept)")  # fmt: skip
+
+
+def warn_silent_sources(run: Run) -> None:
+    """A web source that gave no page while others did: the run goes on, with a warning."""
+    if run.web_pages is None or not any(run.web_pages.values()):
+        return
+    for name in sorted(name for name, pages in run.web_pages.items() if not pages):
+        warning = f"web source {name} gave no page (see the quarantine's discover and fetch rows of this run)"
+        run.report.warnings.append(warning)
+        get_run_logger().warning(warning)
 
 
 def stages(run: Run) -> RunSummary:
@@ -305,6 +363,10 @@ def stages(run: Run) -> RunSummary:
     with reads.session(run.root):  # what the stages read of earlier runs, through one connection
         with run.watch("ingest"):
             inputs = ingest(run)
+        if nothing := nothing_read(run):  # the run still publishes what it learned, then fails (below)
+            run.info.status = "read_nothing"
+            get_run_logger().error(nothing)
+        warn_silent_sources(run)
         with run.watch("clean"):  # reads the page files too, in the workers that clean them
             articles = clean(run, inputs)
             del inputs
@@ -326,6 +388,8 @@ def stages(run: Run) -> RunSummary:
                            "and the next run or `huunghi search` brings the index up to date")  # fmt: skip
                 run.report.warnings.append(warning)
                 get_run_logger().warning(warning)
+    if nothing:
+        raise NothingRead(nothing)
     inputs = run.report.counts["ingest"]["inputs"]
     return RunSummary(run.info.run_id, str(run.root), inputs, {**counts, "unchanged": len(run.unchanged)},
                       run.watch.seconds, run.report.warnings)  # fmt: skip
@@ -356,6 +420,9 @@ def pipeline_flow(settings: RunSettings | None = None) -> RunSummary:
         except GateFailed as exc:
             run.report.status, run.report.error = "stopped", str(exc)
             raise
+        except NothingRead as exc:
+            run.report.status, run.report.error = "read nothing", str(exc)
+            raise
         except Exception as exc:
             run.report.status, run.report.error = "failed", f"{type(exc).__name__}: {exc}"
             raise
@@ -369,6 +436,8 @@ def pipeline_flow(settings: RunSettings | None = None) -> RunSummary:
                 logger.warning("Data Docs not built: %s", exc)
             publish_report(quote(run.report))
     logger.info("run %s %s: %s", run_id, run.report.status, summary.counts)
+    if run.stale:  # a success that warns: the UI shows the state's name instead of a plain "Completed"
+        return Completed(data=summary, name=STALE_STATE, message=run.stale)
     return summary
 
 

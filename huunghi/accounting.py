@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pyarrow as pa
 
 from huunghi.quality.gates import GateOutcome
-from huunghi.records import PageRef, Quarantined, RawPage
+from huunghi.records import Listed, PageRef, Quarantined, RawPage
 from huunghi.warehouse.schema import build
 
 
@@ -72,6 +72,36 @@ def quarantine_table(quarantined: list[Quarantined], run_id: str) -> pa.Table:
         for q in sorted(quarantined, key=lambda q: (q.source_uri, q.stage))
     ]
     return build("quarantine", rows)
+
+
+_STATE_RANK = {"fetched": 0, "refused": 1, "waiting": 2}  # a URL two sources list: what happened to it wins
+
+
+def frontier_table(listed: list[Listed], run_id: str) -> pa.Table:
+    """The `frontier` rows of a run: each listed URL once (sorted), the state the crawl left it in."""
+    best: dict[str, Listed] = {}
+    for entry in sorted(listed, key=lambda e: (e.url, _STATE_RANK[e.state], e.source)):
+        best.setdefault(entry.url, entry)
+    rows = [
+        {
+            "url": e.url,
+            "source": e.source,
+            "state": e.state,
+            "reason": e.reason,
+            "first_listed_at": e.listed_at,
+            "last_fetched_at": e.last_fetched_at,
+            "run_id": run_id,
+        }
+        for e in best.values()
+    ]
+    return build("frontier", rows)
+
+
+def frontier_counts(listed: list[Listed]) -> dict[str, int]:
+    """Listed URLs by state, for the run summary ("listed 10000, fetched 1000, waiting 9000, refused 0")."""
+    states = {e.url: e.state for e in sorted(listed, key=lambda e: (e.url, -_STATE_RANK[e.state]))}
+    counts = Counter(states.values())
+    return {"listed": len(states), **{state: counts.get(state, 0) for state in ("fetched", "waiting", "refused")}}
 
 
 def reasons(quarantined: list[Quarantined]) -> dict[str, int]:

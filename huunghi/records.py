@@ -175,13 +175,28 @@ class FirstPass:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A page URL a listing named and where the crawl left it (the `frontier` table): fetched (by this run
+    or an earlier one), waiting (never fetched: over the runs' max_pages so far), or refused with a reason."""
+
+    url: str
+    source: str  # the web source's name
+    state: str  # fetched | waiting | refused
+    reason: str | None  # why refused (http_404, timeout, not_followed …); None otherwise
+    listed_at: datetime  # when this run read the listing
+    last_fetched_at: datetime | None  # the crawler's last request for it, in any run (None: never asked)
+
+
 @dataclass
 class IngestResult:
-    """Raw pages, quarantined inputs, and counts for the log (files, or a web source)."""
+    """Raw pages, quarantined inputs, and counts for the log (files, or a web source); for a web source, every
+    URL its listings named (`frontier`)."""
 
     pages: list[RawPage] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    frontier: list[Listed] = field(default_factory=list)
 
     def count(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n

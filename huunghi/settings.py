@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_BATCH_SIZE = 2000
 DEFAULT_LOCK_WAIT_SECONDS = 900.0  # a daily run that finds the previous one still loading waits, then says why
 DAILY_CRON = "0 6 * * *"
+DEFAULT_STALE_AFTER_DAYS = 3  # the site publishes daily: three days without a new article means something broke
 TIMEZONE = "Asia/Ho_Chi_Minh"  # the site publishes in Vietnam time; the daily run follows it
 # Set by the command to the API URL of the temporary Prefect server it started (huunghi.flows.api): state
 # that server keeps in memory (concurrency leases) dies with the command.
@@ -134,4 +135,11 @@ class RunSettings(BaseModel):
     )
     reprocess: Selection | None = Field(
         None, description="Instead of sources: read again the quarantined inputs this selects (after a fix)."
+    )
+    stale_after_days: int = Field(
+        DEFAULT_STALE_AFTER_DAYS,
+        ge=1,
+        le=3650,
+        description="Warn (log, summary, the run's state) when the warehouse got no new or changed article "
+        "for this many days, though it has been run for longer.",
     )

@@ -8,7 +8,7 @@ from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
-from huunghi.crawl.sources import is_url
+from huunghi.crawl.sources import SourceConfigError, is_url, load
 from huunghi.quality.report import RunReport, save_report
 from huunghi.settings import RunSettings
 
@@ -39,7 +39,9 @@ def publish_report(report: RunReport) -> Path:
 
 def run_tags(settings: RunSettings) -> list[str]:
     """What a run is, at a glance in the UI's run list: its kinds of source, gate strictness, dry run."""
-    kinds = {"web" if is_url(s) else "files" for s in settings.sources} or {"bundled corpus"}
+    kinds = {"web" if is_url(s) else "files" for s in settings.sources} | _file_kinds(settings.sources_file)
+    if not kinds and settings.reprocess is None:  # what plan_sources reads when nothing is named
+        kinds = {"bundled corpus"}
     tags = ["huunghi", *sorted(f"source:{k}" for k in kinds), f"gates:{settings.gate_strictness}"]
     if settings.sources_file:
         tags.append("source:sources-file")
@@ -48,6 +50,17 @@ def run_tags(settings: RunSettings) -> list[str]:
     if settings.reprocess is not None:
         tags.append("reprocess")
     return tags
+
+
+def _file_kinds(sources_file: str | None) -> set[str]:
+    """The kinds of source a sources file names: web (URLs) and files (paths)."""
+    if not sources_file:
+        return set()
+    try:
+        sources = load(Path(sources_file))
+    except SourceConfigError:  # the run itself says what is wrong with it
+        return set()
+    return {kind for s in sources for kind, has in (("web", s.web_urls), ("files", s.paths)) if has}
 
 
 def tag_flow_run(tags: list[str]) -> None:

@@ -58,3 +58,9 @@ SELECT count(*) FROM quarantine q JOIN pages p USING (source_uri) WHERE p.outcom
 
 -- name: runs_duplicate_ids
 SELECT count(*) - count(DISTINCT run_id) FROM runs;
+
+-- name: frontier_duplicate_urls
+SELECT count(*) - count(DISTINCT url) FROM frontier;
+
+-- name: frontier_refused_without_reason
+SELECT count(*) FROM frontier WHERE state NOT IN ('fetched', 'waiting') AND reason IS NULL;

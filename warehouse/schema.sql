@@ -154,13 +154,25 @@ CREATE TABLE IF NOT EXISTS quarantine (
     run_id      VARCHAR NOT NULL         -- run that quarantined it
 );
 
--- One row per successful run; key run_id.
+-- Every page URL a web source's listings named, and where the crawl left it; key url. A run fetches at most
+-- max_pages of them: never-fetched URLs first, then the longest unasked, so every URL is reached in turn.
+CREATE TABLE IF NOT EXISTS frontier (
+    url              VARCHAR NOT NULL,   -- the page URL as listed (sitemap, feed, start page, or given)
+    source           VARCHAR NOT NULL,   -- the web source that lists it (sources.toml name, or the host)
+    state            VARCHAR NOT NULL,   -- fetched (at last_fetched_at) | waiting (never fetched yet) | refused
+    reason           VARCHAR,            -- why refused: the quarantine's reason (http_404, timeout …) or not_followed
+    first_listed_at  TIMESTAMPTZ NOT NULL,  -- when a run first found it listed
+    last_fetched_at  TIMESTAMPTZ,        -- the crawler's last request for it (NULL: never asked)
+    run_id           VARCHAR NOT NULL    -- run that last changed the row
+);
+
+-- One row per run that published; key run_id.
 CREATE TABLE IF NOT EXISTS runs (
     run_id            VARCHAR NOT NULL,  -- the run (the Prefect flow run id when run by Prefect)
     flow_run_id       VARCHAR,           -- Prefect flow run id
     started_at        TIMESTAMPTZ NOT NULL,  -- start time
     finished_at       TIMESTAMPTZ NOT NULL,  -- commit time
-    status            VARCHAR NOT NULL,  -- completed (failed runs write nothing)
+    status            VARCHAR NOT NULL,  -- completed | read_nothing (web sources gave no page; the flow run failed)
     pages_in          INTEGER NOT NULL,  -- inputs of the run, unchanged web pages included
     articles_new      INTEGER NOT NULL,  -- new canonical articles
     articles_updated  INTEGER NOT NULL,  -- articles rewritten because their bytes changed

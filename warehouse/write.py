@@ -21,7 +21,7 @@ from huunghi.warehouse import store
 # Tables whose rows belong to one article: replaced whole when the article's input changed.
 PER_ARTICLE = ("articles", "paragraphs", "story_appearances", "headline_lines", "article_signatures", *ENRICHED)
 # Everything a run hands to the load, by warehouse table name.
-RUN_TABLES = (*PER_ARTICLE, "stories", "story_aliases", "entities", "pages", "quarantine")
+RUN_TABLES = (*PER_ARTICLE, "stories", "story_aliases", "entities", "pages", "quarantine", "frontier")
 
 
 @dataclass
@@ -29,6 +29,7 @@ class RunInfo:
     run_id: str
     flow_run_id: str | None
     started_at: datetime
+    status: str = "completed"  # the `runs` row's status: completed | read_nothing (see schema.sql)
 
 
 def _columns(table: pa.Table) -> str:
@@ -118,6 +119,15 @@ def write_run(con: duckdb.DuckDBPyConnection, t: dict[str, pa.Table]) -> tuple[d
         INSERT INTO quarantine ({_columns(t["quarantine"])})
         SELECT {_columns(t["quarantine"])} FROM new_quarantine AS n
         WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE {same_failure})""").fetchone()[0]
+    # The frontier: a URL keeps when it was first listed; a row changes only when its state, reason or last
+    # request does (a URL listed again and still waiting changes nothing).
+    con.execute(f"""
+        MERGE INTO frontier USING new_frontier AS n ON frontier.url = n.url
+        WHEN MATCHED AND (frontier.source, frontier.state, frontier.reason, frontier.last_fetched_at)
+                     IS DISTINCT FROM (n.source, n.state, n.reason, n.last_fetched_at)
+            THEN UPDATE SET source = n.source, state = n.state, reason = n.reason,
+                            last_fetched_at = n.last_fetched_at, run_id = n.run_id
+        WHEN NOT MATCHED THEN {_insert_from_n(t["frontier"])}""")
     return {
         "pages_in": t["pages"].num_rows,
         "articles_new": sum(1 for r in changed if r["article_id"] not in existing and not r["duplicate_of"]),
@@ -135,6 +145,8 @@ class LoadOutcome:
     counts: dict[str, int]
     new_stories: list[str]
     snapshot: int | None  # None for a dry run
+    last_new_article_at: datetime | None = None  # end of the latest run that added or changed an article
+    first_run_at: datetime | None = None  # start of the warehouse's first run: how long it has been watched
 
 
 def audit_table(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
@@ -169,12 +181,13 @@ def publish(
             )
             counts, new_stories = write_run(con, tables)
             con.execute(
-                """INSERT INTO runs VALUES (?, ?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     run.run_id,
                     run.flow_run_id,
                     run.started_at,
                     datetime.now(UTC),
+                    run.status,
                     counts["pages_in"],
                     counts["articles_new"],
                     counts["articles_updated"],
@@ -185,6 +198,9 @@ def publish(
                     counts["mentions_new"],
                 ],
             )
+            last_new, first_run = con.execute(
+                "SELECT max(finished_at) FILTER (WHERE articles_new + articles_updated > 0), min(started_at) FROM runs"
+            ).fetchone()
             audit(audit_table(con, run.run_id))  # audit before publishing
             con.execute("ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
@@ -195,8 +211,8 @@ def publish(
             orphans += store.orphan_files(con, remove=True)  # the files the rolled-back transaction wrote
         counts["orphan_files_removed"] = len(orphans)
         if dry_run:
-            return LoadOutcome(counts, new_stories, None)
+            return LoadOutcome(counts, new_stories, None, last_new, first_run)
         snapshot = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
-        return LoadOutcome(counts, new_stories, snapshot)
+        return LoadOutcome(counts, new_stories, snapshot, last_new, first_run)
     finally:
         con.close()

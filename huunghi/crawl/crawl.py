@@ -6,6 +6,12 @@ an unchanged page (HTTP 304 to a conditional request) is read back from there. A
 a reason worth retrying (5xx, 429, timeout, network) makes the task fail, so Prefect retries it with
 backoff; pages already fetched in this run are not fetched again. After the last attempt the failures
 go to the quarantine with their reason, like every other page that cannot be read.
+
+The frontier: every page URL a listing names ends somewhere — fetched (by this run or an earlier one),
+waiting for a later run, or refused with a reason (`IngestResult.frontier`, the `frontier` table).
+`max_pages` bounds one run's work: URLs never asked for come first (in listing order), then the others,
+the longest unasked first, so a listing of N URLs is fully fetched after ⌈N / max_pages⌉ runs. The order
+is read from the raw zone's state of each URL, and an earlier attempt of the same run keeps its choice.
 """
 
 from __future__ import annotations
@@ -14,16 +20,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from huunghi.crawl.discover import read_listing
+from huunghi.crawl.discover import ListingError, read_listing
 from huunghi.crawl.fetcher import HTML_TYPES as PAGE_TYPES
 from huunghi.crawl.fetcher import XML_TYPES, Fetched, Fetcher
 from huunghi.crawl.rawzone import RawZone
 from huunghi.crawl.sources import Source
 from huunghi.readers.files import page_from_bytes
-from huunghi.records import IngestResult, Quarantined
+from huunghi.records import IngestResult, Listed, Quarantined
 
 LISTING_TYPES = XML_TYPES + PAGE_TYPES + ("text/plain",)
 MAX_LISTINGS = 200  # sitemap documents read per source per run (indexes nest)
+SETTLED = ("fetched", "unchanged", "failed")  # outcomes of a request the raw zone keeps for a URL
 
 
 class FetchRetry(RuntimeError):
@@ -38,13 +45,15 @@ def _conditional(zone: RawZone, url: str) -> dict:
     return {"etag": state.get("etag"), "last_modified": state.get("last_modified")}
 
 
-def _keep(zone: RawZone, got: Fetched, run_id: str) -> tuple[bytes | None, dict]:
-    """Store a fetched body (or find the unchanged one) and update the URL's state; (body, state)."""
+def _keep(zone: RawZone, got: Fetched, run_id: str, asked_at: str | None = None) -> tuple[bytes | None, dict]:
+    """Store a fetched body (or find the unchanged one) and update the URL's state; (body, state). `asked_at`
+    (checked_at): when the batch asked, one time for all its URLs, so the frontier's order is by run and URL."""
     now = datetime.now(UTC).isoformat()
+    asked = asked_at or now
     if got.not_modified:
         state = zone.state(got.url) or {}
         body = zone.get(state.get("sha256", ""))
-        zone.record(got.url, {**state, "checked_at": now, "run_id": run_id, "outcome": "unchanged"})
+        zone.record(got.url, {**state, "checked_at": asked, "run_id": run_id, "outcome": "unchanged"})
         return body, state
     if got.body is not None:
         sha = zone.put(got.body)
@@ -57,35 +66,47 @@ def _keep(zone: RawZone, got: Fetched, run_id: str) -> tuple[bytes | None, dict]
             "content_type": got.content_type,
             "charset": got.charset,
             "fetched_at": now,
-            "checked_at": now,
+            "checked_at": asked,
             "run_id": run_id,
             "outcome": "fetched",
         }
         zone.record(got.url, state)
         return got.body, state
     failed = {"status": got.status, "problem": got.problem, "details": got.details, "run_id": run_id}
-    zone.record(got.url, {**failed, "outcome": "failed"})
+    zone.record(got.url, {**failed, "outcome": "failed", "checked_at": asked})  # when: the frontier's order
     return None, {}
 
 
-def list_pages(source: Source, fetcher: Fetcher, zone: RawZone, run_id: str, crawl: IngestResult) -> list[str]:
-    """The source's page URLs in listing order, each once, at most max_pages; listing failures quarantined."""
+def _listed(
+    source: Source, fetcher: Fetcher, zone: RawZone, run_id: str, crawl: IngestResult, last_try: bool = True
+) -> list[str]:
+    """Every page URL the source's listings name and it follows, in listing order, each once; listings that
+    cannot be fetched or read quarantined with their reason, entries it does not follow refused. A listing
+    that failed for a reason worth retrying raises FetchRetry unless last_try, as a page does."""
     pages: dict[str, None] = dict.fromkeys(source.urls)
     queue = [(u, "sitemap") for u in source.sitemaps] + [(u, "feed") for u in source.feeds]
     queue += [(u, "start") for u in source.start] + [(u, "discover") for u in source.discover]
     seen: set[str] = set()
+    refused: dict[str, None] = {}
     while queue and len(seen) < MAX_LISTINGS:
         url, role = queue.pop(0)
         if url in seen:
             continue
         seen.add(url)
         got = fetcher.get(url, accept=LISTING_TYPES, **_conditional(zone, url))
+        if got.retryable and not last_try:
+            raise FetchRetry(f"the listing {url} of {source.name} failed for a reason worth retrying "
+                             f"({got.problem}: {got.details}); Prefect retries the task")  # fmt: skip
         body, _ = _keep(zone, got, run_id)
         if body is None:
             crawl.quarantined.append(Quarantined(url, None, "discover", got.problem or "unreadable", got.details))
             continue
+        try:
+            listing = read_listing(body, got.final_url)
+        except ListingError as exc:
+            crawl.quarantined.append(Quarantined(url, None, "discover", exc.reason, exc.details or str(exc)))
+            continue
         crawl.count("listings_read")
-        listing = read_listing(body, got.final_url)
         if role == "discover" and listing.kind == "html":  # the URL given is itself a page
             pages.setdefault(url, None)
             continue
@@ -95,10 +116,64 @@ def list_pages(source: Source, fetcher: Fetcher, zone: RawZone, run_id: str, cra
                 pages.setdefault(page, None)
             else:
                 crawl.count("links_not_followed")
-    found = list(pages)
-    if len(found) > source.max_pages:
-        crawl.count("pages_over_limit", len(found) - source.max_pages)
-    return found[: source.max_pages]
+                if role != "start":  # a sitemap or feed entry is named as a page: it ends refused, not unseen
+                    refused.setdefault(page, None)
+    now = datetime.now(UTC)
+    for url in sorted(set(refused) - set(pages)):
+        asked = _last_asked(zone.state(url) or {})
+        crawl.frontier.append(Listed(url, source.name, "refused", "not_followed", now, asked))
+    return list(pages)
+
+
+def _last_asked(state: dict) -> datetime | None:
+    """When the crawler last asked for a URL (its raw zone state), if ever."""
+    asked = state.get("checked_at") if state.get("outcome") in SETTLED else None
+    return datetime.fromisoformat(asked) if asked else None
+
+
+def frontier_order(urls: list[str], states: dict[str, dict], run_id: str) -> list[str]:
+    """The listed URLs in the order runs take them: those an earlier attempt of this run settled (so a retry
+    keeps its choice), then those never asked for in listing order, then the others, the longest unasked
+    first (ties by URL). Deterministic: the raw zone's state of each URL decides, not the clock."""
+
+    def key(position: int, url: str) -> tuple[int, str, int, str]:
+        state = states[url]
+        if state.get("outcome") not in SETTLED:
+            return 1, "", position, url
+        if state.get("run_id") == run_id:
+            return 0, "", position, url
+        return 2, state.get("checked_at") or "", 0, url
+
+    return [url for _, url in sorted(enumerate(urls), key=lambda item: key(*item))]
+
+
+def _left(state: dict) -> tuple[str, str | None]:
+    """Where an earlier run left a URL this run does not take: fetched, refused (its last request failed),
+    or waiting (never asked)."""
+    if state.get("outcome") in ("fetched", "unchanged"):
+        return "fetched", None
+    if state.get("outcome") == "failed":
+        return "refused", state.get("problem") or "unreadable"
+    return "waiting", None
+
+
+def list_pages(
+    source: Source, fetcher: Fetcher, zone: RawZone, run_id: str, crawl: IngestResult, last_try: bool = True
+) -> list[str]:
+    """The page URLs this run fetches: at most max_pages of those the source lists, in frontier order; the
+    others stay in the frontier (`crawl.frontier`) as the earlier runs left them, or waiting. Listing
+    failures are quarantined."""
+    listed = _listed(source, fetcher, zone, run_id, crawl, last_try)
+    states = {url: zone.state(url) or {} for url in listed}  # one read of each URL's state
+    ordered = frontier_order(listed, states, run_id)
+    chosen, later = ordered[: source.max_pages], ordered[source.max_pages :]
+    if later:
+        crawl.count("pages_over_limit", len(later))
+    now = datetime.now(UTC)
+    for url in later:
+        state, reason = _left(states[url])
+        crawl.frontier.append(Listed(url, source.name, state, reason, now, _last_asked(states[url])))
+    return chosen
 
 
 def _fetch_one(url: str, fetcher: Fetcher, zone: RawZone, run_id: str) -> tuple[Fetched | None, dict]:
@@ -113,24 +188,36 @@ def _fetch_one(url: str, fetcher: Fetcher, zone: RawZone, run_id: str) -> tuple[
 def fetch_pages(
     fetcher: Fetcher, urls: list[str], zone: RawZone, run_id: str, crawl: IngestResult, last_try: bool
 ) -> None:
-    """Fetch the pages (threads share the fetcher's per-host turns); raise FetchRetry unless last_try."""
+    """Fetch the pages (threads share the fetcher's per-host turns); raise FetchRetry unless last_try. Each
+    URL joins the frontier as fetched (a body, new or unchanged) or refused (with the quarantine's reason)."""
     retry: list[Fetched] = []
-    with ThreadPoolExecutor(max_workers=fetcher.source.concurrency) as pool:
+    listed_at = datetime.now(UTC)
+    asked_at = listed_at.isoformat()
+    pool = ThreadPoolExecutor(max_workers=fetcher.source.concurrency)
+    try:
         outcomes = list(pool.map(lambda u: _fetch_one(u, fetcher, zone, run_id), urls))
+    except BaseException:  # Ctrl-C, SIGTERM, a stage's time limit: end the fetches in flight, start no others
+        fetcher.abort()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     for url, (got, state) in zip(urls, outcomes, strict=True):
         if got is not None and got.retryable and not last_try:
             retry.append(got)
             continue
         if got is not None:
-            body, state = _keep(zone, got, run_id)
+            body, state = _keep(zone, got, run_id, asked_at)
             crawl.count("not_modified" if got.not_modified else "fetched" if body is not None else "failed")
         else:  # done by an earlier attempt of this run
             body = zone.get(state["sha256"]) if state.get("sha256") and state.get("outcome") != "failed" else None
+        asked = _last_asked(zone.state(url) or {})
         if body is None:
             problem = (got.problem if got else state.get("problem")) or "unreadable"
             details = (got.details if got else state.get("details")) or ""
             crawl.quarantined.append(Quarantined(url, None, "fetch", problem, details))
+            crawl.frontier.append(Listed(url, fetcher.source.name, "refused", problem, listed_at, asked))
             continue
+        crawl.frontier.append(Listed(url, fetcher.source.name, "fetched", None, listed_at, asked))
         fetched_at = datetime.fromisoformat(state.get("fetched_at") or datetime.now(UTC).isoformat())
         page = page_from_bytes(url, body, "html", fetched_at, state.get("final_url") or url, state.get("charset"))
         (crawl.quarantined if isinstance(page, Quarantined) else crawl.pages).append(page)
@@ -146,9 +233,12 @@ def crawl(source: Source, zone: RawZone, run_id: str, attempt: int, say=lambda m
     result = IngestResult()
     with Fetcher(source) as fetcher:
         try:
-            urls = list_pages(source, fetcher, zone, run_id, result)
-            say(f"{source.name}: {len(urls)} page URL(s) listed (attempt {attempt})")
-            fetch_pages(fetcher, urls, zone, run_id, result, last_try=attempt > source.retries)
+            last_try = attempt > source.retries
+            urls = list_pages(source, fetcher, zone, run_id, result, last_try)
+            waiting = sum(1 for entry in result.frontier if entry.state == "waiting")
+            say(f"{source.name}: {len(urls) + result.stats.get('pages_over_limit', 0)} page URL(s) listed, "
+                f"{len(urls)} taken by this run, {waiting} never fetched wait (attempt {attempt})")  # fmt: skip
+            fetch_pages(fetcher, urls, zone, run_id, result, last_try=last_try)
         finally:
             result.count("requests", fetcher.requests)
     say(f"{source.name}: " + ", ".join(f"{k} {v}" for k, v in sorted(result.stats.items())))

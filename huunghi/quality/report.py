@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from huunghi.quality.gates import QUALITY_DIR, GateOutcome
@@ -22,7 +22,7 @@ class RunReport:
     run_id: str
     warehouse: str
     started_at: datetime
-    status: str = "running"  # completed | stopped (a gate) | failed (an error)
+    status: str = "running"  # completed | stopped (a gate) | failed (an error) | read nothing (web sources gave none)
     error: str | None = None
     warnings: list[str] = field(default_factory=list)  # what went wrong after the data was published
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -35,6 +35,13 @@ class RunReport:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     stage_spans: list[tuple[str, float, float]] = field(default_factory=list)  # (stage, start, end), epoch seconds
     data_docs: Path | None = None
+    frontier: dict[str, int] = field(default_factory=dict)  # page URLs the web listings named, by state
+
+    def frontier_line(self) -> str:
+        """The crawl frontier in one line: "9,000 listed URLs wait for the next runs (10,000 listed, …)"."""
+        f = self.frontier
+        return (f"{f.get('waiting', 0):,} listed URLs wait for the next runs ({f.get('listed', 0):,} listed: "
+                f"{f.get('fetched', 0):,} fetched, {f.get('refused', 0):,} refused)")  # fmt: skip
 
     def count(self, stage: str, **counts: int) -> None:
         self.counts[stage] = {**self.counts.get(stage, {}), **counts}
@@ -69,6 +76,8 @@ class RunReport:
             lines.append(
                 f"| {g.suite} | {g.rows} | {g.expectations} | {verdict.replace('|', '/')} | {len(g.flagged)} |"
             )
+        if self.frontier:
+            lines += ["", "## Crawl frontier", "", self.frontier_line()]
         lines += ["", "## Quarantine of this run by stage/reason", ""]
         lines += [f"- {key}: {n}" for key, n in self.quarantine.items()] or ["- none"]
         lines += ["", f"## New stories ({len(self.new_stories)})", ""]
@@ -87,6 +96,21 @@ class RunReport:
         else:
             lines.append(f"Nothing published: `{self.warehouse}` stays at its previous snapshot.")
         return "\n".join(lines)
+
+
+def staleness(last_new: datetime | None, first_run: datetime | None, days: int, now: datetime) -> str | None:
+    """The warning of a warehouse that got no new or changed article for `days` days, though it has been run
+    for at least that long (a fresh warehouse is not stale); None when articles keep arriving."""
+    if first_run is None or now - first_run < timedelta(days=days):
+        return None
+    if last_new is not None and now - last_new < timedelta(days=days):
+        return None
+    if last_new is not None:
+        since = f"the last on {last_new.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    else:
+        since = f"none since the first run, {first_run.astimezone(UTC):%Y-%m-%d}"
+    return (f"no new article for {days} day(s) or more ({since}): is the site publishing, and are its pages "
+            "still read? (setting stale_after_days)")  # fmt: skip
 
 
 def report_path(warehouse: Path, run_id: str) -> Path:
