@@ -30,10 +30,11 @@ test: $(STAMP)
 	bash scripts/test-system-packages.sh
 	$(BIN)/pytest -q $(PYTEST_PARALLEL)
 
-# The library alone: no Prefect server, no system packages (under a minute).
+# The library alone: no Prefect server, no `huunghi` process, nothing killed (under a minute). Spread test by
+# test over both cores: these tests share no server, so no file needs one worker of its own.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -m "not e2e"
+	$(BIN)/pytest -q -m "not e2e" -n 2 --dist load
 
 # The whole suite once in a random order (pytest-randomly): no test may depend on another's leftovers.
 test-random: $(STAMP)

@@ -322,7 +322,8 @@ def load(run: Run, deduped: DedupResult, enriched: dict[str, pa.Table]) -> dict[
     run.report.quarantined = sorted((q.source_uri, q.stage, q.reason) for q in run.quarantined)
     run.check(pages=tables["pages"], **({"frontier": tables["frontier"]} if run.frontier else {}))
     progress.report("load", 0, tables["pages"].num_rows)
-    loaded = load_run(run.root, quote(tables), run.info, quote(run.quality), run.settings.dry_run)
+    loaded = load_run(run.root, quote(tables), run.info, quote(run.quality), run.settings.dry_run,
+                      run.settings.lock_wait_seconds)  # fmt: skip
     progress.report("load", tables["pages"].num_rows, tables["pages"].num_rows)
     run.report.count("load", **loaded.counts)
     run.report.new_stories = loaded.new_stories

@@ -44,8 +44,11 @@ def write_slot(wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS, run_id: str = ""
     A slot outlives a run killed while holding it (kill -9, power loss): Prefect keeps the count in its
     database and the lease in the server's memory. With the command's temporary server, that memory died
     with the run, so nothing would ever free it; the holder's lock on PREFECT_HOME/huunghi-write-slot.json
-    tells: a slot in use while nobody holds that lock belongs to a dead run, and is freed here, saying so.
-    With a server that stays up, its lease expires LEASE_SECONDS after the holder stopped renewing it."""
+    tells: a slot in use while nobody holds that lock is held by no live run, and is freed here. Whether its
+    last holder died holding it is read from the holder file, not guessed: a holder that went past Prefect's
+    release marks the file `released`, so a count that outlives a release (Prefect kept it, no run died) is
+    reset with a message saying that. With a server that stays up, its lease expires LEASE_SECONDS after the
+    holder stopped renewing it."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
     from prefect.concurrency.sync import concurrency
@@ -64,30 +67,58 @@ def write_slot(wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS, run_id: str = ""
                 limit = client.read_global_concurrency_limit_by_name(WRITE_LIMIT)
             if alone and limit.active_slots >= limit.limit and _temporary_server():
                 client.update_global_concurrency_limit(WRITE_LIMIT, GlobalConcurrencyLimitUpdate(active_slots=0))
-                _say(f"freed the warehouse write slot held by a run that died ({_holder(holder)})")
+                _say(_freed(holder))
             elif limit.active_slots >= limit.limit:
                 where = "here" if not alone else f"elsewhere: a dead holder's lease ends {LEASE_SECONDS:.0f} s after"
                 _say(f"waiting up to {wait_seconds:.0f} s for the warehouse write slot ({_holder(holder)}, {where})")
         if not alone and not store.lock_within(holder, wait_seconds):  # the live holder here finishes its load
             raise TimeoutError(f"the warehouse write slot stayed held for {wait_seconds:.0f} s ({_holder(holder)})")
         started = time.monotonic()
-        with concurrency(WRITE_LIMIT, occupy=1, timeout_seconds=wait_seconds, strict=True,
-                         lease_duration=LEASE_SECONDS):  # fmt: skip
-            holder.seek(0)
-            holder.truncate()
-            json.dump({"run": run_id, "process": os.getpid(), "host": socket.gethostname(),
-                       "since": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC",
-                       "waited_seconds": round(time.monotonic() - started, 1)}, holder)  # fmt: skip
-            holder.flush()
-            yield
+        held = False
+        try:
+            with concurrency(WRITE_LIMIT, occupy=1, timeout_seconds=wait_seconds, strict=True,
+                             lease_duration=LEASE_SECONDS):  # fmt: skip
+                held = True
+                _record(holder, {"run": run_id, "process": os.getpid(), "host": socket.gethostname(),
+                                 "since": _now(), "waited_seconds": round(time.monotonic() - started, 1)})  # fmt: skip
+                yield
+        finally:  # past Prefect's release, whatever the load's outcome: a run killed holding the slot never is
+            if held:
+                _record(holder, {**_seen(holder), "released": _now()})
 
 
-def _holder(f) -> str:
+def _now() -> str:
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _record(f, fields: dict) -> None:
+    """Rewrite the holder file (its lock is held): who holds the slot, and whether it gave it back."""
+    f.seek(0)
+    f.truncate()
+    json.dump(fields, f)
+    f.flush()
+
+
+def _seen(f) -> dict:
     f.seek(0)
     try:
         seen = json.loads(f.read() or "{}")
     except json.JSONDecodeError:
-        seen = {}
+        return {}
+    return seen if isinstance(seen, dict) else {}
+
+
+def _freed(f) -> str:
+    """What the freeing of a slot nobody holds says: a run that died holding it, or a count Prefect kept
+    after its holder went past the release (then no run died)."""
+    if released := _seen(f).get("released"):
+        return (f"reset the warehouse write slot: Prefect still counted it in use though its last holder gave it "
+                f"back at {released} ({_holder(f)}); no run died")  # fmt: skip
+    return f"freed the warehouse write slot held by a run that died ({_holder(f)})"
+
+
+def _holder(f) -> str:
+    seen = _seen(f)
     if not seen:
         return "an unknown run"
     run, process, host, since = (seen.get(k) for k in ("run", "process", "host", "since"))
@@ -103,11 +134,28 @@ def _temporary_server() -> bool:
     return url is None or url == os.environ.get(TEMPORARY_SERVER_VARIABLE)
 
 
+def run_lock_wait() -> float:
+    """The running flow's `lock_wait_seconds` (--lock-wait), from its `settings` parameter: the wait for the
+    write slot is the run's wait, like the wait for the warehouse's run lock. The default outside a flow run."""
+    from prefect.runtime import flow_run
+
+    settings = flow_run.parameters.get("settings") or {}  # RunSettings; a dict when read back from the API
+    wait = (settings if isinstance(settings, dict) else settings.model_dump()).get("lock_wait_seconds")
+    return DEFAULT_LOCK_WAIT_SECONDS if wait is None else float(wait)
+
+
 # Never skipped (no cache), never retried (the write is all or nothing; a new run starts over).
 @task(name="load warehouse", task_run_name="load warehouse", retries=0, timeout_seconds=3600, cache_policy=NO_CACHE)
 def load_run(
-    root: Path, tables: dict[str, pa.Table], run: RunInfo, quality: Quality | None = None, dry_run: bool = False
+    root: Path,
+    tables: dict[str, pa.Table],
+    run: RunInfo,
+    quality: Quality | None = None,
+    dry_run: bool = False,
+    lock_wait_seconds: float | None = None,
 ) -> LoadOutcome:
-    """Write, audit (the `warehouse` gate) and publish the run's tables as one snapshot, or nothing."""
-    with write_slot(run_id=run.run_id):
+    """Write, audit (the `warehouse` gate) and publish the run's tables as one snapshot, or nothing. The write
+    slot is waited for up to `lock_wait_seconds` (None: the flow run's own setting, see run_lock_wait)."""
+    wait = run_lock_wait() if lock_wait_seconds is None else lock_wait_seconds
+    with write_slot(wait, run_id=run.run_id):
         return publish(root, tables, run, lambda audit: (quality or Quality()).validate("warehouse", audit), dry_run)

@@ -1,6 +1,7 @@
 """Shared fixtures. Two tiers: the fast tier (no Prefect server: the library, pure functions) and the
-end-to-end tier (`e2e`: modules that request `prefect_server`, a real Prefect API in a per-session home).
-`make test-fast` runs the first; `make test` runs both.
+end-to-end tier (`e2e`: tests that request `prefect_server`, a real Prefect API in a per-session home, or
+that run the `huunghi` command, start a run in a subprocess or kill one: marked by their module's
+`pytestmark`, or here). `make test-fast` runs the first; `make test` runs both.
 
 Something outside the repository that a test needs (the real sample pages in ../shared, Debian's chromium
 or PostgreSQL) skips the test when missing on a developer's machine, and fails it under CI (CI=true):
@@ -52,10 +53,18 @@ def samples() -> list[Path]:
 needs_samples = pytest.mark.usefixtures("samples")
 
 
+def runs_processes(item: pytest.Item) -> bool:
+    """Whether the test's module runs the installed `huunghi` command (it holds its path,
+    tests.reliability.HUUNGHI): such a test starts a temporary Prefect server and a run, or kills one."""
+    module = getattr(item, "module", None)
+    return getattr(module, "HUUNGHI", None) is not None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that asks for the Prefect server (its module's `pytestmark` or a fixture) is end-to-end."""
+    """A test that asks for the Prefect server (its module's `pytestmark` or a fixture), or whose module runs
+    the `huunghi` command, is end-to-end: `make test-fast` leaves it out."""
     for item in items:
-        if "prefect_server" in getattr(item, "fixturenames", ()):
+        if "prefect_server" in getattr(item, "fixturenames", ()) or runs_processes(item):
             item.add_marker(pytest.mark.e2e)
 
 

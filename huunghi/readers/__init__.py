@@ -51,8 +51,8 @@ def kind_of(path: Path) -> str | None:
 def discover(sources: list[str | Path]) -> list[Path]:
     """Page files under the sources, sorted, each once. A folder is read recursively, following links to
     folders (each folder once, so a link loop ends). What cannot be read is still listed — a broken or
-    looping link, a folder that cannot be listed — so that its reader quarantines it with the reason:
-    every path found ends somewhere."""
+    looping link, a folder that cannot be listed, a FIFO, device or socket (or a link to one) — so that its
+    reader quarantines it with the reason, without reading it: every path found ends somewhere."""
     found: set[Path] = set()
     for source in sources:
         path = Path(source).expanduser()
@@ -60,10 +60,8 @@ def discover(sources: list[str | Path]) -> list[Path]:
             raise SourceError(f"source not found: {source}")
         if path.is_dir():
             found.update(_walk(path))
-        elif path.is_file() or path.is_symlink():
+        else:  # a file, a link that leads nowhere, or not a file at all (/dev/zero, a FIFO): the reader says
             found.add(absolute(path))
-        else:
-            raise SourceError(f"source is neither a file nor a folder: {source}")
     return sorted(found)
 
 
@@ -89,8 +87,11 @@ def _walk(folder: Path) -> set[Path]:
                 continue
             if not path.exists():  # a broken or looping link: not a page, and not to be lost silently
                 found.add(absolute(path))
-            elif reader_for(path) and path.is_file():
-                found.add(path.resolve())
+            elif path.is_file():
+                if reader_for(path):
+                    found.add(path.resolve())
+            elif not path.is_dir():  # a FIFO, a device, a socket or a link to one: quarantined, never read
+                found.add(absolute(path))
     return found
 
 

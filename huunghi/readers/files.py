@@ -1,8 +1,10 @@
 """Page files: text saved by a browser (.txt) and HTML (.html, .htm, .xhtml), gzip-compressed or not.
 
-Reading never trusts the input: sizes are bounded (gzip bombs included), formats that are not pages (PDF,
-images, archives: data/file_signatures.csv) are recognized by their leading bytes, and bytes are decoded
-the way browsers do (huunghi.readers.decode). What cannot be read is a `Quarantined` with its reason.
+Reading never trusts the input: sizes are bounded (gzip bombs included), what is not a regular file (a FIFO,
+a device such as /dev/zero, a socket, or a link to one) is quarantined as `not_a_file` without being read,
+formats that are not pages (PDF, images, archives: data/file_signatures.csv) are recognized by their leading
+bytes, and bytes are decoded the way browsers do (huunghi.readers.decode). What cannot be read is a
+`Quarantined` with its reason.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import csv
 import gzip
 import hashlib
 import os
+import stat
 import zlib
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import BinaryIO
 
 from huunghi.readers.decode import decode
 from huunghi.records import Quarantined, RawPage
@@ -36,23 +40,78 @@ def not_a_page(data: bytes) -> str | None:
     return next((what for magic, what in _signatures() if head.startswith(magic)), None)
 
 
+class NotAFile(OSError):
+    """The path is a FIFO, a device, a socket or a link to one: reading it could hang or never end."""
+
+
+def _kind_of_node(mode: int) -> str | None:
+    """What a file system node is when it is neither a regular file nor a folder; None when it is one of those."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))  # fmt: skip
+    return next((what for test, what in kinds if test(mode)), "not a regular file")
+
+
+def _describe(path: Path, what: str) -> str:
+    link = f"a link to {os.readlink(path)!r}, " if path.is_symlink() else ""
+    return f"{link}{what}: not a file, not read"
+
+
+def not_a_file(path: Path, uri: str) -> Quarantined | None:
+    """The quarantine entry of a FIFO, device or socket (or a link to one), found without opening it; None for
+    regular files, folders and paths that cannot be looked at (their reader says why)."""
+    try:
+        what = _kind_of_node(os.stat(path).st_mode)  # follows links: what a reader would open
+    except OSError:
+        return None
+    return Quarantined(uri, None, "ingest", "not_a_file", _describe(path, what)) if what else None
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """The file opened for reading, only if it is a regular file. Non-blocking, so that a FIFO put in its place
+    after it was looked at cannot hang the open; checked again on the open descriptor (NotAFile)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAFile(f"{path}: {_describe(path, _kind_of_node(mode) or 'a folder')}")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """At most limit + 1 bytes of a regular file: a file that grew since its size was checked stays bounded."""
+    with open_regular(path) as f:
+        return f.read(limit + 1)
+
+
 def _read_bytes(path: Path, uri: str) -> bytes | Quarantined:
-    """The file's bytes, gunzipped when named .gz; never more than MAX_PAGE_BYTES (gzip bombs included)."""
+    """The file's bytes, gunzipped when named .gz; never more than MAX_PAGE_BYTES (gzip bombs included). A FIFO,
+    device or socket is quarantined without being opened."""
     try:
         if path.is_dir():
             listing = f"a folder that cannot be listed: {_listing_error(path)}"
             return Quarantined(uri, None, "ingest", "unreadable", listing)
+        if special := not_a_file(path, uri):
+            return special
         size = path.stat().st_size
         if size > MAX_PAGE_BYTES:
             return Quarantined(
                 uri, None, "ingest", "too_large", f"{size} bytes > limit {MAX_PAGE_BYTES} (too large to keep a copy)"
             )
         if not path.name.lower().endswith(".gz"):
-            return path.read_bytes()
-        with gzip.open(path, "rb") as f:
-            data = f.read(MAX_PAGE_BYTES + 1)
+            data = read_capped(path, MAX_PAGE_BYTES)
+        else:
+            with open_regular(path) as raw, gzip.open(raw, "rb") as f:
+                data = f.read(MAX_PAGE_BYTES + 1)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         return Quarantined(uri, None, "ingest", "bad_gzip", f"{type(exc).__name__}: {exc}", kept_copy(path))
+    except NotAFile as exc:  # swapped for a FIFO or a device between the look and the open
+        return Quarantined(uri, None, "ingest", "not_a_file", str(exc))
     except OSError as exc:
         link = f"a link to {os.readlink(path)!r} that leads nowhere: " if path.is_symlink() else ""
         return Quarantined(uri, None, "ingest", "unreadable", f"{link}{type(exc).__name__}: {exc}")
@@ -74,9 +133,10 @@ def _listing_error(path: Path) -> str:
 def kept_copy(path: Path) -> bytes | None:
     """The file's bytes as they are on disk (compressed if so), for the quarantine; None when too large."""
     try:
-        return path.read_bytes() if path.stat().st_size <= MAX_PAGE_BYTES else None
+        data = read_capped(path, MAX_PAGE_BYTES)
     except OSError:
         return None
+    return data if len(data) <= MAX_PAGE_BYTES else None
 
 
 def page_from_bytes(
@@ -98,11 +158,15 @@ def page_from_bytes(
 
 
 def absolute(path: Path) -> Path:
-    """The file's real path; for a link that leads nowhere (broken, or a loop), the link's own path."""
+    """The file's real path; for a link that leads nowhere (broken, or a loop) or to something that is not a
+    file (/dev/zero, a FIFO), the link's own path: the quarantine names what the user put in the folder."""
     try:
-        return path.resolve(strict=True)
+        real = path.resolve(strict=True)
+        if _kind_of_node(os.stat(real).st_mode) is None:
+            return real
     except (OSError, RuntimeError):  # Python 3.11 raises RuntimeError on a symlink loop
-        return Path(os.path.abspath(path))
+        pass
+    return Path(os.path.abspath(path))
 
 
 def read_page(path: Path, fmt: str) -> RawPage | Quarantined:

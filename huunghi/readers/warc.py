@@ -18,7 +18,15 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from huunghi.readers.files import MAX_PAGE_BYTES, absolute, kept_copy, page_from_bytes
+from huunghi.readers.files import (
+    MAX_PAGE_BYTES,
+    NotAFile,
+    absolute,
+    kept_copy,
+    not_a_file,
+    open_regular,
+    page_from_bytes,
+)
 from huunghi.records import Quarantined, RawPage
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -62,7 +70,7 @@ def pages(path: Path, max_bytes: int) -> Iterator[ArchivedPage]:
     archive = None
     try:
         records = 0
-        with path.open("rb") as stream:
+        with open_regular(path) as stream:
             archive = ArchiveIterator(stream)
             for record in archive:
                 offset = archive.offset  # (get_record_offset() would read the record to its end)
@@ -100,7 +108,7 @@ def pages(path: Path, max_bytes: int) -> Iterator[ArchivedPage]:
                 yield page
         if records == 0:
             raise BadArchive(f"{path.name}: no WARC record in the file")
-    except BadArchive:
+    except (BadArchive, NotAFile):
         raise
     # warcio on a cut or garbled file: its own errors, or whatever half-parsed garbage makes it raise
     except (ArchiveLoadFailed, EOFError, OSError, zlib.error, AttributeError, ValueError, TypeError) as exc:
@@ -116,6 +124,8 @@ class WarcReader:
 
     def read(self, path: Path) -> list[RawPage | Quarantined]:
         uri = absolute(path).as_uri()
+        if special := not_a_file(path, uri):  # a FIFO or a device named .warc: never opened
+            return [special]
         out: list[RawPage | Quarantined] = []
         try:
             for record in pages(path, MAX_PAGE_BYTES):
@@ -124,6 +134,8 @@ class WarcReader:
                     out.append(Quarantined(source, None, "ingest", record.problem, record.details, record.payload))
                 else:
                     out.append(page_from_bytes(source, record.payload, "html", record.date, record.url, record.charset))
+        except NotAFile as exc:  # swapped for a FIFO or a device after the look
+            out.append(Quarantined(uri, None, "ingest", "not_a_file", str(exc)))
         except BadArchive as exc:  # the records read before the damage stay pages; the rest is quarantined
             read = f" after {len(out)} page record(s)" if out else ""
             out.append(Quarantined(uri, None, "ingest", "bad_warc", f"{exc}{read}", kept_copy(path)))

@@ -4,7 +4,8 @@ One run over 80 good pages plus the inputs a daily crawl or a user's folder real
 file, a PDF and random bytes named .html, a truncated page, invalid UTF-8, Windows-1258 text, a 50 MB
 page, tags nested 100,000 deep, a gzip bomb, a page without an article, a page dated in the future, the
 same file twice, a WARC with a corrupt record, a page of furniture only; and (issue 16) UTF-8 with one
-byte in seven broken, a WARC cut in its last record, links in a loop or to nothing, 600,000 links.
+byte in seven broken, a WARC cut in its last record, links in a loop or to nothing, 600,000 links; and
+(issue 25) a FIFO and a link to /dev/zero, which must be quarantined without being read.
 Then the run's summary artifact and Data Docs are read, and `huunghi quarantine` / `huunghi reprocess`
 are used as a user would.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -147,6 +149,11 @@ def bad_run(tmp_path_factory):
     (src / "gone.html").symlink_to("deleted-meanwhile.html")
     for name in ("loop-a.html", "loop-b.html", "gone.html"):
         expected[name] = ("quarantine", "ingest/unreadable")
+    # Not files (a FIFO hung the run; a link to /dev/zero read 3.2 GB): quarantined without being read.
+    os.mkfifo(src / "pipe.html")
+    (src / "zero.html").symlink_to("/dev/zero")
+    for name in ("pipe.html", "zero.html"):
+        expected[name] = ("quarantine", "ingest/not_a_file")
     # 15 MB of 600,000 links: set aside from counts made before any parsing.
     (src / "links.html").write_text("<html><body>" + "<a href='/x'>liên kết</a>" * 600_000 + "</body></html>")
     expected["links.html"] = ("quarantine", "clean/too_complex")
