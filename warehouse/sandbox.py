@@ -17,12 +17,32 @@ made unable to write:
 
 `check_query` then refuses, with a clear message, what the construction would refuse less clearly or
 what crashes DuckDB itself: more than one statement, anything but a query, and DuckLake's maintenance
-functions (`ducklake_set_option` on a read-only catalog ends the process in DuckDB 1.5.5).
+functions in any spelling (`ducklake_set_option('wh', …)`, `wh.set_option(…)`, inside `query('…')`:
+`set_option` on a read-only catalog ends the process in DuckDB 1.5.5).
+
+`run` executes the query in a child process (see below): a crash the screen missed is one error line,
+a statement time limit and a memory limit hold, Ctrl-C stops it at once, and DuckDB's temp folder (which
+DuckDB lets queries read) is a fresh private folder instead of the caller's `<cwd>/.tmp/`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
+import json
+import math
+import os
+import pickle
+import queue
 import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +100,16 @@ def data_url(root: Path) -> str:
     return f"{PROTOCOL}://{store.data_path(root)}"
 
 
-def connect(root: Path, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    root: Path, snapshot: int | None = None, *, temp_directory: Path | None = None, memory_limit: int | None = None
+) -> duckdb.DuckDBPyConnection:
     """The warehouse (at `snapshot`, else now) as `wh`, the search index as `search` (now only), nothing
     else, and no way to write either. A data path that is a URL (HUUNGHI_DATA_PATH=s3://…) is reached by
-    DuckDB itself, allowed only under that prefix: there, read-only credentials are what keeps it read-only."""
+    DuckDB itself, allowed only under that prefix: there, read-only credentials are what keeps it read-only.
+
+    DuckDB spills to its temp folder and lets queries read it: by default `<cwd>/.tmp/`, the caller's own
+    files. Here it is `temp_directory` (a private folder, which the caller removes), else none (no spilling).
+    `memory_limit` (bytes) bounds DuckDB's buffers; its default is 80 % of the machine's memory."""
     folder = store.data_path(root)
     local = "://" not in folder
     files = ReadOnlyFiles(Path(folder)) if local else None
@@ -94,6 +120,10 @@ def connect(root: Path, snapshot: int | None = None) -> duckdb.DuckDBPyConnectio
             search.attach(con, root)  # FROM search.search_articles('…')
         allowed = data_url(root) if local else folder
         con.execute("SET TimeZone = ?", [environment().timezone])  # instants stay instants; shown in local time
+        con.execute("SET temp_directory = ?", [str(temp_directory) if temp_directory else ""])
+        con.execute("SET enable_progress_bar = false")  # it would write to stdout, among the rows
+        if memory_limit is not None:
+            con.execute(f"SET memory_limit = '{int(memory_limit)}B'")
         con.execute("SET allowed_directories = [?]", [allowed])
         con.execute("SET enable_external_access = false")
         con.execute("SET autoinstall_known_extensions = false")
@@ -139,11 +169,63 @@ def check_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
         return
     if kind != duckdb.StatementType.SELECT:
         raise ReadOnlyQuery(f"{kind.name} statements are refused")
-    for _, token_kind, word in _tokens(query):  # any name, wherever it stands (strings are not names)
+    _screen(query, _writing_names(con))
+
+
+def _writing_names(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """DuckLake's functions that write, in both spellings: `ducklake_set_option('wh', …)` and the
+    catalog's own `wh.set_option(…)` (also bare, `wh` being the default catalog)."""
+    rows = con.execute(
+        "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_name LIKE 'ducklake\\_%' ESCAPE '\\'"
+    ).fetchall()
+    writing = {name for (name,) in rows} - READING_DUCKLAKE_FUNCTIONS
+    return frozenset(writing | {name.removeprefix("ducklake_") for name in writing})
+
+
+MAX_NESTING = 8  # query('… query(''…'') …') within query(): deeper is refused rather than screened
+
+
+def _screen(query: str, writing: frozenset[str], depth: int = 0) -> None:
+    """Refuse any call of a writing DuckLake function, however spelled (any case, quoted, catalog- or
+    schema-qualified), also inside the SQL strings that `query()` and `query_table()` run. A name that
+    is built at run time (`query('…' || '…')`) cannot be seen: `query()` takes one plain string here."""
+    if depth > MAX_NESTING:
+        raise ReadOnlyQuery("queries nested this deep in query() are refused")
+    tokens = _tokens(query)
+    for i, (_, kind, word) in enumerate(tokens):
+        if kind == duckdb.token_type.string_const:
+            continue
         name = word.strip('"').lower()
-        writes = name.startswith("ducklake_") and name not in READING_DUCKLAKE_FUNCTIONS
-        if writes and token_kind != duckdb.token_type.string_const:
+        called = i + 1 < len(tokens) and tokens[i + 1][2] == "("
+        if (name.startswith("ducklake_") and name not in READING_DUCKLAKE_FUNCTIONS) or (called and name in writing):
             raise ReadOnlyQuery(f"{name} maintains the warehouse; it is refused here")
+        if called and name in ("query", "query_table"):
+            for text in _string_arguments(query, tokens, i + 2, single=name == "query"):
+                _screen(text, writing, depth + 1)
+
+
+_STRING = re.compile(r"(?s)[eE]?'((?:[^']|'')*)'|\$(\w*)\$(.*?)\$\2\$")
+
+
+def _string_arguments(query: str, tokens: list[tuple[int, Any, str]], start: int, *, single: bool) -> list[str]:
+    """The text of the string constants among a call's arguments (tokens from `start` to the closing
+    parenthesis); with `single`, the arguments must be exactly one string constant."""
+    texts, depth, count = [], 0, 0
+    for j in range(start, len(tokens)):
+        offset, kind, word = tokens[j]
+        if kind == duckdb.token_type.operator and word in ("(", ")"):
+            depth += 1 if word == "(" else -1
+            if depth < 0:
+                break
+        count += 1
+        if kind == duckdb.token_type.string_const:
+            end = tokens[j + 1][0] if j + 1 < len(tokens) else len(query)
+            m = _STRING.match(query, offset)
+            texts.append((m.group(1).replace("''", "'") if m.group(1) is not None else m.group(3)) if m
+                         else query[offset + 1 : end])  # fmt: skip
+    if single and (count != 1 or len(texts) != 1):
+        raise ReadOnlyQuery("query() takes one plain string here")
+    return texts
 
 
 _WORD = re.compile(r'"(?:[^"]|"")*"|\w+|\S')
@@ -167,3 +249,239 @@ def _explained(query: str) -> str:
         if depth == 0:
             return query[offset:]
     raise ReadOnlyQuery("EXPLAIN of nothing")
+
+
+# ---- Running user SQL in a child process --------------------------------------------------------------
+# What the construction above cannot prevent is DuckDB itself failing: a crash (a segmentation fault in an
+# extension), a query that runs for hours or takes the machine's memory. So `huunghi sql` runs the query in
+# a child process: a crash ends the child, not the command (one line, nothing written: the child could not
+# write); the parent stops the child when the time limit passes or on Ctrl-C (the child is in its own
+# process group, so the terminal's Ctrl-C reaches only the parent). The child ends by itself when the parent
+# dies (its stdin closes). DuckDB's temp folder is a fresh private folder, removed afterwards.
+
+DEFAULT_TIMEOUT_SECONDS = 300.0
+DEFAULT_MEMORY_SHARE = 0.5  # of the machine's memory: a daily run on the same machine keeps the other half
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*|%)\s*", re.IGNORECASE)
+
+
+def machine_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def parse_memory(text: str) -> int:
+    """`2GB`, `512MiB`, `25%` (of the machine's memory) → bytes; ValueError with the reason otherwise."""
+    m = _SIZE.fullmatch(text)
+    unit = m.group(2).lower() if m else ""
+    if not m or (unit != "%" and unit not in _UNITS):
+        raise ValueError(f"not a memory size: {text!r} (e.g. 4GB, 512MiB, 25%)")
+    amount = float(m.group(1))
+    size = int(machine_memory() * amount / 100) if unit == "%" else int(amount * _UNITS[unit])
+    if size < 16 * 2**20:
+        raise ValueError(f"{text!r} is less than 16 MiB, too little for any query")
+    return size
+
+
+def default_memory_limit() -> int:
+    return int(machine_memory() * DEFAULT_MEMORY_SHARE)
+
+
+def _size_text(size: int) -> str:
+    return f"{size / 10**9:.3g} GB" if size >= 10**9 else f"{size / 10**6:.3g} MB"
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout: float = DEFAULT_TIMEOUT_SECONDS  # seconds the statement may run (not counting the connection)
+    memory: int | None = None  # bytes for DuckDB; None: default_memory_limit()
+
+
+def limits_of(timeout: float | None, memory: str | None) -> Limits:
+    """The limits of `--timeout` and `--memory-limit` (None: the default); ValueError saying which is wrong."""
+    timeout = DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"--timeout must be a positive number of seconds, not {timeout:g}")
+    try:
+        return Limits(timeout=timeout, memory=parse_memory(memory) if memory else None)
+    except ValueError as exc:
+        raise ValueError(f"--memory-limit: {exc}") from None
+
+
+class QueryFailed(Exception):
+    """A user query that gave no rows: its one-line reason, and the command's exit code."""
+
+    code = 2
+
+
+class QueryRefused(QueryFailed):
+    """The sandbox said no: the query would write, or reach outside the warehouse."""
+
+
+class QueryTimedOut(QueryFailed):
+    pass
+
+
+class QueryOutOfMemory(QueryFailed):
+    pass
+
+
+class QueryCrashed(QueryFailed):
+    pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    columns: list[str]
+    rows: list[tuple]
+
+
+def run(
+    root: Path,
+    query: str,
+    *,
+    snapshot: int | None = None,
+    params: list[Any] | None = None,
+    screen: bool = True,
+    limits: Limits = Limits(),
+) -> Answer:
+    """The query's columns and rows, computed in a sandboxed connection in a child process; QueryFailed
+    (or a subclass) with a one-line reason otherwise. `screen`: check_query first (user SQL); queries of
+    our own (search) pass their values as `params`. KeyboardInterrupt stops the child and propagates."""
+    memory = limits.memory or default_memory_limit()
+    folder = Path(tempfile.mkdtemp(prefix="huunghi-sql-"))  # private (0700): DuckDB's spill files
+    try:
+        request = {"root": str(root), "query": query, "snapshot": snapshot, "params": params, "screen": screen,
+                   "memory": memory, "temp": str(folder / "spill")}  # fmt: skip
+        # -P: nothing is imported from the current folder. stderr is shared: "waiting for the warehouse
+        # catalog…" reaches the user as it happens.
+        child = subprocess.Popen(
+            [sys.executable, "-P", "-c", "from huunghi.warehouse.sandbox import child; child()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+            env={k: v for k, v in os.environ.items() if k != "PYTHONFAULTHANDLER"},
+        )  # fmt: skip
+        try:
+            return _answer(child, request, limits.timeout, memory)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            for stream in (child.stdin, child.stdout):
+                with contextlib.suppress(OSError):
+                    stream.close()  # type: ignore[union-attr]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _answer(child: subprocess.Popen, request: dict, timeout: float, memory: int) -> Answer:
+    """Send the request, wait for the child's messages: ("ready",) once connected and the query accepted,
+    then ("rows", columns, rows) or ("failed", kind, message)."""
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(json.dumps(request).encode() + b"\n")
+    child.stdin.flush()  # stdin stays open: its end tells the child that the parent is gone
+    messages: queue.Queue = queue.Queue()
+    threading.Thread(target=_read_messages, args=(child.stdout, messages), daemon=True).start()
+    message = messages.get()
+    if message == ("ready",):
+        try:
+            message = messages.get(timeout=timeout)
+        except queue.Empty:
+            raise QueryTimedOut(f"the query was stopped at its time limit of {timeout:g} s (--timeout)") from None
+    if message is None:  # the child ended without an answer
+        code = child.wait()
+        if code < 0:
+            name = signal.Signals(-code).name
+            raise QueryCrashed(f"the query crashed DuckDB (signal {-code}, {name}); nothing was written")
+        raise QueryFailed(f"the query's process ended without an answer (exit {code})")
+    if message[0] == "rows":
+        return Answer(message[1], message[2])
+    kind, text = message[1], message[2]
+    if kind == "memory":
+        raise QueryOutOfMemory(f"the query needs more memory than its limit of {_size_text(memory)} "
+                               f"(--memory-limit): {text}")  # fmt: skip
+    raise (QueryRefused if kind == "refused" else QueryFailed)(text)
+
+
+def _read_messages(stream: Any, messages: queue.Queue) -> None:
+    """Each pickled message of the child (our own code's output: its rows are values DuckDB returned), then
+    None at the end of the stream."""
+    try:
+        while True:
+            messages.put(pickle.load(stream))
+    except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+        messages.put(None)
+
+
+def child() -> None:
+    """The child's side of run(): one request on stdin, messages on stdout, then a quick exit."""
+    faulthandler.disable()  # a crash is reported by the parent, in one line
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it stops the child
+    out = os.fdopen(os.dup(1), "wb")  # the messages' own pipe; whatever else writes to stdout goes to stderr
+    os.dup2(2, 1)
+    request = json.loads(sys.stdin.buffer.readline())
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+
+    def send(message: tuple) -> None:
+        try:
+            data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)  # whole, or nothing written
+        except MemoryError:
+            data = pickle.dumps(("failed", "memory", "the result does not fit"))
+        out.write(data)
+        out.flush()
+
+    send(_run_here(request, send))
+    os._exit(0)
+
+
+def _exit_with_parent() -> None:
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(1)
+
+
+def _run_here(request: dict, send: Any) -> tuple:
+    """Connect, screen, run and fetch in this process: ("rows", columns, rows) or ("failed", kind, text)."""
+    refused = "`huunghi sql` only reads the warehouse: "
+    temp = Path(request["temp"])
+    try:
+        con = connect(Path(request["root"]), request["snapshot"], temp_directory=temp, memory_limit=request["memory"])
+    except store.WarehouseError as exc:
+        return ("failed", "error", str(exc))
+    except duckdb.Error as exc:
+        return ("failed", "error", _first_line(exc))
+    try:
+        if request["screen"]:
+            check_query(con, request["query"])
+        _bound_memory(request["memory"])
+        send(("ready",))
+        cursor = con.execute(request["query"], request["params"])
+        columns = [d[0] for d in cursor.description or []]
+        return ("rows", columns, cursor.fetchall() if columns else [])
+    except ReadOnlyQuery as exc:
+        return ("failed", "refused", refused + str(exc))
+    except (duckdb.OutOfMemoryException, MemoryError) as exc:
+        return ("failed", "memory", _first_line(exc) or "the result does not fit")
+    except duckdb.Error as exc:
+        if is_refusal(exc):
+            return ("failed", "refused", refused + _first_line(exc))
+        return ("failed", "error", _first_line(exc))
+    finally:
+        con.close()
+
+
+def _bound_memory(memory: int) -> None:
+    """A backstop for what DuckDB's memory limit does not count (the rows as Python values, some operators'
+    own allocations): the address space may grow by 1.5 times the limit and 512 MiB, then allocations fail
+    (MemoryError, or DuckDB's out-of-memory error) instead of the machine swapping or its OOM killer
+    choosing a victim."""
+    try:
+        with open("/proc/self/status") as f:  # Linux; elsewhere DuckDB's limit alone
+            size = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:")), None)
+    except OSError:
+        size = None
+    if size is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (size + int(memory * 1.5) + 512 * 2**20, resource.RLIM_INFINITY))
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]

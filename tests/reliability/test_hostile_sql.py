@@ -144,7 +144,8 @@ def test_the_sandbox_alone_writes_nothing(warehouse, tmp_path):
 
 
 def test_a_crashing_function_is_refused_before_duckdb_sees_it(warehouse, tmp_path):
-    """In its own process: were the check missing, DuckDB would end it with a segmentation fault."""
+    """Refused by name, before DuckDB sees it (were the check missing, the query's child process would end
+    with a segmentation fault: tests/reliability/test_sql_sandbox.py)."""
     (statement,) = CRASHES_DUCKDB
     done = subprocess.run(
         [sys.executable, "-m", "huunghi.flows.cli", "sql", "--warehouse", str(warehouse), statement],
