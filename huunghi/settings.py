@@ -29,6 +29,8 @@ DEFAULT_BATCH_SIZE = 2000
 DEFAULT_LOCK_WAIT_SECONDS = 900.0  # a daily run that finds the previous one still loading waits, then says why
 DAILY_CRON = "0 6 * * *"
 DEFAULT_STALE_AFTER_DAYS = 3  # the site publishes daily: three days without a new article means something broke
+DEFAULT_QUERY_SECONDS = 300.0  # `huunghi sql`: an analyst's heavy query finishes, a runaway one ends
+DEFAULT_QUERY_MEMORY_SHARE = 0.5  # of the machine's memory: a daily run on the same machine keeps the other half
 TIMEZONE = "Asia/Ho_Chi_Minh"  # the site publishes in Vietnam time; the daily run follows it
 # Set by the command to the API URL of the temporary Prefect server it started (huunghi.flows.api): state
 # that server keeps in memory (concurrency leases) dies with the command.

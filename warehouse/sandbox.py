@@ -49,7 +49,7 @@ from typing import Any
 import duckdb
 from fsspec.implementations.local import LocalFileSystem
 
-from huunghi.settings import environment
+from huunghi.settings import DEFAULT_QUERY_MEMORY_SHARE, DEFAULT_QUERY_SECONDS, environment
 from huunghi.warehouse import search, store
 
 PROTOCOL = "huunghi-ro"
@@ -259,8 +259,8 @@ def _explained(query: str) -> str:
 # process group, so the terminal's Ctrl-C reaches only the parent). The child ends by itself when the parent
 # dies (its stdin closes). DuckDB's temp folder is a fresh private folder, removed afterwards.
 
-DEFAULT_TIMEOUT_SECONDS = 300.0
-DEFAULT_MEMORY_SHARE = 0.5  # of the machine's memory: a daily run on the same machine keeps the other half
+DEFAULT_TIMEOUT_SECONDS = DEFAULT_QUERY_SECONDS
+DEFAULT_MEMORY_SHARE = DEFAULT_QUERY_MEMORY_SHARE
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*|%)\s*", re.IGNORECASE)
