@@ -403,7 +403,7 @@ def test_most_pages_failing_stops_the_run(tmp_path):
     root = tmp_path / "wh"
     with pytest.raises(GateFailed, match=r"gate 'pages' failed: expect_column_values_to_not_be_in_set\(outcome\)"):
         pipeline(sources=[str(src)], warehouse=str(root))
-    assert not (root / "catalog.ducklake").exists(), "a run stopped before load creates no warehouse"
+    assert not store.has_catalog(root), "a run stopped before load creates no warehouse"
 
 
 def test_a_few_bad_pages_in_a_small_run_are_quarantined_not_fatal(small_corpus, tmp_path):

@@ -66,7 +66,7 @@ def test_catalog_in_postgresql(postgres, small_corpus, tmp_path, monkeypatch):
     root = tmp_path / "wh"
     pipeline(sources=[str(small_corpus)], warehouse=str(root))
     first, (counts, snapshot) = dump(root), state(root)
-    assert counts["articles"] == 400 and not (root / store.CATALOG_FILE).exists()
+    assert counts["articles"] == 400 and not list(root.glob("catalog.*")), "no embedded catalog beside PostgreSQL"
     assert list(shared.rglob("*.parquet")) and not list((root / "data").rglob("*.parquet"))
     tables = subprocess.run(
         [str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "huunghi", "-Atc",

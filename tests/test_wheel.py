@@ -81,7 +81,7 @@ def test_installed_huunghi_runs_from_another_folder(installed, tmp_path):
     done = subprocess.run([huunghi, "run", "-q"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     warehouse = home / ".local" / "share" / "huunghi" / "warehouse"
-    assert (warehouse / "catalog.ducklake").is_file(), "the warehouse lives in the user's data folder"
+    assert (warehouse / "catalog.sqlite").is_file(), "the warehouse lives in the user's data folder"
     assert (home / ".cache" / "huunghi" / "corpus").is_dir(), "the bundled corpus is generated in the cache"
     query = subprocess.run(
         [huunghi, "sql", "--format", "csv", "SELECT count(*) AS n FROM articles"],

@@ -1,9 +1,11 @@
 """`huunghi doctor`: is the warehouse whole, and what did interrupted writes leave behind?
 
-The catalog must open and pass DuckDB's checksums; every data file it references must be there, at its
-recorded size, ending in Parquet's magic bytes; the warehouse rules of audit.sql must hold; files in the
-data path that no snapshot references (orphans: a run killed while writing, a full disk) are removed —
-never a referenced one. Runs also remove orphans before they write (warehouse/write.py).
+A warehouse with the old DuckDB-file catalog has it migrated to SQLite first (store.migrate_catalog). The
+catalog must open and pass its checks (DuckDB's checksums, SQLite's quick_check); every data file it
+references must be there, at its recorded size, ending in Parquet's magic bytes; the warehouse rules of
+audit.sql must hold; files in the data path that no snapshot references (orphans: a run killed while
+writing, a full disk) are removed — never a referenced one. Runs also remove orphans before they write
+(warehouse/write.py).
 """
 
 from __future__ import annotations
@@ -29,14 +31,17 @@ class Finding:
 
 def examine(root: Path, *, repair: bool = True, lock_wait: float = DEFAULT_LOCK_WAIT_SECONDS) -> list[Finding]:
     """Every check's finding, in order; with `repair`, orphans are removed (holding the run lock)."""
+    findings = []
     with store.run_lock(root, lock_wait, say=lambda m: print(f"huunghi: {m}")):
         try:
+            if not environment().catalog and (migrated := store.prepare_catalog(root)):
+                findings.append(Finding("catalog format", "fixed", migrated))
             con = store.connect(root, read_only=False)  # DuckLake lists orphans only on a writable catalog
         except store.CatalogDamaged as exc:
-            return [Finding("catalog", "problem", str(exc))]
+            return [*findings, Finding("catalog", "problem", str(exc))]
         try:
             snapshot = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
-            findings = [Finding("catalog", "ok", f"opens, checksums pass; snapshot {snapshot}")]
+            findings.append(_catalog(root, snapshot))
             findings.append(_data_files(con))
             findings.append(_audit(con))
             findings.append(_orphans(con, repair))
@@ -49,6 +54,14 @@ def examine(root: Path, *, repair: bool = True, lock_wait: float = DEFAULT_LOCK_
         findings.append(Finding("search index", "note", f"at {indexed}, warehouse at {snapshot}: the next run "
                                 "or `huunghi search` updates it"))  # fmt: skip
     return findings
+
+
+def _catalog(root: Path, snapshot: int) -> Finding:
+    """What store.connect checked before it opened the catalog (it raises CatalogDamaged otherwise)."""
+    checks = (
+        "SQLite's quick_check passes" if store.catalog_url(root).startswith("ducklake:sqlite:") else "checksums pass"
+    )
+    return Finding("catalog", "ok", f"opens, {checks}; snapshot {snapshot}")
 
 
 def _data_files(con) -> Finding:

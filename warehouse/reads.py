@@ -1,5 +1,9 @@
 """What a run reads from the warehouse as it was before the run: knowledge for the cleaner, state for dedup,
 the pages already loaded, the quarantine rows to reprocess. Read-only; nothing when there is no warehouse.
+
+Only a warehouse that does not exist yet (no catalog, or a catalog without a single table) reads as empty:
+a table that is missing or renamed in an existing warehouse fails the run, instead of silently emptying the
+knowledge and the dedup state (every page would be an unseen article again).
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ from huunghi.knowledge import BOILERPLATE_MIN_PAGES, Knowledge
 from huunghi.settings import Selection
 from huunghi.text import title_key
 from huunghi.warehouse import store
+
+
+class WarehouseUnreadable(store.WarehouseError):
+    """The warehouse exists but lacks what this version reads (a table or column renamed or dropped)."""
+
 
 _session: dict[Path, duckdb.DuckDBPyConnection] = {}
 _session_lock = threading.Lock()
@@ -59,8 +68,8 @@ def _read(root: Path, query: str, tables: dict[str, pa.Table], params: list | No
         for name, table in tables.items():
             con.register(name, table)
         return con.execute(query, params or []).fetchall()
-    except duckdb.CatalogException:  # tables not created yet
-        return []
+    except duckdb.CatalogException as exc:
+        return _nothing_stored_yet(root, con, exc)
     finally:
         con.close()
 
@@ -147,7 +156,18 @@ def read_quarantined(root: Path, selection: Selection) -> list[dict]:
         )  # fmt: skip
         columns = [d[0] for d in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    except duckdb.CatalogException:
-        return []
+    except duckdb.CatalogException as exc:
+        return _nothing_stored_yet(root, con, exc)
     finally:
         con.close()
+
+
+def _nothing_stored_yet(root: Path, con: duckdb.DuckDBPyConnection, exc: duckdb.CatalogException) -> list:
+    """No rows when the catalog has no table at all (a first run that stopped before its tables were made);
+    otherwise the warehouse is not what this version reads, and the run must not go on as if it were empty."""
+    if not store.table_names(con):
+        return []
+    raise WarehouseUnreadable(
+        f"the warehouse at {root} lacks what this version reads ({str(exc).splitlines()[0]}); "
+        'nothing was written: check its tables (huunghi sql "SHOW TABLES") or restore it from a backup'
+    ) from exc

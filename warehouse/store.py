@@ -1,7 +1,12 @@
-"""Opening the warehouse: a DuckLake catalog (a DuckDB file) plus Parquet data files, offline.
+"""Opening the warehouse: a DuckLake catalog (a SQLite file in WAL mode) plus Parquet data files, offline.
 
-DuckDB cannot download extensions here, nor can offline users: the ducklake extension comes from the
-PyPI package pinned with duckdb and is installed from its file.
+DuckDB cannot download extensions here, nor can offline users: the ducklake and sqlite extensions come
+from the PyPI packages pinned with duckdb and are installed from their files.
+
+Why SQLite: a DuckDB-file catalog serves one process at a time, so a notebook or `huunghi sql` that kept
+it open made a run's load wait, then fail. In WAL mode a reader's open transaction keeps its snapshot
+while a run commits, and never delays it. A warehouse made before (`catalog.ducklake`) is migrated by its
+first writer, history and all (`migrate_catalog`).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +29,9 @@ import duckdb_extensions
 from huunghi.settings import default_warehouse, environment
 from huunghi.warehouse.schema import sql_text
 
-CATALOG_FILE = "catalog.ducklake"
+CATALOG_FILE = "catalog.sqlite"  # the embedded catalog: SQLite in WAL mode (readers never block a run)
+LEGACY_CATALOG_FILE = "catalog.ducklake"  # the DuckDB-file catalog of older versions, migrated by the first writer
+MIGRATED_SUFFIX = ".migrated"  # catalog.ducklake.migrated: the old catalog, kept as it was after its migration
 DATA_DIR = "data"
 ALIAS = "wh"
 # Shared storage for many writers: the DuckLake catalog in PostgreSQL (a libpq connection string after
@@ -67,8 +75,14 @@ def _setting(name: str) -> str | None:
 
 
 def catalog_url(root: Path) -> str:
-    """What ATTACH opens: the DuckDB catalog file in the warehouse folder, or HUUNGHI_CATALOG."""
-    return f"ducklake:{_setting(CATALOG_VARIABLE) or root / CATALOG_FILE}"
+    """What ATTACH opens: HUUNGHI_CATALOG, else the SQLite catalog in the warehouse folder (or, until a writer
+    migrated it, the old DuckDB-file catalog)."""
+    shared = _setting(CATALOG_VARIABLE)
+    if shared:
+        return f"ducklake:{shared}"
+    if not (root / CATALOG_FILE).exists() and (root / LEGACY_CATALOG_FILE).exists():
+        return f"ducklake:{root / LEGACY_CATALOG_FILE}"
+    return f"ducklake:sqlite:{root / CATALOG_FILE}"
 
 
 def data_path(root: Path) -> str:
@@ -80,7 +94,7 @@ def has_catalog(root: Path) -> bool:
     """Whether the warehouse exists: its catalog file, or a DuckLake in the PostgreSQL database."""
     url = environment().catalog
     if not url:
-        return (root / CATALOG_FILE).exists()
+        return (root / CATALOG_FILE).exists() or (root / LEGACY_CATALOG_FILE).exists()
     if url in _KNOWN_CATALOGS:
         return True
     try:
@@ -104,11 +118,17 @@ class CatalogDamaged(WarehouseError):
 _LOCK_CONFLICT = re.compile(r"could not set lock on file|conflicting lock", re.IGNORECASE)
 
 
+# DuckDB's words for a catalog file that cannot be read as one: checksums (a DuckDB file), SQLite's own words,
+# and DuckLake's when the catalog's tables do not hold together.
+_DAMAGE = ("corrupt database file", "checksum", "file is not a database", "malformed", "failed to load ducklake")
+
+
 def _damaged(exc: duckdb.Error) -> bool:
     message = str(exc).lower()
-    return "corrupt database file" in message or "checksum" in message
+    return any(words in message for words in _DAMAGE)
 
 
+# Waits for the old DuckDB-file catalog only (one process at a time): the SQLite catalog never makes anyone wait.
 READER_WAIT_SECONDS = 120.0  # a reader arriving during a run's commit waits for it
 WRITER_WAIT_SECONDS = 600.0  # a commit waits for the readers that have the catalog open
 
@@ -130,35 +150,37 @@ def connect(
     the warehouse as it was at that snapshot (read-only). `data_url` and `filesystem` (an fsspec
     filesystem registered first) reach the data files another way: huunghi.warehouse.sandbox."""
     root = root.resolve()  # the catalog records its data path as given at creation: always absolute
-    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
-    if filesystem is not None:
-        con.register_filesystem(filesystem)
-    duckdb_extensions.import_extension("ducklake", con=con)
-    con.execute("LOAD ducklake")
-    target = catalog_url(root)
-    if target.startswith("ducklake:postgres:"):
-        duckdb_extensions.import_extension("postgres", con=con)
-        con.execute("LOAD postgres")
+    writer = not read_only and snapshot is None
+    if writer and not _setting(CATALOG_VARIABLE):
+        prepare_catalog(root)  # a new warehouse's SQLite catalog, or the old DuckDB-file one migrated
+    con = _duckdb_with_extensions(filesystem)
     # ATTACH takes no prepared parameters; check_location() and _setting() refused quotes.
     # OVERRIDE_DATA_PATH: a warehouse folder moved or copied whole (a backup restored) reads its own data/.
     options = [f"DATA_PATH '{data_url or data_path(root)}'", "OVERRIDE_DATA_PATH TRUE", "DATA_INLINING_ROW_LIMIT 0"]
-    if read_only or snapshot is not None:
+    if not writer:
         options.append("READ_ONLY")
     if snapshot is not None:
         options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
-    attach = f"ATTACH '{target}' AS {ALIAS} ({', '.join(options)})"
     deadline = time.monotonic() + (READER_WAIT_SECONDS if read_only else WRITER_WAIT_SECONDS)
     said = False
     while True:
+        target = catalog_url(root)  # again each time: a writer may have migrated the old catalog meanwhile
         try:
-            con.execute(attach)
+            if target.startswith("ducklake:sqlite:"):
+                _check_sqlite(con, Path(target.removeprefix("ducklake:sqlite:")))
+            con.execute(f"ATTACH '{target}' AS {ALIAS} ({', '.join(options)})")
             break
-        except duckdb.IOException as exc:
+        except CatalogDamaged:
+            con.close()
+            raise
+        except duckdb.Error as exc:
+            if target != catalog_url(root):  # the old catalog was migrated (and renamed) just now
+                continue
             if _damaged(exc):
                 con.close()
                 raise CatalogDamaged(f"the warehouse catalog {target.removeprefix('ducklake:')} is damaged "
                                      f"({str(exc).splitlines()[0]}): restore it from a backup") from exc  # fmt: skip
-            # DuckDB lets one process at a time write the catalog file, and none read it meanwhile.
+            # DuckDB lets one process at a time write a DuckDB-file catalog, and none read it meanwhile.
             if not _LOCK_CONFLICT.search(str(exc)) or time.monotonic() > deadline:
                 con.close()
                 raise
@@ -170,6 +192,166 @@ def connect(
             time.sleep(0.2)
     con.execute(f"USE {ALIAS}")
     return con
+
+
+_QUICK_CHECK = "PRAGMA quick_check"
+
+
+def _check_sqlite(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """SQLite keeps no checksums, and DuckLake reading a damaged catalog may end the process (SIGABRT): SQLite's
+    quick_check (every page, milliseconds for a catalog of years of runs) says so first, as CatalogDamaged."""
+    con.execute(f"ATTACH '{path}' AS huunghi_catalog_check (TYPE sqlite, READ_ONLY)")
+    try:
+        found = [r[0] for r in con.execute(f"FROM sqlite_query('huunghi_catalog_check', '{_QUICK_CHECK}')").fetchall()]
+    except (duckdb.Error, UnicodeDecodeError) as exc:  # what it reports may be damaged bytes itself
+        found = [str(exc).splitlines()[0]]
+    finally:
+        con.execute("DETACH huunghi_catalog_check")
+    if found != ["ok"]:
+        raise CatalogDamaged(f"the warehouse catalog {path} is damaged (SQLite's quick_check: "
+                             f"{found[0].splitlines()[-1][:200]}): restore it from a backup")  # fmt: skip
+
+
+def _duckdb_with_extensions(filesystem: Any | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the extensions every catalog needs, loaded from the pinned PyPI packages."""
+    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
+    if filesystem is not None:
+        con.register_filesystem(filesystem)
+    extensions = ["ducklake", "sqlite"]
+    if (_setting(CATALOG_VARIABLE) or "").startswith("postgres:"):
+        extensions.append("postgres")
+    for name in extensions:
+        duckdb_extensions.import_extension(name, con=con)
+        con.execute(f"LOAD {name}")
+    return con
+
+
+def prepare_catalog(root: Path) -> str | None:
+    """Before a writer attaches the embedded catalog: a new warehouse gets its SQLite catalog, in WAL mode (set
+    once, it stays in the file), and the old DuckDB-file catalog is migrated. Call it holding the run lock, as
+    every writer does. What it did, or None."""
+    root = root.resolve()
+    if (root / CATALOG_FILE).exists():
+        return None
+    if (root / LEGACY_CATALOG_FILE).exists():
+        return migrate_catalog(root)
+    _install(root, lambda tmp: _create_sqlite_catalog(tmp, data_path(root)))
+    return f"created {root / CATALOG_FILE}"
+
+
+def _create_sqlite_catalog(path: Path, data: str) -> None:
+    """An empty DuckLake catalog in a new SQLite file in WAL mode, so that readers never block its writer."""
+    with _sqlite(path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+    con = _duckdb_with_extensions()
+    try:
+        con.execute(f"ATTACH 'ducklake:sqlite:{path}' AS fresh (DATA_PATH '{data}', DATA_INLINING_ROW_LIMIT 0)")
+    finally:
+        con.close()
+
+
+@contextmanager
+def _sqlite(path: Path) -> Iterator[sqlite3.Connection]:
+    """Python's own SQLite on a catalog file, only while no DuckDB connection of this process has it open:
+    two SQLite libraries in one process do not see each other's locks."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def _install(root: Path, build: Callable[[Path], object]) -> None:
+    """Build the SQLite catalog under a temporary name, then rename it into place: a crash before the rename
+    leaves the warehouse as it was (the next writer starts again), never a half-made catalog. One name: writers
+    hold the run lock, and the next one removes what a killed one left."""
+    tmp = root / f".{CATALOG_FILE}.tmp"
+    _remove_sqlite(tmp)
+    try:
+        build(tmp)
+        with _sqlite(tmp) as db:  # everything into the main file: the WAL and index files stay behind
+            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy or db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                raise WarehouseError(f"could not complete the new catalog {tmp}")
+        _remove_sqlite(tmp, main=False)
+        _fsync(tmp)
+        os.replace(tmp, root / CATALOG_FILE)
+        _fsync(root)
+    except BaseException:
+        _remove_sqlite(tmp)
+        raise
+
+
+def _remove_sqlite(path: Path, *, main: bool = True) -> None:
+    for file in ([path] if main else []) + [path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal")]:
+        file.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def migrate_catalog(root: Path) -> str | None:
+    """Move the old DuckDB-file catalog (catalog.ducklake) into a SQLite one with its whole history: every row
+    of every DuckLake metadata table is copied as it is (DuckLake's backup recipe, COPY FROM DATABASE of the
+    metadata database, done table by table into the tables DuckLake itself created in SQLite), so every
+    snapshot, time travel and the same data files stay. Checked (row counts per table) before the new catalog
+    is renamed into place; the old file is kept beside it as catalog.ducklake.migrated. Hold the run lock."""
+    root = root.resolve()
+    legacy, target = root / LEGACY_CATALOG_FILE, root / CATALOG_FILE
+    if target.exists() or not legacy.exists():
+        return None
+    _install(root, lambda tmp: _copy_catalog(legacy, tmp, data_path(root)))
+    for name in (LEGACY_CATALOG_FILE, LEGACY_CATALOG_FILE + ".wal"):  # readers that have it open keep reading it
+        if (root / name).exists():
+            os.replace(root / name, root / (name.replace(LEGACY_CATALOG_FILE, LEGACY_CATALOG_FILE + MIGRATED_SUFFIX)))
+    return f"migrated {legacy.name} to {target.name} (the old file is kept as {legacy.name}{MIGRATED_SUFFIX})"
+
+
+def _copy_catalog(legacy: Path, tmp: Path, data: str) -> None:
+    _create_sqlite_catalog(tmp, data)  # DuckLake's own tables, with the column types it uses in SQLite
+    con = _duckdb_with_extensions()
+    try:
+        try:
+            con.execute(f"ATTACH '{legacy}' AS old (READ_ONLY)")  # read-only: the readers it has now keep reading
+        except duckdb.Error as exc:
+            if _damaged(exc):
+                raise CatalogDamaged(f"the warehouse catalog {legacy} is damaged ({str(exc).splitlines()[0]}): "
+                                     "restore it from a backup") from exc  # fmt: skip
+            raise
+        con.execute(f"ATTACH '{tmp}' AS new (TYPE sqlite)")
+        old, new = _metadata_columns(con, "old"), _metadata_columns(con, "new")
+        if old != new:
+            differ = ", ".join(sorted(t for t in old.keys() | new.keys() if old.get(t) != new.get(t)))
+            raise WarehouseError(f"cannot migrate {legacy}: its DuckLake tables differ from this version's: {differ}")
+        con.execute("BEGIN TRANSACTION")
+        for table, columns in old.items():
+            names = ", ".join(f'"{c}"' for c in columns)  # names from the catalogs themselves
+            con.execute(f'DELETE FROM new."{table}"')  # the rows of the empty catalog: snapshot 0, its metadata
+            con.execute(f'INSERT INTO new."{table}" ({names}) SELECT {names} FROM old."{table}"')
+        con.execute("COMMIT")
+        for table in old:
+            counts = [con.execute(f'SELECT count(*) FROM {db}."{table}"').fetchone()[0] for db in ("old", "new")]
+            if counts[0] != counts[1]:
+                raise WarehouseError(f"migrating {legacy}: {table} has {counts[1]} rows, not {counts[0]}")
+    finally:
+        con.close()
+
+
+def _metadata_columns(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, list[str]]:
+    rows = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_catalog = ? "
+        "AND table_name LIKE 'ducklake%' ORDER BY table_name, ordinal_position",
+        [database],
+    ).fetchall()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    return columns
 
 
 def snapshot_of_run(root: Path, run_id: str) -> int:

@@ -27,9 +27,9 @@ pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: the wareho
 
 HOSTILE = [
     "EXPLAIN ANALYZE COPY (SELECT 42) TO '{tmp}/x.csv'",
-    "EXPLAIN ANALYZE COPY (SELECT 42) TO '{wh}/catalog.ducklake'",
+    "EXPLAIN ANALYZE COPY (SELECT 42) TO '{wh}/catalog.sqlite'",
     "EXPLAIN (FORMAT json) ANALYZE COPY (SELECT 42) TO '{tmp}/x.json'",
-    "COPY (SELECT 42) TO '{wh}/catalog.ducklake'",
+    "COPY (SELECT 42) TO '{wh}/catalog.sqlite'",
     "COPY (SELECT 42) TO '{tmp}/x.csv'",
     "COPY articles TO '{tmp}/articles.parquet'",
     "COPY (SELECT 1 AS x) TO '{wh}/data/x.parquet'",
@@ -62,7 +62,7 @@ HOSTILE = [
     "CREATE VIEW v AS SELECT 1 AS x",
     "TRUNCATE articles",
     "ATTACH '{tmp}/other.db' AS other",
-    "ATTACH '{wh}/catalog.ducklake' AS again",
+    "ATTACH '{wh}/catalog.sqlite' AS again",
     "DETACH wh",
     "EXPORT DATABASE '{tmp}/export'",
     "IMPORT DATABASE '{tmp}/export'",

@@ -11,6 +11,7 @@ import pytest
 from huunghi.corpus import generate, read_truth
 from huunghi.flows.pipeline import pipeline
 from huunghi.quality.gates import GateFailed
+from huunghi.warehouse import store
 from tests.test_pipeline import query
 
 pytestmark = pytest.mark.usefixtures("prefect_server")  # end-to-end: a real Prefect API
@@ -27,7 +28,7 @@ def test_twelve_of_twelve_pages_without_a_title_stop_the_run(tmp_path):
     root = tmp_path / "wh"
     with pytest.raises(GateFailed, match=r"with probability"):
         pipeline(sources=[str(src)], warehouse=str(root))
-    assert not (root / "catalog.ducklake").exists()  # nothing published
+    assert not store.has_catalog(root)  # nothing published
 
 
 def test_two_error_pages_of_five_are_quarantined_and_the_run_goes_on(tmp_path):
