@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import stat
 import sys
 import threading
 import traceback
@@ -27,8 +28,13 @@ EXAMPLE_QUERY = "SELECT title, published_at FROM articles ORDER BY published_at 
 
 
 def _fail(message: str, code: int = 2) -> int:
-    print(f"huunghi: error: {message}", file=sys.stderr)
+    if not _signalled():  # an interrupted command says one line, the interruption's
+        print(f"huunghi: error: {message}", file=sys.stderr)
     return code
+
+
+def _signalled() -> bool:
+    return _watch is not None and _watch.signum is not None
 
 
 def _jsonable(value: object) -> object:
@@ -66,15 +72,12 @@ def _ready(server) -> None:
 
 
 class _TerminalFilter(logging.Filter):
-    """What the terminal is spared (the run's record on the server keeps all of it): the note Prefect makes
-    for every batch task that a timeout in a worker thread acts only after blocking calls (true, known:
-    ARCHITECTURE.md), and the engine's tracebacks and 'Finished in state Failed' lines — the command
-    ends with one line that says what failed (--verbose shows them)."""
+    """What the terminal is spared (the run's record on the server keeps all of it): the engine's tracebacks
+    and 'Finished in state Failed' lines — the command ends with one line that says what failed (--verbose
+    shows them)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "running in a worker thread" in message:
-            return False
         return not (record.exc_info or message.startswith("Finished in state Failed"))
 
 
@@ -91,12 +94,110 @@ def quiet_terminal(level: int) -> None:
                     handler.addFilter(_TerminalFilter())
 
 
+INTERRUPT_GRACE_SECONDS = 3.5  # a signal ends `huunghi run` within this, whatever its threads are doing
+_watch = None  # the command's huunghi.interrupts.Watch: script() ends an interrupted command at once
+
+
+class _RunProgress:
+    """What the flow reports of its progress: drawn (unless -q), and what an interrupted run's line needs —
+    the flow run (the load's commit message names it) and whether the run reached the load."""
+
+    def __init__(self) -> None:
+        self.draw = None
+        self.run_id: str | None = None
+        self.loading = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.run_id is None:  # called in the flow's own thread: its context names the run
+            from prefect.context import FlowRunContext
+
+            context = FlowRunContext.get()
+            self.run_id = str(context.flow_run.id) if context and context.flow_run else None
+        self.loading = self.loading or stage == "load"
+        if self.draw is not None:
+            self.draw(stage, done, total)
+
+
+def _hush() -> None:
+    """After a signal only its one line is said: no log lines, no progress bars."""
+    from huunghi import progress
+
+    progress.stop_drawing()
+    if "prefect.logging.handlers" in sys.modules:
+        quiet_terminal(logging.CRITICAL + 1)
+
+
+def _catch_signals(fallback, grace: float):
+    global _watch
+    from huunghi import interrupts
+
+    _watch = interrupts.install(fallback, grace, _hush)
+    return _watch
+
+
+def _interrupted(args: argparse.Namespace, seen: _RunProgress, signum: int, *, look: bool) -> str:
+    """The one line of an interrupted run: whether it published (looked up in the warehouse when `look`)."""
+    said = f"huunghi: interrupted ({signal.Signals(signum).name})"
+    when = " during the load, before its commit" if seen.loading else " before the load"
+    when = " (a dry run)" if args.dry_run else when
+    snapshot = _snapshot_of(args.warehouse, seen.run_id) if look and not args.dry_run else None
+    if snapshot is None and (look or args.dry_run or not seen.loading):
+        return f"{said}{when}: nothing published, the warehouse is as it was"
+    if snapshot is None:
+        return f"{said} during the load: the warehouse holds all of the run or nothing of it (see its `runs` table)"
+    return (f"{said} after the load: the run is published (snapshot {snapshot}); the search index and the run "
+            "summary may lag, the next run or `huunghi search` catches up")  # fmt: skip
+
+
+def _snapshot_of(warehouse: str | None, run_id: str | None) -> int | None:
+    """The snapshot the run committed, if it did (its commit message names it: warehouse/write.py)."""
+    from huunghi.warehouse import store
+
+    if run_id is None:
+        return None
+    root = store.check_location(warehouse, create=True)
+    if not store.has_catalog(root):
+        return None
+    con = store.connect(root, read_only=True)
+    try:
+        return con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots() WHERE commit_message = ?",
+                           [f"run {run_id}"]).fetchone()[0]  # fmt: skip
+    finally:
+        con.close()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    return _interruptible(args, _run_once)
+
+
+def _interruptible(args: argparse.Namespace, body) -> int:
+    """A command that runs the flow: SIGINT or SIGTERM at any point ends it within seconds, with one line
+    that says whether the run was published, and exit 130 or 143."""
+    from huunghi import progress
+
+    seen = _RunProgress()
+    watch = _catch_signals(lambda signum: _interrupted(args, seen, signum, look=False), INTERRUPT_GRACE_SECONDS)
+    try:
+        code = body(args, seen)
+    except BaseException:
+        progress.listen(None)
+        if watch.signum is None:
+            watch.uninstall()
+            raise
+        code = 0
+    if watch.signum is not None:  # whatever the flow made of it (a crash, a task's error, a warning, success)
+        return watch.finish(_interrupted(args, seen, watch.signum, look=True))
+    progress.listen(None)
+    watch.uninstall()
+    return code
+
+
+def _run_once(args: argparse.Namespace, seen: _RunProgress) -> int:
     server = _prefect_environment()
     from pydantic import ValidationError
 
     try:
-        return _run(args, server)
+        return _run(args, server, seen)
     except ValidationError as exc:  # a setting out of its range: say which and why, on one line
         return _fail(_invalid(exc))
     except Exception as exc:  # anything unforeseen: one clear line; the traceback on request
@@ -105,10 +206,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(f"{type(exc).__name__}: {exc}" + ("" if args.verbose else " (--verbose shows the traceback)"), 1)
 
 
-def _run(args: argparse.Namespace, server) -> int:
+def _run(args: argparse.Namespace, server, seen: _RunProgress) -> int:
+    from huunghi import progress
     from huunghi.crawl import sources as web
     from huunghi.crawl.fetcher import refusal_reason
-    from huunghi.flows.pipeline import pipeline
+    from huunghi.flows.pipeline import NothingRead, pipeline
     from huunghi.progress import Bars
     from huunghi.quality.gates import GateFailed
     from huunghi.readers import SourceError
@@ -130,7 +232,9 @@ def _run(args: argparse.Namespace, server) -> int:
         _ready(server)
         if not args.verbose:  # progress bars (or, with -q, nothing) instead of log lines
             quiet_terminal(logging.CRITICAL + 1 if args.quiet else logging.WARNING)
-        with Bars() if not args.quiet else contextlib.nullcontext():
+        with Bars() if not args.quiet else contextlib.nullcontext() as bars:
+            seen.draw = bars
+            progress.listen(seen)
             summary = pipeline(
                 sources=args.source or [],
                 warehouse=args.warehouse,
@@ -146,13 +250,15 @@ def _run(args: argparse.Namespace, server) -> int:
             )
     except GateFailed as exc:
         return _stopped(exc, args.warehouse)
+    except NothingRead as exc:  # published what it learned, but read nothing: not a success
+        return _fail(str(exc), 1)
     except (SourceError, store.WarehouseError, web.SourceConfigError) as exc:
         return _fail(str(exc))
     if not args.quiet:
         _print_summary(summary)
         print(f'Try:  huunghi sql "{EXAMPLE_QUERY}"')
-    for warning in summary.warnings:  # published, but something after it did not work: said even with -q
-        print(f"huunghi: warning: {warning}", file=sys.stderr)
+    for warning in [] if _signalled() else summary.warnings:  # published, but something after it failed: said
+        print(f"huunghi: warning: {warning}", file=sys.stderr)  # even with -q (an interruption says its line)
     return 0
 
 
@@ -211,33 +317,24 @@ def _stopped(exc: Exception, warehouse: str | None) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    import duckdb
-
-    from huunghi.warehouse import sandbox, store
-
+    """The query runs in a sandboxed child process (huunghi.warehouse.sandbox): it cannot write, a DuckDB crash
+    is one line, the time and memory limits hold, and Ctrl-C stops it (exit 130)."""
     try:
+        import duckdb
+
+        from huunghi.warehouse import sandbox, store
+
+        limits = sandbox.limits_of(args.timeout, args.memory_limit)
         root = store.check_location(args.warehouse, create=False)
         snapshot = store.snapshot_of_run(root, args.at_run) if args.at_run else args.snapshot
-        con = sandbox.connect(root, snapshot)  # cannot write: see huunghi.warehouse.sandbox
-    except store.WarehouseError as exc:
+        answer = sandbox.run(root, args.query, snapshot=snapshot, limits=limits)
+    except KeyboardInterrupt:
+        return _fail("interrupted: the query was stopped", 130)
+    except (ValueError, sandbox.QueryFailed) as exc:  # WarehouseError is a ValueError
         return _fail(str(exc))
     except duckdb.Error as exc:
         return _fail(str(exc).splitlines()[0])
-    try:
-        sandbox.check_query(con, args.query)
-        cursor = con.execute(args.query)
-        columns = [d[0] for d in cursor.description or []]
-        rows = cursor.fetchall() if columns else []
-    except sandbox.ReadOnlyQuery as exc:
-        return _fail(f"`huunghi sql` only reads the warehouse: {exc}")
-    except duckdb.Error as exc:
-        message = str(exc).splitlines()[0]
-        if sandbox.is_refusal(exc):
-            message = f"`huunghi sql` only reads the warehouse: {message}"
-        return _fail(message)
-    finally:
-        con.close()
-    _print_rows(columns, rows, args.format)
+    _print_rows(answer.columns, answer.rows, args.format)
     return 0
 
 
@@ -275,7 +372,28 @@ def _print_rows_now(columns: list[str], rows: list[tuple], fmt: str) -> None:
         print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
+SERVE_GRACE_SECONDS = 8.0  # a signal ends `huunghi serve` within this, even when its server went away
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or SIGINT: Prefect's runner stops its polling loops and flow runs; when it cannot
+    (its server gone, its client retrying), the command still ends SERVE_GRACE_SECONDS after the signal."""
+    said = "huunghi: serve stopped ({})"
+    watch = _catch_signals(lambda signum: said.format(signal.Signals(signum).name), SERVE_GRACE_SECONDS)
+    try:
+        code = _serve(args)
+    except BaseException:
+        if watch.signum is None:
+            watch.uninstall()
+            raise
+        code = 0
+    if watch.signum is not None:
+        return watch.finish(said.format(signal.Signals(watch.signum).name))
+    watch.uninstall()
+    return code
+
+
+def _serve(args: argparse.Namespace) -> int:
     """Serve the deployments to the Prefect server in PREFECT_API_URL (a real server: its UI runs them)."""
     import httpx
     from prefect.settings import PREFECT_API_URL
@@ -322,10 +440,12 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     from huunghi.warehouse import store
     from huunghi.warehouse.reads import read_quarantined
 
+    if args.save_raw is not None and not args.save_raw.strip():
+        return _fail("--save-raw needs a folder")
     try:
         root = store.check_location(args.warehouse, create=False)
         rows = read_quarantined(root, _selection(args))
-        if args.save_raw:
+        if args.save_raw is not None:
             saved = _save_raw(rows, Path(args.save_raw))
     except (store.WarehouseError, OSError) as exc:
         return _fail(str(exc))
@@ -341,7 +461,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
             for r in rows
         ]
         _print_rows(["source_uri", "stage", "reason", "details", "raw_bytes", "run_id"], shown, args.format)
-    if args.save_raw:
+    if args.save_raw is not None:
         print(f"{saved} raw cop{'y' if saved == 1 else 'ies'} written to {args.save_raw}", file=sys.stderr)
     return 0
 
@@ -358,12 +478,33 @@ def _save_raw(rows: list[dict], folder: Path) -> int:
         if row["raw"] is None:
             continue
         name = hashlib.sha256(row["source_uri"].encode()).hexdigest()[:16] + (".txt" if row["format"] else ".raw")
-        (folder / name).write_bytes(bytes(row["raw"]))
+        _write_new(folder / name, bytes(row["raw"]))
         saved += 1
     return saved
 
 
+def _write_new(path: Path, data: bytes) -> None:
+    """Write `path` as a regular file, never through what is planted at its name: a symbolic link is not
+    followed (O_NOFOLLOW), a FIFO or device is not opened for good (O_NONBLOCK, then the file's type)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if path.is_symlink() or not path.is_file():
+            raise OSError(f"refusing to write {path}: something that is not a regular file is there") from exc
+        raise
+    with os.fdopen(fd, "wb") as out:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"refusing to write {path}: something that is not a regular file is there")
+        out.truncate()
+        out.write(data)
+
+
 def cmd_reprocess(args: argparse.Namespace) -> int:
+    return _interruptible(args, _reprocess)
+
+
+def _reprocess(args: argparse.Namespace, seen: _RunProgress) -> int:
+    from huunghi import progress
     from huunghi.quality.gates import GateFailed
     from huunghi.settings import Selection
     from huunghi.warehouse import store
@@ -384,6 +525,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
         from huunghi.flows.pipeline import pipeline
 
         _ready(server)
+        progress.listen(seen)
         summary = pipeline(warehouse=str(root), reprocess=selection, allow_private=args.allow_private)
     except GateFailed as exc:
         return _stopped(exc, str(args.warehouse) if args.warehouse else None)
@@ -421,9 +563,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from huunghi.warehouse import search, store
-
+    """The index is brought up to date here, then searched in the same sandbox as `huunghi sql`."""
     try:
+        import duckdb
+
+        from huunghi.warehouse import sandbox, search, store
+
+        limits = sandbox.limits_of(args.timeout, args.memory_limit)
         root = store.check_location(args.warehouse, create=False)
         con = store.connect(root, read_only=True)
         current = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
@@ -431,10 +577,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         if search.indexed_snapshot(root) != current:
             print(f"(updating the search index to snapshot {current}…)", file=sys.stderr)
             search.update_index(root)
-    except store.WarehouseError as exc:
+        query = f"FROM {search.ALIAS}.search_articles(?) LIMIT ?"
+        answer = sandbox.run(root, query, params=[args.query, args.limit], screen=False, limits=limits)
+    except KeyboardInterrupt:
+        return _fail("interrupted: the search was stopped", 130)
+    except (ValueError, sandbox.QueryFailed) as exc:  # WarehouseError is a ValueError
         return _fail(str(exc))
-    rows = search.search(root, args.query, args.limit)
-    _print_rows(["article_id", "title", "published_at", "score", "terms"], rows, args.format)
+    except duckdb.Error as exc:
+        return _fail(str(exc).splitlines()[0])
+    _print_rows(["article_id", "title", "published_at", "score", "terms"], answer.rows, args.format)
     return 0
 
 
@@ -527,6 +678,12 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--format", choices=["table", "csv", "json"], default="table")
     find.add_argument("query")
     find.set_defaults(func=cmd_search)
+    for command in (sql, find):
+        command.add_argument("--timeout", type=float, metavar="S",
+                             help="stop the query after S seconds (default: 300)")  # fmt: skip
+        command.add_argument("--memory-limit", metavar="SIZE",
+                             help="memory for the query, e.g. 4GB, 512MiB or 25%% of this machine's "
+                                  "(default: half of it); beyond it the query stops")  # fmt: skip
 
     srv = sub.add_parser("serve", help="serve the daily and on-demand deployments to the Prefect server")
     srv.add_argument("--source", action="append", metavar="PATH|URL", help="default sources of both deployments")
@@ -607,6 +764,10 @@ def script() -> None:
     (Prefect flushes its logs and events, the temporary server stops); the process then leaves at once,
     without the ~1 s the interpreter spends freeing every module of Prefect, GX and DuckDB."""
     code = main()
+    if _signalled():  # interrupted: busy threads are not waited for
+        atexit._run_exitfuncs()  # (the watch ends the process if these take too long)
+        sys.stdout.flush()
+        os._exit(code)
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and not thread.daemon:
             thread.join()

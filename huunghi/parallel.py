@@ -3,6 +3,12 @@
 Prefect tasks stay one per stage and batch; inside a task the work is spread here. Workers start from a
 forkserver (never fork a process that runs Prefect's threads) and live for the whole run. Results come
 back in input order, so chunking never changes the output.
+
+A stage's time limit is enforced here, where it can be: a batch whose chunks are not all done within it
+has the workers ended (a thread cannot be interrupted inside a parser; a process can), and each chunk left
+undone gets the stage's `overdue` result instead (its pages quarantined as `timeout`), or StageTimeout.
+Other batches that had chunks on those workers run them again on new ones. A batch too small for the
+workers (under _MIN_PARALLEL_ITEMS, or one worker) runs in the task's thread, without a limit.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 from huunghi.settings import environment
@@ -26,6 +33,18 @@ _MIN_PARALLEL_ITEMS = 64  # below this, starting workers costs more than it save
 # Imported once by the forkserver, so each worker starts warm instead of importing Prefect and friends.
 PRELOAD = ["huunghi.readers", "huunghi.parsing.clean", "huunghi.enrich"]
 _pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_ended: list[ProcessPoolExecutor] = []  # pools ended for a batch over its limit (their other batches run again)
+DEFAULT_BATCH_SECONDS = 3600.0
+
+
+class StageTimeout(TimeoutError):
+    """A batch of a stage that has no `overdue` result overran the stage's time limit."""
+
+
+def batch_seconds() -> float:
+    """The time limit of one batch of a CPU-bound stage: HUUNGHI_BATCH_SECONDS, default an hour."""
+    return environment().batch_seconds or DEFAULT_BATCH_SECONDS
 
 
 def workers() -> int:
@@ -47,16 +66,37 @@ def _in_dask_worker() -> bool:
     return True
 
 
+# Passed to the helper processes multiprocessing starts (it forwards sys.warnoptions): the resource tracker's
+# note on semaphores left by workers that were killed (a batch over its limit, an interrupted run) is noise
+# on the command's terminal, whose stderr it shares — the tracker removes them all the same.
+_QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
+
+
 def _get_pool() -> ProcessPoolExecutor:
     global _pool
-    if _pool is None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(PRELOAD)
-        _pool = ProcessPoolExecutor(
-            max_workers=workers(), mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
-        )
-        atexit.register(shutdown)
-    return _pool
+    with _pool_lock:
+        if _pool is None:
+            if _QUIET_TRACKER not in sys.warnoptions:
+                sys.warnoptions.append(_QUIET_TRACKER)
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOAD)
+            _pool = ProcessPoolExecutor(
+                max_workers=workers(), mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
+            )
+            atexit.register(shutdown)
+        return _pool
+
+
+def _end(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's workers now, whatever they are inside of; the next batch starts new ones."""
+    global _pool
+    with _pool_lock:
+        _ended.append(pool)
+        if _pool is pool:
+            _pool = None
+    for process in list((pool._processes or {}).values()):  # the executor keeps no public list of them
+        process.kill()  # the executor sees them die: every future of the pool fails with BrokenProcessPool
+    # (no shutdown() here: after a kill, shutdown(cancel_futures=True) left futures that never completed)
 
 
 def exit_with(pid: int, every: float = 0.5) -> None:
@@ -86,9 +126,10 @@ def warm_up(items: int) -> None:
 
 def shutdown() -> None:
     global _pool
-    if _pool is not None:
-        _pool.shutdown(cancel_futures=True)
-        _pool = None
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(cancel_futures=True)
 
 
 def chunks(items: Sequence[T], parts: int) -> list[Sequence[T]]:
@@ -96,9 +137,41 @@ def chunks(items: Sequence[T], parts: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def map_chunks(fn: Callable[[Sequence[T]], R], items: Sequence[T]) -> list[R]:
-    """fn over chunks of items, in parallel when worth it; results in input order."""
+def map_chunks(
+    fn: Callable[[Sequence[T]], R],
+    items: Sequence[T],
+    limit: float | None = None,
+    overdue: Callable[[Sequence[T]], R] | None = None,
+) -> list[R]:
+    """fn over chunks of items, in parallel when worth it; results in input order. With `limit` (seconds),
+    the chunks not done by then are ended: `overdue(chunk)` stands for each one's result (StageTimeout
+    without it)."""
     n = workers()
     if n == 1 or len(items) < _MIN_PARALLEL_ITEMS:
         return [fn(items)]
-    return list(_get_pool().map(fn, chunks(items, n * 4)))
+    parts = chunks(items, n * 4)
+    if limit is None:
+        return list(_get_pool().map(fn, parts))
+    deadline = time.monotonic() + limit
+    results: dict[int, R] = {}
+    while len(results) < len(parts):
+        pool = _get_pool()
+        try:
+            futures: dict[Future, int] = {pool.submit(fn, parts[i]): i for i in range(len(parts)) if i not in results}
+        except BrokenProcessPool:
+            if pool not in _ended:
+                raise
+            continue  # ended by another batch meanwhile: a new pool
+        done, late = wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+        for future in done:
+            try:
+                results[futures[future]] = future.result()
+            except BrokenProcessPool:
+                if pool not in _ended:  # a worker died on its own (a crash, the OOM killer): as before
+                    raise
+        if late:  # over the limit: end the workers; another batch's chunks on them run again (above)
+            _end(pool)
+            if overdue is None:
+                raise StageTimeout(f"a batch was not done within its time limit of {limit:g} s")
+            results.update((futures[future], overdue(parts[futures[future]])) for future in late)
+    return [results[i] for i in range(len(parts))]

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 Listener = Callable[[str, int, int], None]  # (stage, pages done, pages in the stage)
 _listener: Listener | None = None
+_drawing: Bars | None = None
 
 
 def listen(listener: Listener | None) -> None:
@@ -61,13 +62,24 @@ class Bars:
             self.progress.update(task_id, rate=f"{done / task.elapsed:,.0f} pages/s")
 
     def __enter__(self) -> Bars:
+        global _drawing
         self.progress.start()
         listen(self)
+        _drawing = self
         return self
 
     def __exit__(self, *exc: object) -> None:
+        global _drawing
         listen(None)
+        _drawing = None
         self.progress.stop()
+
+
+def stop_drawing() -> None:
+    """Stop the bars now (from any thread): an interrupted command says one line, and leaves the terminal's
+    cursor shown even when it ends without unwinding."""
+    if (bars := _drawing) is not None:
+        bars.progress.stop()
 
 
 class Stopwatch:

@@ -45,6 +45,9 @@ class Environment(BaseSettings):
     warehouse: Path | None = Field(None, description="Warehouse folder (default: see state_dir()).")
     cache_dir: Path | None = Field(None, description="Generated corpora, bench and eval work folders.")
     workers: int | None = Field(None, ge=1, description="Worker processes (default: one per core).")
+    batch_seconds: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="Time limit of one clean or enrich batch (default 3600 s)."
+    )
     dask_address: str | None = Field(None, description="`local` or a Dask scheduler address: batches on Dask.")
     catalog: str | None = Field(None, description="DuckLake catalog elsewhere, e.g. `postgres:dbname=…`.")
     data_path: str | None = Field(None, description="Where the Parquet data files live (a shared path).")

@@ -20,9 +20,11 @@ def merge(parts: list[dict[str, pa.Table]]) -> dict[str, pa.Table]:
     return {REFERENCE_TABLE: parts[0][REFERENCE_TABLE], **tables}
 
 
+# No Prefect timeout_seconds: the batches run in Prefect's worker threads, where its timeout cannot interrupt
+# anything (it warns so on every batch). The limit is enforced on the worker processes (huunghi/parallel.py):
+# an article cannot be left out of a run that publishes it, so a batch over the limit stops the run.
 @task(
     name="enrich articles",
-    timeout_seconds=3600,
     cache_key_fn=inputs_key,
     cache_expiration=CACHE_EXPIRATION,
     persist_result=True,
@@ -33,6 +35,6 @@ def enrich_articles(articles: list[ArticleText]) -> dict[str, pa.Table]:
     Workers get only what they read (ArticleText), not whole records: shipping less to them is what
     makes the second core pay off.
     """
-    parts = parallel.map_chunks(enrich_chunk, articles)
+    parts = parallel.map_chunks(enrich_chunk, articles, parallel.batch_seconds())
     tables = {e.table: from_rows(e.table, [row for part in parts for row in part[e.table]]) for e in ENRICHERS}
     return {REFERENCE_TABLE: build(REFERENCE_TABLE, reference_rows()), **tables}

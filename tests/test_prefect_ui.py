@@ -147,7 +147,7 @@ def test_prefect_deploy_and_a_process_worker(tmp_path):
 
         cli("work-pool", "create", "huunghi", "--type", "process", "--overwrite")
         assert cli("--no-prompt", "deploy", "--all").stdout.count("successfully created") == 2
-        dep = deployment(base, "on-demand")
+        dep = deployment(base, "on-demand-pool")  # prefect.yaml's names: not those `huunghi serve` registers
         assert dep["work_pool_name"] == "huunghi"
         created = api("POST", f"{base}/api/deployments/{dep['id']}/create_flow_run", json=QUICK_RUN, timeout=10).json()
         worker = cli("worker", "start", "--pool", "huunghi", "--run-once", timeout=600)
