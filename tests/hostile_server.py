@@ -15,6 +15,7 @@ import zlib
 TRICKLE_SECONDS = 0.2  # between bytes: well under any read timeout, so only a whole-request deadline ends it
 TRICKLE_FOR = 30.0  # at most, so that old code under test eventually gets an answer
 BOMB_BYTES = 128 * 1024 * 1024  # decoded size of the double-gzip page
+SLOW_HOP_SECONDS = 1.2  # before each answer of /redirect/slow/N
 
 ENTITY_BOMB = (
     b'<?xml version="1.0"?>\n<!DOCTYPE urlset [<!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">'
@@ -66,7 +67,9 @@ def page(n: int) -> bytes:
 
 class HostileServer:
     """`base`: http://127.0.0.1:PORT. Paths: /page/N.html, /trickle/headers, /trickle/gzip-comment,
-    /trickle/body, /bomb/double-gzip, /bomb/br, /listing/{entity-bomb,xxe,gzip-bomb,garbage,empty}.xml,
+    /trickle/body, /redirect/slow/N (N redirects, then a page, each answer after SLOW_HOP_SECONDS),
+    /redirect/fast/N (the same at once),
+    /bomb/double-gzip, /bomb/br, /listing/{entity-bomb,xxe,gzip-bomb,garbage,empty}.xml,
     /sitemap.xml (two good pages and the three trickling ones), /robots.txt (404: allow all)."""
 
     def __init__(self) -> None:
@@ -142,6 +145,13 @@ class HostileServer:
                     return self.trickle(head.encode() + gzip_header_with_comment())
                 if path == "/trickle/body":
                     return self.trickle((ok + "Content-Length: 100000\r\nConnection: close\r\n\r\n").encode())
+                if path.startswith(("/redirect/slow/", "/redirect/fast/")):
+                    chain, left = path.rsplit("/", 1)
+                    if chain.endswith("slow") and server.stop.wait(SLOW_HOP_SECONDS):
+                        return None
+                    if left == "0":
+                        return self.send("200 OK", page(0))
+                    return self.send("302 Found", b"", extra=f"Location: {chain}/{int(left) - 1}\r\n")
                 if path == "/bomb/double-gzip":
                     return self.send("200 OK", double_gzip_bomb(), extra="Content-Encoding: gzip, gzip\r\n")
                 if path == "/bomb/br":

@@ -25,6 +25,22 @@ REFUSED = [
     "SELECT * FROM query(concat('SELECT 1'))",
     "SELECT * FROM query_table('wh.set_option(''data_inlining_row_limit'', 10)')",
     "EXPLAIN SELECT * FROM Wh.Rewrite_Data_Files()",
+    # An outside review got these past the screen that decoded strings itself (E'' escapes, literals joined
+    # across a newline), and past its list (SQL run from its serialized tree, DuckLake's checkpoints).
+    r"SELECT * FROM query(E'SELECT \'x\' AS y, * FROM wh.set_option(\'data_inlining_row_limit\', 10)')",
+    "SELECT * FROM query('SELECT * FROM wh.set_opti'\n'on(''data_inlining_row_limit'', 10)')",
+    "SELECT * FROM query_table(['t', 'wh.set_opti'\n'on(''data_inlining_row_limit'', 10)'])",
+    "SELECT * FROM json_execute_serialized_sql(json_serialize_sql("
+    "'SELECT * FROM wh.set_option(''data_inlining_row_limit'', 10)'))",
+    "SELECT * FROM json_execute_serialized_sql('{}')",
+    "SELECT * FROM checkpoint('wh')",
+    "SELECT * FROM force_checkpoint('wh')",
+    # The catalog's sqlite extension reads any SQLite file (Prefect's own database) whatever the sandbox says.
+    "SELECT * FROM sqlite_scan('/root/.prefect/prefect.db', 'flow_run')",
+    "SELECT * FROM Sqlite_Query('/tmp/other.db', 'SELECT 1')",
+    "SELECT * FROM sqlite_attach('/tmp/other.db')",
+    "SELECT * FROM query('FROM sqlite_scan(''/tmp/other.db'', ''t'')')",
+    "SELECT * FROM postgres_query('dbname=other', 'SELECT 1')",
 ]
 ACCEPTED = [
     "SELECT * FROM ducklake_snapshots('wh')",
@@ -33,6 +49,9 @@ ACCEPTED = [
     "SELECT * FROM query('SELECT 1 AS one')",
     "SELECT * FROM query_table('some_table')",
     "EXPLAIN SELECT 1",
+    r"SELECT * FROM query(E'SELECT \'it\'\'s\' AS quoted')",
+    "SELECT * FROM query('SELECT 1'\n' AS one')",
+    "SELECT json_serialize_sql('SELECT 1') AS tree, 1 AS checkpoint",
 ]
 
 

@@ -18,7 +18,9 @@ made unable to write:
 `check_query` then refuses, with a clear message, what the construction would refuse less clearly or
 what crashes DuckDB itself: more than one statement, anything but a query, and DuckLake's maintenance
 functions in any spelling (`ducklake_set_option('wh', …)`, `wh.set_option(…)`, inside `query('…')`:
-`set_option` on a read-only catalog ends the process in DuckDB 1.5.5).
+`set_option` on a read-only catalog ends the process in DuckDB 1.5.5), checkpoints, and SQL it cannot
+read (`json_execute_serialized_sql`, `query()` of anything but one string constant, which DuckDB's own
+parser decodes for the screen).
 
 `run` executes the query in a child process (see below): a crash the screen missed is one error line,
 a statement time limit and a memory limit hold, Ctrl-C stops it at once, and DuckDB's temp folder (which
@@ -135,7 +137,7 @@ def connect(
     return con
 
 
-_REFUSALS = ("read-only", "read only", "disabled by configuration", "configuration has been locked")
+_REFUSALS = ("read-only", "read only", "readonly", "disabled by configuration", "configuration has been locked")
 
 
 def is_refusal(exc: duckdb.Error) -> bool:
@@ -169,7 +171,7 @@ def check_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
         return
     if kind != duckdb.StatementType.SELECT:
         raise ReadOnlyQuery(f"{kind.name} statements are refused")
-    _screen(query, _writing_names(con))
+    _screen(con, query, _writing_names(con))
 
 
 def _writing_names(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
@@ -183,9 +185,16 @@ def _writing_names(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
 
 
 MAX_NESTING = 8  # query('… query(''…'') …') within query(): deeper is refused rather than screened
+# Checkpoints write (on a DuckLake catalog: its maintenance); json_execute_serialized_sql runs SQL given as a
+# tree, which the screen does not read.
+_MAINTAINING = frozenset({"checkpoint", "force_checkpoint"})
+_UNCHECKED = frozenset({"json_execute_serialized_sql"})
+# The catalog's database extensions read any database file or server they are pointed at (sqlite_scan of
+# Prefect's own database, postgres_query of another server), whatever enable_external_access says.
+_OTHER_DATABASES = ("sqlite_", "postgres_")
 
 
-def _screen(query: str, writing: frozenset[str], depth: int = 0) -> None:
+def _screen(con: duckdb.DuckDBPyConnection, query: str, writing: frozenset[str], depth: int = 0) -> None:
     """Refuse any call of a writing DuckLake function, however spelled (any case, quoted, catalog- or
     schema-qualified), also inside the SQL strings that `query()` and `query_table()` run. A name that
     is built at run time (`query('…' || '…')`) cannot be seen: `query()` takes one plain string here."""
@@ -197,17 +206,22 @@ def _screen(query: str, writing: frozenset[str], depth: int = 0) -> None:
             continue
         name = word.strip('"').lower()
         called = i + 1 < len(tokens) and tokens[i + 1][2] == "("
-        if (name.startswith("ducklake_") and name not in READING_DUCKLAKE_FUNCTIONS) or (called and name in writing):
+        if (name.startswith("ducklake_") and name not in READING_DUCKLAKE_FUNCTIONS) or (
+            called and (name in writing or name in _MAINTAINING)
+        ):
             raise ReadOnlyQuery(f"{name} maintains the warehouse; it is refused here")
+        if called and name.startswith(_OTHER_DATABASES):
+            raise ReadOnlyQuery(f"{name} reads other databases than the warehouse; it is refused here")
+        if called and name in _UNCHECKED:
+            raise ReadOnlyQuery(f"{name} runs SQL that cannot be checked; it is refused here")
         if called and name in ("query", "query_table"):
-            for text in _string_arguments(query, tokens, i + 2, single=name == "query"):
-                _screen(text, writing, depth + 1)
+            for text in _string_arguments(con, query, tokens, i + 2, single=name == "query"):
+                _screen(con, text, writing, depth + 1)
 
 
-_STRING = re.compile(r"(?s)[eE]?'((?:[^']|'')*)'|\$(\w*)\$(.*?)\$\2\$")
-
-
-def _string_arguments(query: str, tokens: list[tuple[int, Any, str]], start: int, *, single: bool) -> list[str]:
+def _string_arguments(
+    con: duckdb.DuckDBPyConnection, query: str, tokens: list[tuple[int, Any, str]], start: int, *, single: bool
+) -> list[str]:
     """The text of the string constants among a call's arguments (tokens from `start` to the closing
     parenthesis); with `single`, the arguments must be exactly one string constant."""
     texts, depth, count = [], 0, 0
@@ -220,12 +234,30 @@ def _string_arguments(query: str, tokens: list[tuple[int, Any, str]], start: int
         count += 1
         if kind == duckdb.token_type.string_const:
             end = tokens[j + 1][0] if j + 1 < len(tokens) else len(query)
-            m = _STRING.match(query, offset)
-            texts.append((m.group(1).replace("''", "'") if m.group(1) is not None else m.group(3)) if m
-                         else query[offset + 1 : end])  # fmt: skip
+            texts.append(_string_value(con, query[offset:end]))
     if single and (count != 1 or len(texts) != 1):
         raise ReadOnlyQuery("query() takes one plain string here")
     return texts
+
+
+def _string_value(con: duckdb.DuckDBPyConnection, token: str) -> str:
+    """The value of one string constant as DuckDB's parser reads it (E'' escapes, $$ quotes, literals joined
+    across a newline, comments after it), parsed, never run; a token that does not parse as exactly one
+    string constant is refused: what cannot be read cannot be checked."""
+    (tree,) = con.execute("SELECT json_serialize_sql(?)", [f"SELECT {token}\n"]).fetchone()  # type: ignore[misc]
+    parsed = json.loads(tree)
+    try:
+        (statement,) = parsed["statements"]
+        node = statement["node"]
+        (item,) = node["select_list"]
+        value = item["value"]
+        plain = (node["type"] == "SELECT_NODE" and node["from_table"]["type"] == "EMPTY" and item["class"] == "CONSTANT"
+                 and value["type"]["id"] == "VARCHAR" and not value["is_null"])  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        plain = False
+    if parsed.get("error") or not plain:
+        raise ReadOnlyQuery(f"a string that cannot be checked: {token.strip()[:60]}")
+    return value["value"]
 
 
 _WORD = re.compile(r'"(?:[^"]|"")*"|\w+|\S')

@@ -25,6 +25,10 @@ from huunghi.crawl.content_encoding import GZIP_MAGIC, BadEncoding, TooLarge, gu
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit, uncompressed
 _FEED_ROOT = re.compile(rb"<(?:[\w-]+:)?(rss|feed|rdf)[\s>]", re.IGNORECASE)
 _DOCTYPE, _ENTITY = re.compile(rb"<!DOCTYPE", re.IGNORECASE), re.compile(rb"<!ENTITY", re.IGNORECASE)
+# Blanks, comments and PIs. Possessive (*+, ++): one pass over the bytes, nothing kept to backtrack to.
+_PROLOG = re.compile(rb"(?:[ \t\r\n]++|<!--(?:[^-]++|-(?!->))*+-->|<\?(?:[^?]++|\?(?!>))*+\?>)*+")
+_ROOT = re.compile(rb"<[A-Za-z_:]")
+_DOCTYPE_HEAD = re.compile(rb"""(?:[^\[>"']++|"[^"]*+"|'[^']*+')*+""")  # up to its subset's '[' or its end '>'
 
 
 class ListingError(ValueError):
@@ -76,16 +80,30 @@ def _unzip(body: bytes) -> bytes:
     return body
 
 
+def _doctype(body: bytes) -> int | None:
+    """Where the document type declaration starts, if there is one: XML allows it only in the prolog, after
+    the XML declaration, comments, processing instructions and blanks, however long, and before the root
+    element (linear time). A prolog that is not XML (text before the root, an unclosed comment) is searched
+    to the end: a lenient parser may still read a DOCTYPE in it."""
+    at = _PROLOG.match(body, 3 if body.startswith(b"\xef\xbb\xbf") else 0).end()  # type: ignore[union-attr]
+    if _DOCTYPE.match(body, at):
+        return at
+    if _ROOT.match(body, at) or at == len(body):
+        return None
+    found = _DOCTYPE.search(body, at)
+    return found.start() if found else None
+
+
 def _declares_entities(body: bytes) -> bool:
     """Entity declarations in the document type (the only place they can be; XML allows one), looked for in
     linear time."""
-    doctype = _DOCTYPE.search(body, 0, 1 << 20)
-    if doctype is None:
+    start = _doctype(body)
+    if start is None:
         return False
-    subset, ends = body.find(b"[", doctype.end()), body.find(b">", doctype.end())
-    if subset == -1 or -1 < ends < subset:  # no internal subset: nothing declared here
+    head = _DOCTYPE_HEAD.match(body, start + len(b"<!DOCTYPE")).end()  # type: ignore[union-attr]
+    if not body.startswith(b"[", head):  # no internal subset: nothing declared here
         return False
-    return _ENTITY.search(body, subset) is not None
+    return _ENTITY.search(body, head) is not None
 
 
 def read_listing(body: bytes, base_url: str) -> Listing:

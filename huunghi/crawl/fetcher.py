@@ -6,8 +6,9 @@ never leaves the allowed hosts). Polite: robots.txt honoured (its crawl-delay to
 `concurrency` requests at once and `rate_per_second` requests a second, a named user agent,
 conditional requests (ETag, Last-Modified).
 Bounded: a deadline for the whole request (`timeout_seconds`, wall clock: DNS, connection, headers and
-body, however slowly they trickle), a size cap on the bytes received and on the bytes decoded as they are
-produced (huunghi.crawl.content_encoding), a content-type check. Outcomes are values, never exceptions: a
+body of every redirect hop, however slowly they trickle; the crawl's own politeness waits not counted), a
+size cap on the bytes received and on the bytes decoded as they are produced (huunghi.crawl.content_encoding),
+a content-type check. Outcomes are values, never exceptions: a
 `Fetched` with a problem code. A host that cannot be resolved or reached, or a robots.txt that cannot be
 read for such a reason, is a retryable `network_error` / `timeout` / `http_5xx`, never a policy refusal.
 """
@@ -73,6 +74,27 @@ class _Host:
     robots: Protego | None = None
     robots_verdict: str | None = None  # "allow_all" / "disallow_all" when robots.txt could not be read
     robots_failure: Fetched | None = None  # robots.txt unreachable for a retryable reason, in this crawl
+
+
+class _Deadline:
+    """The wall-clock end of one request, redirects included: its DNS lookups, connections, headers and
+    bodies of every hop. The crawl's own waits (a turn at the host, robots.txt read for a new host: a request
+    of its own, with its own deadline) stop the clock: they are politeness, not the server's slowness."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    @contextlib.contextmanager
+    def paused(self):
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.at += time.monotonic() - start
 
 
 def _canonical(url: str) -> str:
@@ -274,16 +296,19 @@ class Fetcher:
                 self._hosts[host] = _Host(busy=threading.Semaphore(self.source.concurrency))
             return self._hosts[host]
 
-    def refusal(self, url: str) -> tuple[str, str] | None:
-        """(problem, details) when the URL may not be fetched at all."""
+    def refusal(self, url: str, deadline: _Deadline | None = None) -> tuple[str, str] | None:
+        """(problem, details) when the URL may not be fetched at all; its DNS lookup ends by `deadline`."""
         p = urlsplit(url)
         if p.scheme not in ("http", "https"):
             return "scheme_not_allowed", f"only http(s) is fetched, not {p.scheme!r}"
         host = (p.hostname or "").lower()
         if host not in self.source.allowed_hosts:
             return "host_not_allowed", f"{host or url!r} is not among the source's hosts"
+        deadline = deadline or _Deadline(self.source.timeout_seconds)
         try:
-            addresses = resolve(host, None, self.source.timeout_seconds)
+            if deadline.left() <= 0:
+                raise TimeoutError(f"the request's deadline of {deadline.seconds:g} s passed")
+            addresses = resolve(host, None, deadline.left())
         except TimeoutError as exc:
             return "timeout", f"cannot resolve {host}: {exc}"
         except (OSError, UnicodeError) as exc:  # not a refusal: the host may resolve on the next attempt
@@ -336,20 +361,28 @@ class Fetcher:
 
     # -- fetching ----------------------------------------------------------------------------------
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept=HTML_TYPES) -> Fetched:
-        """Fetch one URL under every rule above; the outcome says what happened."""
+        """Fetch one URL under every rule above, all of it by one deadline (timeout_seconds); the outcome says
+        what happened."""
         url = _canonical(url)
         if self._backend.stopped.is_set():  # what is still queued after an abort ends without a request
             return Fetched(url, url, problem="interrupted", details="the crawl was stopped")
-        if refused := self.refusal(url):
+        deadline = _Deadline(self.source.timeout_seconds)
+        if refused := self.refusal(url, deadline):
             return Fetched(url, url, problem=refused[0], details=refused[1])
-        allowed, delay = self._robots(url)
+        with deadline.paused():
+            allowed, delay = self._robots(url)
         if failed := self._robots_failure(url):
             return failed
         if not allowed:
             return Fetched(url, url, problem="robots_disallowed", details="robots.txt disallows this URL")
-        return self._get(url, etag=etag, last_modified=last_modified, accept=accept, delay=delay)
+        return self._get(url, etag=etag, last_modified=last_modified, accept=accept, delay=delay, deadline=deadline)
 
-    def _get(self, url: str, *, etag=None, last_modified=None, accept=HTML_TYPES, robots=True, delay=0.0) -> Fetched:
+    def _get(
+        self, url: str, *, etag=None, last_modified=None, accept=HTML_TYPES, robots=True, delay=0.0,
+        deadline: _Deadline | None = None,
+    ) -> Fetched:  # fmt: skip
+        """The URL and its redirects, each hop checked, all by `deadline` (else timeout_seconds from now)."""
+        deadline = deadline or _Deadline(self.source.timeout_seconds)
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -358,29 +391,37 @@ class Fetcher:
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             host = urlsplit(current).hostname or ""
-            self._wait_turn(host, delay)
-            with self._host(host).busy:
-                result = self._once(url, current, headers, accept)
+            with deadline.paused():
+                self._wait_turn(host, delay)
+                self._host(host).busy.acquire()
+            try:
+                result = self._once(url, current, headers, accept, deadline)
+            finally:
+                self._host(host).busy.release()
             if isinstance(result, Fetched):
                 return result
             target = _canonical(urljoin(current, result))
-            if refused := self.refusal(target):
+            if refused := self.refusal(target, deadline):
                 problem = refused[0] if refused[0] in RETRYABLE else "redirect_off_site"
                 return Fetched(url, current, problem=problem, details=f"redirect to {target}: {refused[1]}")
-            if robots and not self._robots(target)[0]:
+            with deadline.paused():
+                disallowed = robots and not self._robots(target)[0]
+            if disallowed:
                 if failed := self._robots_failure(target):
                     return Fetched(url, current, problem=failed.problem, details=f"redirect: {failed.details}")
                 return Fetched(url, current, problem="robots_disallowed", details=f"redirect to {target} disallowed")
             current = target
         return Fetched(url, current, problem="too_many_redirects", details=f"more than {MAX_REDIRECTS} redirects")
 
-    def _once(self, url: str, current: str, headers: dict, accept) -> Fetched | str:
-        """One request, all of it within timeout_seconds. A redirect returns its Location (to be checked by the
-        caller)."""
+    def _once(self, url: str, current: str, headers: dict, accept, deadline: _Deadline | None = None) -> Fetched | str:
+        """One hop of a request, ended by the request's deadline. A redirect returns its Location (to be checked
+        by the caller)."""
         if self._backend.stopped.is_set():
             return Fetched(url, current, problem="interrupted", details="the crawl was stopped")
-        deadline = time.monotonic() + self.source.timeout_seconds
-        self._backend.deadline.at = deadline  # every socket operation of this request ends by then
+        deadline = deadline or _Deadline(self.source.timeout_seconds)
+        if deadline.left() <= 0:
+            return Fetched(url, current, problem="timeout", details=f"not done within {deadline.seconds:g} s")
+        self._backend.deadline.at = deadline.at  # every socket operation of this hop ends by then
         self.requests += 1
         try:
             with self.client.stream("GET", current, headers=headers) as resp:
@@ -409,7 +450,7 @@ class Fetcher:
                 if declared.isdigit() and int(declared) > self.source.max_bytes:
                     got.problem, got.details = "too_large", f"Content-Length {declared} > {self.source.max_bytes}"
                     return got
-                return self._body(resp, got, deadline)
+                return self._body(resp, got, deadline.at)
         except httpx.TimeoutException as exc:
             return Fetched(url, current, problem="timeout", details=f"{type(exc).__name__}: {exc}")
         except (httpx.TransportError, httpx.DecodingError) as exc:

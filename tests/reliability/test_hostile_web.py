@@ -21,7 +21,7 @@ from huunghi.crawl.discover import read_listing
 from huunghi.crawl.fetcher import Fetched, Fetcher
 from huunghi.crawl.rawzone import RawZone
 from huunghi.crawl.sources import Source, SourceConfigError
-from tests.hostile_server import BOMB_BYTES, HostileServer
+from tests.hostile_server import BOMB_BYTES, ENTITY_BOMB, HostileServer
 
 TIMEOUT = 1.0  # the sources' timeout_seconds
 SLACK = 2.0  # what a loaded machine may add to a deadline
@@ -61,6 +61,37 @@ def test_a_trickling_response_ends_by_the_deadline_as_a_retryable_timeout(server
         got, elapsed = _bounded(lambda: fetcher.get(server.base + path), 15)
     assert got.problem == "timeout" and got.retryable and got.body is None, got
     assert elapsed < TIMEOUT + SLACK
+
+
+def test_a_chain_of_slow_redirects_ends_by_one_deadline(server):
+    """Each hop answers within timeout_seconds, five of them do not: the deadline is the whole request's,
+    redirects included (before: each hop had its own, 6 x 1.2 s here)."""
+    timeout = 2.0  # above SLOW_HOP_SECONDS, far below the chain's 6 x SLOW_HOP_SECONDS
+    with Fetcher(_source(server, timeout_seconds=timeout)) as fetcher:
+        fetcher.get(f"{server.base}/page/1.html")  # robots.txt read first, not timed
+        one = fetcher.get(f"{server.base}/redirect/slow/0")
+        assert one.problem is None and one.body, one  # a single slow hop fits in the deadline
+        got, elapsed = _bounded(lambda: fetcher.get(f"{server.base}/redirect/slow/5"), 30)
+    assert got.problem == "timeout" and got.retryable and got.body is None, got
+    assert elapsed < timeout + SLACK, elapsed
+
+
+def test_slow_dns_on_every_hop_ends_by_the_same_deadline(server, monkeypatch):
+    """Each hop of a redirect chain resolves its host twice (the early check, the connection): a resolver that
+    takes 0.4 s a lookup is bounded by the request's deadline too (before: ~0.8 s more per hop, unbounded)."""
+    timeout = 2.0
+    real = socket.getaddrinfo
+
+    def slow_getaddrinfo(*args, **kwargs):
+        time.sleep(0.4)  # the resolver's own slowness, which the fetcher cannot see into
+        return real(*args, **kwargs)
+
+    with Fetcher(_source(server, timeout_seconds=timeout)) as fetcher:
+        fetcher.get(f"{server.base}/page/1.html")  # robots.txt read first, not timed
+        monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+        got, elapsed = _bounded(lambda: fetcher.get(f"{server.base}/redirect/fast/5"), 30)
+    assert got.problem == "timeout" and got.retryable and got.body is None, got
+    assert elapsed < timeout + SLACK, elapsed
 
 
 def test_the_good_pages_of_a_sitemap_with_trickling_ones_are_fetched(server, tmp_path):
@@ -180,6 +211,35 @@ def test_a_listing_that_cannot_be_read_raises_with_its_reason(server, path, reas
     error = _listing_error(got.body, server.base + path)
     assert type(error).__name__ == "ListingError", f"read as a listing: {read_listing(got.body, server.base)}"
     assert error.reason == reason and error.details
+
+
+def _hidden_bomb(prolog: bytes, doctype: bytes = b"<!DOCTYPE urlset [") -> bytes:
+    """The entity bomb with `prolog` before its DOCTYPE, and its DOCTYPE's opening spelled `doctype`."""
+    start = ENTITY_BOMB.index(b"<!DOCTYPE urlset [")
+    rest = ENTITY_BOMB[start + len(b"<!DOCTYPE urlset [") :]
+    return ENTITY_BOMB[:start] + prolog + doctype + rest
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        _hidden_bomb(b"<!--" + b"x" * (2 << 20) + b"-->\n"),  # before: past the 1 MiB looked at, bad_listing
+        _hidden_bomb(b"<?pi " + b"y" * (2 << 20) + b"?>" + b"\n" * (2 << 20)),
+        _hidden_bomb(b"", b'<!DOCTYPE urlset SYSTEM "a>b" ['),  # a '>' in a quoted literal ends nothing
+    ],
+    ids=["long-comment", "long-pi-and-blank", "quoted-gt"],
+)
+def test_a_doctype_declaring_entities_is_found_wherever_the_prolog_puts_it(bomb):
+    error = _listing_error(bomb, "http://127.0.0.1/")
+    assert type(error).__name__ == "ListingError" and error.reason == "unsafe_xml", error
+
+
+def test_a_doctype_after_the_root_is_no_declaration():
+    """Only the prolog holds a document type: text about one in the listing itself is no reason to refuse."""
+    xmlns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+    body = (f'<?xml version="1.0"?><!-- a comment --><urlset xmlns="{xmlns}"><!-- <!DOCTYPE x [<!ENTITY a "b">]> -->'
+            f"<url><loc>http://127.0.0.1/page/1.html</loc></url></urlset>").encode()  # fmt: skip
+    assert read_listing(body, "http://127.0.0.1/").pages == ["http://127.0.0.1/page/1.html"]
 
 
 def test_an_empty_listing_is_no_error(server):

@@ -38,6 +38,11 @@ CRASHING_SPELLINGS = [
     "SELECT * FROM query('SELECT * FROM wh.set_option(''data_inlining_row_limit'', 10)')",
     "SELECT * FROM query('FROM query(''FROM wh.set_option(data_inlining_row_limit, 10)'')')",
     "SELECT * FROM query('SELECT * FROM wh.set_' || 'option(''data_inlining_row_limit'', 10)')",
+    # and these, past the screen that decoded strings itself (an outside review): E'' escapes, joined literals
+    r"SELECT * FROM query(E'SELECT \'x\' AS y, * FROM wh.set_option(\'data_inlining_row_limit\', 10)')",
+    "SELECT * FROM query('SELECT * FROM wh.set_opti'\n'on(''data_inlining_row_limit'', 10)')",
+    "SELECT * FROM json_execute_serialized_sql(json_serialize_sql("
+    "'SELECT * FROM wh.set_option(''data_inlining_row_limit'', 10)'))",
 ]
 ENDLESS = "SELECT count(*) FROM range(1000000000000)"  # minutes of work on any machine
 GREEDY = "SELECT length(string_agg(range::VARCHAR, ',')) FROM range(30000000)"  # a ~230 MB string, held whole
@@ -71,7 +76,8 @@ def test_no_spelling_of_set_option_crashes(warehouse, statement):
         out, err = process.communicate(timeout=180)
     assert process.returncode == 2, (process.returncode, err)
     assert err.startswith("huunghi: error: ") and err.count("\n") == 1, err
-    assert "maintains the warehouse" in err or "query() takes one plain string" in err, err
+    reasons = ("maintains the warehouse", "query() takes one plain string", "cannot be checked")
+    assert any(reason in err for reason in reasons), err
     assert out == ""
     assert fingerprint(warehouse) == before
 

@@ -55,9 +55,11 @@ def test_next_run_frees_the_slot_of_a_killed_run(tmp_path):
         os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
     corpus = generate(tmp_path / "corpus", 6, seed=4)
+    # --lock-wait 60, well under the subprocess's timeout: were the freeing broken, the run would give up
+    # waiting and fail here with its own message, not die on TimeoutExpired after the default 900 s wait.
     done = subprocess.run(
-        [str(HUUNGHI), "run", "--source", str(corpus), "--warehouse", str(tmp_path / "wh")],
-        env=env, capture_output=True, text=True, timeout=900, cwd=REPO,
+        [str(HUUNGHI), "run", "--source", str(corpus), "--warehouse", str(tmp_path / "wh"), "--lock-wait", "60"],
+        env=env, capture_output=True, text=True, timeout=600, cwd=REPO,
     )  # fmt: skip
     output = done.stdout + done.stderr
     assert done.returncode == 0, done.stderr[-2000:]
@@ -65,7 +67,7 @@ def test_next_run_frees_the_slot_of_a_killed_run(tmp_path):
     assert "run doomed" in output  # it names the dead holder
     assert "waiting up to" not in output
     record = json.loads((tmp_path / "prefect" / HOLDER_FILE).read_text())
-    assert record["process"] != holder.pid and record["waited_seconds"] < 30  # no wait for a timeout (900 s)
+    assert record["process"] != holder.pid and record["waited_seconds"] < 30  # no wait for a timeout (60 s)
 
 
 def test_runs_one_after_another_never_free_a_live_slot(tmp_path):
