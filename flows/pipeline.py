@@ -163,9 +163,11 @@ def plan_sources(
     return paths, sites
 
 
-def read_web(sites: list[web.Source], zone: Path, run_id: str, offline: bool) -> tuple[IngestResult, dict[str, int]]:
+def read_web(sites: list[web.Source], root: Path, run_id: str, offline: bool) -> tuple[IngestResult, dict[str, int]]:
     """Crawl each web source (Prefect retries the crawl task with backoff), or replay the raw zone; what they
-    gave, and how many pages each gave (run health: a source that gave none failed)."""
+    gave, and how many pages each gave (run health: a source that gave none failed). One after the other: a
+    URL two sources list is the first's (the raw zone says who settled it in this run)."""
+    zone = root / "raw"
     result = IngestResult()
     pages: dict[str, int] = {}
     for site in sites:
@@ -180,12 +182,28 @@ def read_web(sites: list[web.Source], zone: Path, run_id: str, offline: bool) ->
                 # every page at its timeout and rate, plus the listings: a hung crawl cannot block the day
                 timeout_seconds=max(600.0, (site.max_pages + 50) * (site.timeout_seconds + 1 / site.rate_per_second)),
             )
-            got = crawl(quote(site), zone, run_id)
+            got = crawl(quote(site), zone, run_id, root)
         result.pages.extend(got.pages)
         result.quarantined.extend(got.quarantined)
         result.frontier.extend(got.frontier)
-        pages[site.name] = pages.get(site.name, 0) + len(got.pages)
+        # URLs an earlier source of the run gave are that source's pages: this one is not silent for them
+        given = len(got.pages) + got.stats.get("pages_given_by_other_sources", 0)
+        pages[site.name] = pages.get(site.name, 0) + given
     return result, pages
+
+
+def kept_as_loaded(root: Path, quarantined: list[Quarantined]) -> list[Quarantined]:
+    """The crawl's quarantine entries, less the failed refetches of pages the warehouse holds as an article
+    or a duplicate: such a page stays as loaded (one place), its failure only in its frontier row (refused,
+    with the reason). A page gone for good (404, 410) stays loaded until a policy for it exists."""
+    failed = sorted({q.source_uri for q in quarantined if q.stage == "fetch"})
+    held = reads.read_loaded_pages(root, failed) if failed else {}
+    if held:
+        get_run_logger().warning(
+            "%d loaded page(s) could not be fetched again; they stay as loaded (the frontier has the reason)",
+            len(held),
+        )
+    return [q for q in quarantined if q.stage != "fetch" or q.source_uri not in held]
 
 
 def ingest(run: Run) -> list[Input]:
@@ -202,9 +220,9 @@ def ingest(run: Run) -> list[Input]:
     logger.info("%d page files from %d path(s), %d web source(s)", len(paths), len(local), len(sites))
     parallel.warm_up(len(paths) + sum(site.max_pages for site in sites))  # the workers boot meanwhile
 
-    fetched, run.web_pages = read_web(sites, run.root / "raw", run.info.run_id, settings.offline)
+    fetched, run.web_pages = read_web(sites, run.root, run.info.run_id, settings.offline)
     run.web_pages = run.web_pages if sites else None
-    run.quarantined.extend(fetched.quarantined + kept.quarantined)
+    run.quarantined.extend(kept_as_loaded(run.root, fetched.quarantined) + kept.quarantined)
     run.frontier = fetched.frontier
     if run.frontier:
         listed = accounting.frontier_counts(run.frontier)

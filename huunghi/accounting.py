@@ -74,14 +74,24 @@ def quarantine_table(quarantined: list[Quarantined], run_id: str) -> pa.Table:
     return build("quarantine", rows)
 
 
-_STATE_RANK = {"fetched": 0, "refused": 1, "waiting": 2}  # a URL two sources list: what happened to it wins
+def _rank(entry: Listed) -> int:
+    """A URL two sources list: what happened to it wins (fetched, then refused by a request, then waiting);
+    one source not following it (not_followed) only counts when no source follows it."""
+    if entry.state == "refused" and entry.reason == "not_followed":
+        return 3
+    return {"fetched": 0, "refused": 1, "waiting": 2}[entry.state]
+
+
+def _best(listed: list[Listed]) -> dict[str, Listed]:
+    """Each listed URL once, by URL: the entry of the best rank (ties: by source name)."""
+    best: dict[str, Listed] = {}
+    for entry in sorted(listed, key=lambda e: (e.url, _rank(e), e.source)):
+        best.setdefault(entry.url, entry)
+    return best
 
 
 def frontier_table(listed: list[Listed], run_id: str) -> pa.Table:
     """The `frontier` rows of a run: each listed URL once (sorted), the state the crawl left it in."""
-    best: dict[str, Listed] = {}
-    for entry in sorted(listed, key=lambda e: (e.url, _STATE_RANK[e.state], e.source)):
-        best.setdefault(entry.url, entry)
     rows = [
         {
             "url": e.url,
@@ -92,16 +102,18 @@ def frontier_table(listed: list[Listed], run_id: str) -> pa.Table:
             "last_fetched_at": e.last_fetched_at,
             "run_id": run_id,
         }
-        for e in best.values()
+        for e in _best(listed).values()
     ]
     return build("frontier", rows)
 
 
 def frontier_counts(listed: list[Listed]) -> dict[str, int]:
     """Listed URLs by state, for the run summary ("listed 10000, fetched 1000, waiting 9000, refused 0")."""
-    states = {e.url: e.state for e in sorted(listed, key=lambda e: (e.url, -_STATE_RANK[e.state]))}
-    counts = Counter(states.values())
-    return {"listed": len(states), **{state: counts.get(state, 0) for state in ("fetched", "waiting", "refused")}}
+    counts = Counter(e.state for e in _best(listed).values())
+    return {
+        "listed": sum(counts.values()),
+        **{state: counts.get(state, 0) for state in ("fetched", "waiting", "refused")},
+    }
 
 
 def reasons(quarantined: list[Quarantined]) -> dict[str, int]:

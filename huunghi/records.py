@@ -185,7 +185,7 @@ class Listed:
     state: str  # fetched | waiting | refused
     reason: str | None  # why refused (http_404, timeout, not_followed …); None otherwise
     listed_at: datetime  # when this run read the listing
-    last_fetched_at: datetime | None  # the crawler's last request for it, in any run (None: never asked)
+    last_fetched_at: datetime | None  # the crawler's last request for it, answered or failed (None: never asked)
 
 
 @dataclass

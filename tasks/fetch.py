@@ -11,14 +11,17 @@ from huunghi.crawl.crawl import crawl, replay
 from huunghi.crawl.rawzone import RawZone
 from huunghi.crawl.sources import Source
 from huunghi.records import IngestResult
+from huunghi.warehouse.frontier import reader
 
 
 @task(name="crawl source")
-def crawl_source(source: Source, zone_root: Path, run_id: str) -> IngestResult:
+def crawl_source(source: Source, zone_root: Path, run_id: str, warehouse_root: Path) -> IngestResult:
     """List and fetch one web source. The flow sets retries, backoff and timeout from the source's rules;
-    what an earlier attempt of the same run settled is not fetched again."""
+    what an earlier attempt of the same run settled is not fetched again. The frontier's order comes from
+    the warehouse's published frontier rows."""
     logger = get_run_logger()
-    return crawl(source, RawZone(zone_root), run_id, task_run.run_count or 1, say=logger.info)
+    attempt = task_run.run_count or 1
+    return crawl(source, RawZone(zone_root), run_id, attempt, say=logger.info, published=reader(warehouse_root))
 
 
 def replay_source(source: Source, zone_root: Path) -> IngestResult:

@@ -36,6 +36,7 @@ class ListingServer:
             f"{entries}</urlset>"
         ).encode()
         self.asked: Counter[str] = Counter()
+        self.gone: set[str] = set()  # paths that answer 404 from now on (a page taken down)
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -78,6 +79,8 @@ class ListingServer:
                     return self._send(200, server.sitemap, "application/xml")
                 if path == "/bomb.xml":
                     return self._send(200, ENTITY_BOMB, "application/xml")
+                if path in server.gone:
+                    return self._send(404, b"<html><body>Gone</body></html>", "text/html")
                 if path.startswith("/p/") and path.endswith(".html") and path[3:-5].isdigit():
                     body, content_type = server.bodies[int(path[3:-5]) % len(server.bodies)]
                     return self._send(200, body, content_type)

@@ -58,10 +58,11 @@ def test_runs_together_fetch_every_listed_url_once_never_fetched_first(tmp_path)
     zone = RawZone(tmp_path / "raw")
     with ListingServer(urls) as server:
         source = _source(server, max_pages)
-        per_run = []
+        per_run, published = [], {}
         for run in range(1, math.ceil(urls / max_pages) + 1):  # 5 runs: 20, 20, 20, 20, 10 + 10 refetched
             before = server.pages_asked()
-            result = crawl(source, zone, f"run-{run}", attempt=1)
+            result = crawl(source, zone, f"run-{run}", attempt=1, published=_reader(published))
+            published.update(_rows(result))  # each run's load publishes its frontier rows
             per_run.append((server.pages_asked() - before, result))
         total = server.pages_asked()
     assert all(sum(asked.values()) == max_pages for asked, _ in per_run)  # max_pages bounds each run
@@ -153,3 +154,95 @@ def test_the_frontier_table_merges_on_url_and_a_repeat_changes_nothing(tmp_path)
     later = [again[0], Listed("https://a.vn/2", "s", "fetched", None, t1, t1)]
     rows = run("run-3", later)
     assert rows[0] == once[0] and rows[1][1:] == ("fetched", None, t0, t1, "run-3")
+
+
+def _rows(*results) -> dict[str, dict]:
+    """The frontier rows the loads of these runs publish, by URL (a later run's row replaces an earlier one's)."""
+    rows: dict[str, dict] = {}
+    for run, result in enumerate(results):
+        rows.update({row["url"]: row for row in accounting.frontier_table(result.frontier, f"run-{run}").to_pylist()})
+    return rows
+
+
+def _reader(rows: dict[str, dict]):
+    """What crawl reads of the warehouse: the published frontier rows of the URLs it asks for."""
+    return lambda urls: {url: rows[url] for url in urls if url in rows}
+
+
+def test_a_run_that_published_nothing_does_not_advance_the_frontier(tmp_path):
+    zone = RawZone(tmp_path / "raw")
+    with ListingServer(12) as server:
+        source = _source(server, 4)
+        crawl(source, zone, "dry", attempt=1, published=_reader({}))  # a dry run (or a stopped one): nothing published
+        real = crawl(source, zone, "real", attempt=1, published=_reader({}))
+        before = server.pages_asked()
+        crawl(source, zone, "next", attempt=1, published=_reader(_rows(real)))
+        asked = server.pages_asked() - before
+    assert sorted(e.url for e in real.frontier if e.state == "fetched") == sorted(server.urls[:4])  # taken again
+    assert _states(real) == {"fetched": 4, "waiting": 8} and len(real.pages) == 4
+    assert sorted(asked) == sorted(server.urls[4:8])  # what was published moves the frontier on
+
+
+def test_a_url_two_sources_list_is_taken_once_per_run(tmp_path):
+    zone = RawZone(tmp_path / "raw")
+    with ListingServer(6) as server:
+        first = crawl(_source(server, 4, name="a"), zone, "run-1", attempt=1, published=_reader({}))
+        second = crawl(_source(server, 4, name="b"), zone, "run-1", attempt=1, published=_reader({}))
+        again = crawl(_source(server, 4, name="b"), zone, "run-1", attempt=2, published=_reader({}))  # a retry
+        asked = server.pages_asked()
+    uris = [p.source_uri for p in first.pages + second.pages]
+    assert len(uris) == len(set(uris)) == 6  # b skips what a gave and takes the two a left
+    assert sorted(p.source_uri for p in again.pages) == sorted(p.source_uri for p in second.pages)
+    assert sorted(asked) == sorted(server.urls) and set(asked.values()) == {1}
+    table = accounting.frontier_table(first.frontier + second.frontier, "run-1")
+    assert set(table.column("state").to_pylist()) == {"fetched"} and table.num_rows == 6
+
+
+def test_listed_urls_are_canonical_so_a_fragment_does_not_take_a_slot_every_run(tmp_path):
+    zone = RawZone(tmp_path / "raw")
+    with ListingServer(2) as server:
+        given = (f"{server.base}/p/0.html#top", f"HTTP://{server.base.removeprefix('http://')}/p/1.html")
+        source = _source(server, 1, sitemaps=(), urls=given)
+        first = crawl(source, zone, "run-1", attempt=1, published=_reader({}))
+        second = crawl(source, zone, "run-2", attempt=1, published=_reader(_rows(first)))
+        asked = server.pages_asked()
+    assert sorted(e.url for e in second.frontier) == sorted(server.urls)
+    assert asked == {url: 1 for url in server.urls}  # run 2 takes the other URL, not the fragment's page again
+    assert [p.source_uri for p in first.pages] == [server.urls[0]]
+
+
+def test_sitemaps_past_the_listing_limit_are_counted_and_said(tmp_path, monkeypatch):
+    from huunghi.crawl import crawl as crawl_module
+
+    monkeypatch.setattr(crawl_module, "MAX_LISTINGS", 1)
+    said: list[str] = []
+    with ListingServer(3) as server:
+        source = _source(server, 10, sitemaps=(f"{server.base}/sitemap.xml", f"{server.base}/bomb.xml"))
+        result = crawl(source, RawZone(tmp_path / "raw"), "run-1", attempt=1, say=said.append)
+    assert result.stats["listings_not_read"] == 1 and not result.quarantined
+    assert any("1 listing(s) not read" in line for line in said)
+
+
+def test_a_url_one_source_refuses_and_another_leaves_waiting_is_waiting(tmp_path):
+    zone = RawZone(tmp_path / "raw")
+    with ListingServer(6) as server:
+        refusing = crawl(_source(server, 0, name="a", follow=r"/nomatch$"), zone, "run-1", attempt=1)
+        following = crawl(_source(server, 2, name="b"), zone, "run-1", attempt=1)
+    listed = refusing.frontier + following.frontier
+    assert accounting.frontier_counts(listed) == {"listed": 6, "fetched": 2, "waiting": 4, "refused": 0}
+    table = accounting.frontier_table(listed, "run-1").to_pylist()
+    assert Counter((row["source"], row["state"]) for row in table) == {("b", "fetched"): 2, ("b", "waiting"): 4}
+
+
+def test_a_transient_failure_is_asked_again_before_pages_that_loaded_fine():
+    from huunghi.crawl.crawl import frontier_order
+
+    t0, t1 = datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC)
+    urls = ["https://a.vn/ok", "https://a.vn/slow", "https://a.vn/gone", "https://a.vn/new"]
+    published = {
+        urls[0]: {"state": "fetched", "reason": None, "last_fetched_at": t0},
+        urls[1]: {"state": "refused", "reason": "timeout", "last_fetched_at": t1},  # asked later than the others
+        urls[2]: {"state": "refused", "reason": "http_404", "last_fetched_at": t0},
+    }
+    states = {url: {} for url in urls}
+    assert frontier_order(urls, states, published, "run-2") == [urls[3], urls[1], urls[2], urls[0]]

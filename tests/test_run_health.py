@@ -101,3 +101,49 @@ def test_no_new_article_for_days_is_a_warning_in_the_log_summary_and_state(tmp_p
     summary = state.result()
     assert any("no new article for 2 day" in w for w in summary.warnings)
     assert "no new article for 2 day" in _reports(wh)[-1]["warnings"][0]
+
+
+def test_a_loaded_page_that_cannot_be_fetched_again_stays_loaded_in_one_place(tmp_path):
+    wh = tmp_path / "wh"
+    with ListingServer(3) as server:
+        config = _sources_file(tmp_path, f"{server.base}/sitemap.xml", max_pages=3)
+        pipeline(sources_file=str(config), warehouse=str(wh))
+        server.gone.add("/p/1.html")  # taken down: the next run's refetch gets a 404
+        again = pipeline(sources_file=str(config), warehouse=str(wh))
+        asked = server.pages_asked()
+    gone = f"{server.base}/p/1.html"
+    assert asked[gone] == 2 and again.counts["quarantined_new"] == 0
+    assert query(wh, "SELECT count(*) FROM quarantine") == [(0,)]
+    assert query(wh, "SELECT outcome, article_id IS NOT NULL FROM pages WHERE source_uri = ?", [gone]) in (
+        [("article", True)],
+        [("duplicate", True)],
+    )
+    assert query(wh, "SELECT count(*) FROM articles WHERE source_uri = ?", [gone]) == [(1,)]
+    assert query(wh, "SELECT state, reason FROM frontier WHERE url = ?", [gone]) == [("refused", "http_404")]
+
+
+def test_a_dry_run_does_not_move_the_frontier_on(tmp_path):
+    wh = tmp_path / "wh"
+    with ListingServer(12) as server:
+        config = _sources_file(tmp_path, f"{server.base}/sitemap.xml", max_pages=4)
+        pipeline(sources_file=str(config), warehouse=str(wh), dry_run=True)
+        pipeline(sources_file=str(config), warehouse=str(wh))
+        asked = server.pages_asked()
+    assert sorted(asked) == sorted(server.urls[:4])  # the real run takes what the dry run took, not the next 4
+    assert sorted(query(wh, "SELECT state, count(*) FROM frontier GROUP BY 1")) == [("fetched", 4), ("waiting", 8)]
+    assert query(
+        wh, "SELECT count(*) FROM frontier WHERE state = 'fetched' AND url NOT IN (SELECT source_uri FROM pages)"
+    ) == [(0,)]
+
+
+def test_two_sources_listing_the_same_urls_load_each_page_once(tmp_path):
+    wh = tmp_path / "wh"
+    with ListingServer(3) as server:
+        one = (f'sitemaps = ["{server.base}/sitemap.xml"]\nallow_private = true\nrate_per_second = 1000\n'
+               "timeout_seconds = 5\nretries = 0\nmax_pages = 3\n")  # fmt: skip
+        config = tmp_path / "sources.toml"
+        config.write_text(f'[[source]]\nname = "a"\n{one}\n[[source]]\nname = "b"\n{one}')
+        summary = pipeline(sources_file=str(config), warehouse=str(wh))
+        asked = server.pages_asked()
+    assert summary.counts["articles_new"] + summary.counts["duplicates_new"] == 3 and set(asked.values()) == {1}
+    assert query(wh, "SELECT source, count(*) FROM frontier GROUP BY 1") == [("a", 3)]

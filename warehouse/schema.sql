@@ -155,14 +155,15 @@ CREATE TABLE IF NOT EXISTS quarantine (
 );
 
 -- Every page URL a web source's listings named, and where the crawl left it; key url. A run fetches at most
--- max_pages of them: never-fetched URLs first, then the longest unasked, so every URL is reached in turn.
+-- max_pages of them, in an order read from these rows (a run that did not publish moves nothing on): never-fetched
+-- URLs first, then transient failures, then the longest unasked, so every URL is reached in turn.
 CREATE TABLE IF NOT EXISTS frontier (
     url              VARCHAR NOT NULL,   -- the page URL as listed (sitemap, feed, start page, or given)
     source           VARCHAR NOT NULL,   -- the web source that lists it (sources.toml name, or the host)
-    state            VARCHAR NOT NULL,   -- fetched (at last_fetched_at) | waiting (never fetched yet) | refused
+    state            VARCHAR NOT NULL,   -- fetched | waiting (never fetched yet) | refused (a loaded page stays loaded)
     reason           VARCHAR,            -- why refused: the quarantine's reason (http_404, timeout …) or not_followed
     first_listed_at  TIMESTAMPTZ NOT NULL,  -- when a run first found it listed
-    last_fetched_at  TIMESTAMPTZ,        -- the crawler's last request for it (NULL: never asked)
+    last_fetched_at  TIMESTAMPTZ,        -- the crawler's last request for it, answered or failed (NULL: never asked)
     run_id           VARCHAR NOT NULL    -- run that last changed the row
 );
 

@@ -97,7 +97,7 @@ class _Deadline:
             self.at += time.monotonic() - start
 
 
-def _canonical(url: str) -> str:
+def canonical(url: str) -> str:
     """Without the fragment; scheme and host lower-cased."""
     p = urlsplit(url)
     return urlunsplit((p.scheme.lower(), p.netloc.lower(), p.path or "/", p.query, ""))
@@ -363,7 +363,7 @@ class Fetcher:
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept=HTML_TYPES) -> Fetched:
         """Fetch one URL under every rule above, all of it by one deadline (timeout_seconds); the outcome says
         what happened."""
-        url = _canonical(url)
+        url = canonical(url)
         if self._backend.stopped.is_set():  # what is still queued after an abort ends without a request
             return Fetched(url, url, problem="interrupted", details="the crawl was stopped")
         deadline = _Deadline(self.source.timeout_seconds)
@@ -400,7 +400,7 @@ class Fetcher:
                 self._host(host).busy.release()
             if isinstance(result, Fetched):
                 return result
-            target = _canonical(urljoin(current, result))
+            target = canonical(urljoin(current, result))
             if refused := self.refusal(target, deadline):
                 problem = refused[0] if refused[0] in RETRYABLE else "redirect_off_site"
                 return Fetched(url, current, problem=problem, details=f"redirect to {target}: {refused[1]}")
