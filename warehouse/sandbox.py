@@ -15,8 +15,12 @@ made unable to write:
   user's other files;
 - the configuration is locked, so no statement can turn any of this back on.
 
+One gap the construction leaves: the sqlite extension (the catalog is a SQLite file) opens SQLite files by
+itself, whatever `enable_external_access` says, so `ATTACH … (TYPE sqlite)` and `sqlite_scan(…)` work in
+this connection. Only `check_query` stops those (no ATTACH; `sqlite_*`/`postgres_*` functions refused).
+
 `check_query` then refuses, with a clear message, what the construction would refuse less clearly or
-what crashes DuckDB itself: more than one statement, anything but a query, and DuckLake's maintenance
+what crashes DuckDB itself or gets past it: more than one statement, anything but a query, and DuckLake's maintenance
 functions in any spelling (`ducklake_set_option('wh', …)`, `wh.set_option(…)`, inside `query('…')`:
 `set_option` on a read-only catalog ends the process in DuckDB 1.5.5), checkpoints, and SQL it cannot
 read (`json_execute_serialized_sql`, `query()` of anything but one string constant, which DuckDB's own
