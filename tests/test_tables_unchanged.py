@@ -6,6 +6,7 @@ intended rewrites it (`.venv/bin/python scripts/table-digests.py --write`) in th
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import sys
@@ -44,7 +45,7 @@ def test_compare_names_the_differing_table_its_counts_and_rows():
     digests = _script()
 
     def table(*rows: str):
-        return digests.Table(["a"], [(digests.hashlib.sha256(r.encode()).hexdigest(), r) for r in rows])
+        return digests.Table(["a"], [(hashlib.sha256(r.encode()).hexdigest(), r) for r in rows])
 
     golden = digests.digests({"same": table('["x"]'), "changed": table('["1"]', '["2"]'), "gone": table()})
     now = {"same": table('["x"]'), "changed": table('["1"]', '["3"]', '["4"]'), "added": table('["n"]')}
