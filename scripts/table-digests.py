@@ -38,6 +38,7 @@ Tables only in the warehouse, not in the golden, and columns the golden does not
 from __future__ import annotations
 
 import argparse
+import atexit
 import fcntl
 import hashlib
 import io
@@ -292,7 +293,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--warehouse", type=Path, help="build the warehouse here and keep it (default: a temp one)")
     args = parser.parse_args(argv)
     if not os.environ.get("PREFECT_API_URL") and not os.environ.get("PREFECT_HOME"):
-        os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="huunghi-table-digests-prefect-")
+        os.environ["PREFECT_HOME"] = home = tempfile.mkdtemp(prefix="huunghi-table-digests-prefect-")
+        atexit.register(shutil.rmtree, home, True)  # registered first: runs after the server has stopped
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from huunghi.flows.api import start_local_server  # the command's own temporary server, as `huunghi run`
