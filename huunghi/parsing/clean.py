@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from huunghi.knowledge import NO_KNOWLEDGE, Knowledge, learn
@@ -54,25 +55,28 @@ def parse_html(text: str, url: str | None = None, known: Knowledge = NO_KNOWLEDG
 def _html_page(
     text: str, url: str | None, known: Knowledge, prepared: Prepared | None = None
 ) -> tuple[ParsedPage, Prepared]:
-    """The page and its prepared form: made from the HTML, or (the second pass) the one given."""
+    """The page and its prepared form: made from the HTML, or (the second pass) the one given.
+
+    The page is rendered from lexbor's DOM; lxml parses it (once) only for trafilatura: the main text of a
+    page of another layout, or the metadata that fills a date or an author its lines lack.
+    """
+    tree = lru_cache(maxsize=1)(lambda: render.parse_tree(text))
     if prepared is None:
-        tree = render.parse(text)
-        prepared = prepare_html(tree, url)
-        page = parse_prepared(prepared, known, lambda: tree)
-    else:
-        page = parse_prepared(prepared, known, lambda: render.parse(text))
+        prepared = prepare_html(render.parse(text), url, tree)
+    page = parse_prepared(prepared, known, tree)
     page.url = url or prepared.base_url
     return page, prepared
 
 
-def prepare_html(tree, url: str | None) -> Prepared:
+def prepare_html(doc: Any, url: str | None, tree: Callable[[], Any]) -> Prepared:
     """What no knowledge changes: the rendered lines of a page in the section's layout, else trafilatura's
-    paragraphs with the page's metadata."""
-    rendered = render.render(tree, url)
+    paragraphs with the page's metadata (from `tree()`, the page's lxml tree)."""
+    rendered = render.render(doc, url)
     if is_section_layout(rendered.lines, load_layout()):
         return Prepared(rendered.text, None, rendered.links, rendered.base_url)
-    meta = extract.metadata(tree, rendered.base_url)
-    paragraphs = extract.trafilatura_paragraphs(tree, meta["title"])
+    lxml_tree = tree()
+    meta = extract.metadata(lxml_tree, rendered.base_url)
+    paragraphs = extract.trafilatura_paragraphs(lxml_tree, meta["title"])
     return Prepared(None, paragraphs, rendered.links, rendered.base_url, meta)
 
 

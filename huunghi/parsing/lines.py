@@ -278,7 +278,9 @@ class PageParser:
         after_slot = False
         markup = False
         for i, line in enumerate(self.lines):
-            if IMAGE_SLOT.match(line):
+            if "|" not in line and not line.startswith("!["):  # what each pattern below needs: most lines go here
+                after_slot = after_slot and not line
+            elif IMAGE_SLOT.match(line):
                 self._label(i, "image")
                 after_slot = markup = True
             elif after_slot and line and _PIPE_END.search(line):
