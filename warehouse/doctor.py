@@ -2,10 +2,10 @@
 
 A warehouse with the old DuckDB-file catalog has it migrated to SQLite first (store.migrate_catalog). The
 catalog must open and pass its checks (DuckDB's checksums, SQLite's quick_check); every data file it
-references must be there, at its recorded size, ending in Parquet's magic bytes (on S3: listed at its recorded
-size); the warehouse rules of audit.sql must hold; files in the data path that no snapshot references (orphans: a run killed while
-writing, a full disk) are removed — never a referenced one. Runs also remove orphans before they write
-(warehouse/write.py).
+references must be there, at its recorded size, ending in Parquet's magic bytes (on S3: listed at its
+recorded size); the warehouse rules of audit.sql must hold; files in the data path that no snapshot
+references (orphans: a run killed while writing, a full disk) are removed — never a referenced one. Runs also
+remove orphans before they write (warehouse/write.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Opening the warehouse: a DuckLake catalog (a SQLite file in WAL mode) plus Parquet data files, offline.
 
-DuckDB cannot download extensions here, nor can offline users: the ducklake and sqlite extensions come
-from the PyPI packages pinned with duckdb and are installed from their files.
+DuckDB cannot download extensions here, nor can offline users: the ducklake, sqlite, postgres and httpfs (S3)
+extensions come from the PyPI packages pinned with duckdb and are installed from their files.
 
 Why SQLite: a DuckDB-file catalog serves one process at a time, so a notebook or `huunghi sql` that kept
 it open made a run's load wait, then fail. In WAL mode a reader's open transaction keeps its snapshot
