@@ -267,7 +267,8 @@ def _create_s3_secret(con: duckdb.DuckDBPyConnection, *, reader: bool = False) -
                 "read (HUUNGHI_S3_READ_KEY_ID and HUUNGHI_S3_READ_SECRET), never with the writing key"
             )
         key_id, secret, token = env.s3_read_key_id, env.s3_read_secret, None
-    options = {"TYPE": "s3", "SCOPE": _setting(DATA_PATH_VARIABLE)}
+    scope = _setting(DATA_PATH_VARIABLE) or ""
+    options = {"TYPE": "s3", "SCOPE": scope if scope.endswith("/") else scope + "/"}  # not s3://bucket/prefix-other
     if env.s3_endpoint:
         endpoint = urlsplit(env.s3_endpoint if "://" in env.s3_endpoint else f"https://{env.s3_endpoint}")
         if endpoint.scheme not in ("http", "https") or not endpoint.netloc or endpoint.path.strip("/"):
