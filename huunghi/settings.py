@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BATCH_SIZE = 2000
@@ -50,7 +50,30 @@ class Environment(BaseSettings):
     )
     dask_address: str | None = Field(None, description="`local` or a Dask scheduler address: batches on Dask.")
     catalog: str | None = Field(None, description="DuckLake catalog elsewhere, e.g. `postgres:dbname=…`.")
-    data_path: str | None = Field(None, description="Where the Parquet data files live (a shared path).")
+    data_path: str | None = Field(None, description="Where the Parquet data files live (a shared path, or s3://…).")
+    # S3-compatible storage for HUUNGHI_DATA_PATH=s3://…: the standard AWS variables, or HUUNGHI_S3_* first.
+    s3_endpoint: str | None = Field(
+        None,
+        validation_alias=AliasChoices("HUUNGHI_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+        description="An S3-compatible server's URL, e.g. http://minio.internal:9000 (default: AWS S3).",
+    )
+    s3_region: str | None = Field(
+        None, validation_alias=AliasChoices("HUUNGHI_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    s3_key_id: str | None = Field(None, validation_alias=AliasChoices("HUUNGHI_S3_KEY_ID", "AWS_ACCESS_KEY_ID"))
+    s3_secret: SecretStr | None = Field(  # SecretStr: never shown by repr, logs or errors
+        None, validation_alias=AliasChoices("HUUNGHI_S3_SECRET", "AWS_SECRET_ACCESS_KEY")
+    )
+    s3_session_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("HUUNGHI_S3_SESSION_TOKEN", "AWS_SESSION_TOKEN")
+    )
+    s3_read_key_id: str | None = Field(
+        None, description="`huunghi sql` and `huunghi search` on S3: a key that can only read the data path."
+    )
+    s3_read_secret: SecretStr | None = Field(None, description="The secret of HUUNGHI_S3_READ_KEY_ID.")
+    s3_url_style: Literal["path", "vhost"] | None = Field(
+        None, description="path (the default with an endpoint: MinIO, moto, Ceph) or vhost (AWS's default)."
+    )
     timezone: str = Field(TIMEZONE, description="The time zone `huunghi sql` and `huunghi search` show times in.")
 
     @field_validator("timezone")

@@ -2,10 +2,10 @@
 
 A warehouse with the old DuckDB-file catalog has it migrated to SQLite first (store.migrate_catalog). The
 catalog must open and pass its checks (DuckDB's checksums, SQLite's quick_check); every data file it
-references must be there, at its recorded size, ending in Parquet's magic bytes; the warehouse rules of
-audit.sql must hold; files in the data path that no snapshot references (orphans: a run killed while
-writing, a full disk) are removed — never a referenced one. Runs also remove orphans before they write
-(warehouse/write.py).
+references must be there, at its recorded size, ending in Parquet's magic bytes (on S3: listed at its
+recorded size); the warehouse rules of audit.sql must hold; files in the data path that no snapshot
+references (orphans: a run killed while writing, a full disk) are removed — never a referenced one. Runs also
+remove orphans before they write (warehouse/write.py).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def examine(root: Path, *, repair: bool = True, lock_wait: float = DEFAULT_LOCK_
         try:
             snapshot = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
             findings.append(_catalog(root, snapshot))
-            findings.append(_data_files(con))
+            findings.append(_data_files(con, store.data_path(root)))
             findings.append(_audit(con))
             findings.append(_orphans(con, repair))
         finally:
@@ -64,9 +64,10 @@ def _catalog(root: Path, snapshot: int) -> Finding:
     return Finding("catalog", "ok", f"opens, {checks}; snapshot {snapshot}")
 
 
-def _data_files(con) -> Finding:
+def _data_files(con, data_path: str) -> Finding:
     missing, wrong = [], []
     count = 0
+    remote = _remote_sizes(con, data_path) if "://" in data_path else {}
     for table in store.table_names(con):
         rows = con.execute(
             "SELECT data_file, data_file_size_bytes, delete_file, delete_file_size_bytes "
@@ -75,9 +76,15 @@ def _data_files(con) -> Finding:
         ).fetchall()
         for data, data_size, delete, delete_size in rows:
             for path, size in ((data, data_size), (delete, delete_size)):
-                if path is None or "://" in path:  # an object store: not checked from here
+                if path is None:
                     continue
                 count += 1
+                if "://" in path:  # an object store (S3): its listing's sizes; Parquet's footer is read by queries
+                    if path not in remote:
+                        missing.append(path)
+                    elif remote[path] != size:
+                        wrong.append(f"{path} ({remote[path]} bytes, catalog says {size})")
+                    continue
                 file = Path(path)
                 if not file.is_file():
                     missing.append(path)
@@ -87,6 +94,17 @@ def _data_files(con) -> Finding:
         shown = "; ".join([*(f"missing {p}" for p in missing), *(f"damaged {w}" for w in wrong)][:_SHOWN])
         return Finding("data files", "problem", f"{len(missing)} missing, {len(wrong)} damaged of {count}: {shown}")
     return Finding("data files", "ok", f"{count} referenced files present, sizes as recorded")
+
+
+def _remote_sizes(con, data_path: str) -> dict[str, int]:
+    """Every file under an object-store data path and its size, from one listing (read_blob reads no content
+    when only names and sizes are asked for)."""
+    try:
+        return dict(con.execute("SELECT filename, size FROM read_blob(?)", [data_path + "**"]).fetchall())
+    except duckdb.IOException as exc:
+        if "no files found" in str(exc).lower():
+            return {}
+        raise
 
 
 def _ends_like_parquet(path: Path) -> bool:

@@ -15,6 +15,11 @@ made unable to write:
   user's other files;
 - the configuration is locked, so no statement can turn any of this back on.
 
+Data files on S3 (HUUNGHI_DATA_PATH=s3://…) are read by DuckDB's httpfs, only under the data path, and
+DuckDB would write there too (COPY … TO the prefix works in this connection with a writing key): so the
+connection gets the read-only key (HUUNGHI_S3_READ_KEY_ID and HUUNGHI_S3_READ_SECRET) and, without one, no
+connection at all (`store.ReadOnlyKeyMissing`, one clear line) rather than the writing key.
+
 One gap the construction leaves: the sqlite extension (the catalog is a SQLite file) opens SQLite files by
 itself, whatever `enable_external_access` says, so `ATTACH … (TYPE sqlite)` and `sqlite_scan(…)` work in
 this connection. Only `check_query` stops those (no ATTACH; `sqlite_*`/`postgres_*` functions refused).
@@ -111,7 +116,8 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """The warehouse (at `snapshot`, else now) as `wh`, the search index as `search` (now only), nothing
     else, and no way to write either. A data path that is a URL (HUUNGHI_DATA_PATH=s3://…) is reached by
-    DuckDB itself, allowed only under that prefix: there, read-only credentials are what keeps it read-only.
+    DuckDB itself, allowed only under that prefix, with the read-only key (HUUNGHI_S3_READ_*, required):
+    there, the key is what keeps it read-only (DuckDB would COPY TO the prefix with a writing one).
 
     DuckDB spills to its temp folder and lets queries read it: by default `<cwd>/.tmp/`, the caller's own
     files. Here it is `temp_directory` (a private folder, which the caller removes), else none (no spilling).
@@ -120,7 +126,7 @@ def connect(
     local = "://" not in folder
     files = ReadOnlyFiles(Path(folder)) if local else None
     con = store.connect(root, read_only=True, snapshot=snapshot, data_url=data_url(root) if local else None,
-                        filesystem=files)  # fmt: skip
+                        filesystem=files, s3_reader=not local)  # fmt: skip
     try:
         if snapshot is None:
             search.attach(con, root)  # FROM search.search_articles('…')

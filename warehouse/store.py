@@ -1,7 +1,7 @@
 """Opening the warehouse: a DuckLake catalog (a SQLite file in WAL mode) plus Parquet data files, offline.
 
-DuckDB cannot download extensions here, nor can offline users: the ducklake and sqlite extensions come
-from the PyPI packages pinned with duckdb and are installed from their files.
+DuckDB cannot download extensions here, nor can offline users: the ducklake, sqlite, postgres and httpfs (S3)
+extensions come from the PyPI packages pinned with duckdb and are installed from their files.
 
 Why SQLite: a DuckDB-file catalog serves one process at a time, so a notebook or `huunghi sql` that kept
 it open made a run's load wait, then fail. In WAL mode a reader's open transaction keeps its snapshot
@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import duckdb
 import duckdb_extensions
@@ -145,15 +146,17 @@ def connect(
     snapshot: int | None = None,
     data_url: str | None = None,
     filesystem: Any | None = None,
+    s3_reader: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the warehouse attached as `wh` and selected as default; with `snapshot`,
     the warehouse as it was at that snapshot (read-only). `data_url` and `filesystem` (an fsspec
-    filesystem registered first) reach the data files another way: huunghi.warehouse.sandbox."""
+    filesystem registered first) reach the data files another way, and `s3_reader` reaches S3 with the
+    read-only key: huunghi.warehouse.sandbox."""
     root = root.resolve()  # the catalog records its data path as given at creation: always absolute
     writer = not read_only and snapshot is None
     if writer and not _setting(CATALOG_VARIABLE):
         prepare_catalog(root)  # a new warehouse's SQLite catalog, or the old DuckDB-file one migrated
-    con = _duckdb_with_extensions(filesystem)
+    con = _duckdb_with_extensions(filesystem, s3_reader=s3_reader)
     # ATTACH takes no prepared parameters; check_location() and _setting() refused quotes.
     # OVERRIDE_DATA_PATH: a warehouse folder moved or copied whole (a backup restored) reads its own data/.
     options = [f"DATA_PATH '{data_url or data_path(root)}'", "OVERRIDE_DATA_PATH TRUE", "DATA_INLINING_ROW_LIMIT 0"]
@@ -212,18 +215,87 @@ def _check_sqlite(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                              f"{found[0].splitlines()[-1][:200]}): restore it from a backup")  # fmt: skip
 
 
-def _duckdb_with_extensions(filesystem: Any | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the extensions every catalog needs, loaded from the pinned PyPI packages."""
+def _duckdb_with_extensions(filesystem: Any | None = None, *, s3_reader: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the extensions every catalog needs, loaded from the pinned PyPI packages; on S3,
+    httpfs and the credentials (`s3_reader`: the read-only key)."""
     con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
     if filesystem is not None:
         con.register_filesystem(filesystem)
     extensions = ["ducklake", "sqlite"]
     if (_setting(CATALOG_VARIABLE) or "").startswith("postgres:"):
         extensions.append("postgres")
+    on_s3 = on_object_store()
+    if on_s3:
+        extensions.append("httpfs")
     for name in extensions:
         duckdb_extensions.import_extension(name, con=con)
         con.execute(f"LOAD {name}")
+    if on_s3:
+        try:
+            _create_s3_secret(con, reader=s3_reader)
+        except BaseException:
+            con.close()
+            raise
     return con
+
+
+S3_SCHEMES = ("s3://", "s3a://", "s3n://")  # what DuckDB's httpfs reads as S3
+S3_SECRET = "huunghi_s3"
+
+
+def on_object_store() -> bool:
+    """Whether HUUNGHI_DATA_PATH puts the data files on S3-compatible storage (reached through httpfs)."""
+    return (_setting(DATA_PATH_VARIABLE) or "").startswith(S3_SCHEMES)
+
+
+class ReadOnlyKeyMissing(WarehouseError):
+    """User SQL on S3 without a read-only key: with the writing key, a query could write to the bucket."""
+
+
+def _create_s3_secret(con: duckdb.DuckDBPyConnection, *, reader: bool = False) -> None:
+    """The credentials and endpoint of the data path as a DuckDB secret of this connection only (TEMPORARY: never
+    written to ~/.duckdb), scoped to the data path. CREATE SECRET takes no prepared parameters: values with
+    quotes or control characters are refused, and an error never repeats the statement (it holds the secret).
+    `reader`: the read-only key (HUUNGHI_S3_READ_*), for user SQL, whose connection DuckDB would let write to
+    the data path with the writing key; none set is refused rather than falling back to the writing key."""
+    env = environment()
+    key_id, secret, token = env.s3_key_id, env.s3_secret, env.s3_session_token
+    if reader:
+        if not (env.s3_read_key_id and env.s3_read_secret):
+            raise ReadOnlyKeyMissing(
+                "the data files are on S3: `huunghi sql` and `huunghi search` read them with a key that can only "
+                "read (HUUNGHI_S3_READ_KEY_ID and HUUNGHI_S3_READ_SECRET), never with the writing key"
+            )
+        key_id, secret, token = env.s3_read_key_id, env.s3_read_secret, None
+    scope = _setting(DATA_PATH_VARIABLE) or ""
+    options = {"TYPE": "s3", "SCOPE": scope if scope.endswith("/") else scope + "/"}  # not s3://bucket/prefix-other
+    if env.s3_endpoint:
+        endpoint = urlsplit(env.s3_endpoint if "://" in env.s3_endpoint else f"https://{env.s3_endpoint}")
+        if endpoint.scheme not in ("http", "https") or not endpoint.netloc or endpoint.path.strip("/"):
+            raise WarehouseError("the S3 endpoint must be a URL like http://host:9000 (HUUNGHI_S3_ENDPOINT)")
+        options |= {"ENDPOINT": endpoint.netloc, "USE_SSL": endpoint.scheme == "https"}
+    options["URL_STYLE"] = env.s3_url_style or ("path" if env.s3_endpoint else "vhost")
+    for name, value in (("REGION", env.s3_region), ("KEY_ID", key_id)):
+        if value:
+            options[name] = value
+    for name, hidden in (("SECRET", secret), ("SESSION_TOKEN", token)):
+        if hidden is not None and hidden.get_secret_value():
+            options[name] = hidden.get_secret_value()
+    for name, value in options.items():
+        if isinstance(value, str) and any(ch in value for ch in "'\"\n\r\x00\\"):
+            raise WarehouseError(f"the S3 setting {name} contains quotes or control characters")
+    listed = ", ".join(f"{k} {_sql_value(v)}" for k, v in options.items())
+    try:
+        con.execute(f"CREATE OR REPLACE TEMPORARY SECRET {S3_SECRET} ({listed})")
+    except duckdb.Error as exc:  # DuckDB's message names the problem, not the values; said without them anyway
+        message = str(exc).splitlines()[0]
+        for value in (options.get("SECRET"), options.get("SESSION_TOKEN")):
+            message = message.replace(value, "***") if value else message
+        raise WarehouseError(f"the S3 settings are refused by DuckDB: {message}") from None
+
+
+def _sql_value(value: str | bool) -> str:
+    return str(value).lower() if isinstance(value, bool) else f"'{value}'"
 
 
 def prepare_catalog(root: Path) -> str | None:
