@@ -256,6 +256,8 @@ def _run(args: argparse.Namespace, server, seen: _RunProgress) -> int:
         return _fail(str(exc))
     if not args.quiet:
         _print_summary(summary)
+        if summary.nothing_new:
+            print(summary.nothing_new)
         print(f'Try:  huunghi sql "{EXAMPLE_QUERY}"')
     for warning in [] if _signalled() else summary.warnings:  # published, but something after it failed: said
         print(f"huunghi: warning: {warning}", file=sys.stderr)  # even with -q (an interruption says its line)

@@ -8,6 +8,9 @@ warehouse stays at its previous snapshot. The work itself is in the library (huu
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -26,14 +29,16 @@ from prefect.utilities.annotations import quote
 from huunghi import accounting, parallel, progress
 from huunghi.corpus import bundled_corpus
 from huunghi.crawl import sources as web
+from huunghi.dedup.articles import TABLES as DEDUP_TABLES
 from huunghi.dedup.articles import DedupResult
+from huunghi.enrich import ENRICHERS, REFERENCE_TABLE
 from huunghi.firstpass import Input, PageFile, read_again
 from huunghi.flows.runners import task_runner
 from huunghi.knowledge import Knowledge
 from huunghi.parsing.clean import second_pass
 from huunghi.parsing.confidence import REVIEW_BELOW
 from huunghi.progress import Stopwatch
-from huunghi.quality.gates import GateFailed, GateOutcome, Quality, drift_bound
+from huunghi.quality.gates import QUALITY_DIR, GateFailed, GateOutcome, Quality, drift_bound
 from huunghi.quality.report import RunReport, staleness
 from huunghi.quality.tables import cleaned_table, raw_pages_table
 from huunghi.readers import discover
@@ -58,8 +63,10 @@ from huunghi.tasks.load import load_run
 from huunghi.tasks.report import publish_report, run_tags, tag_flow_run
 from huunghi.tasks.reprocess import quarantined_inputs
 from huunghi.warehouse import reads, search, store
+from huunghi.warehouse.schema import build
 from huunghi.warehouse.write import RunInfo
 
+LAST_INPUTS = "last_inputs.json"  # under quality/: the page files of the latest published run (nothing-new check)
 STALE_STATE = "No new articles"  # the name of a Completed state that warns: the UI shows it instead of "Completed"
 
 
@@ -75,6 +82,7 @@ class RunSummary:
     counts: dict[str, int]
     stage_seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # after the data was published (e.g. the search index)
+    nothing_new: str | None = None  # the line that says the stages were skipped: every input unchanged
 
 
 @dataclass
@@ -94,6 +102,8 @@ class Run:
     frontier: list[Listed] = field(default_factory=list)  # every page URL the web sources' listings named
     web_pages: dict[str, int] | None = None  # pages each web source gave (fetched or unchanged); None: no web source
     stale: str | None = None  # the warning of a warehouse that got no new article for stale_after_days
+    fingerprint: str | None = None  # the page files of a run of local files only (see inputs_fingerprint)
+    nothing_new: str | None = None  # set when every input is unchanged since the latest run: stages skipped
 
     def page(self, uri: str) -> RawPage | PageRef:
         """A page read by this run, whole when it can be had (held, or read again from its file)."""
@@ -218,6 +228,14 @@ def ingest(run: Run) -> list[Input]:
         kept = IngestResult()
     paths = find_sources(local, settings.since) if local else []
     logger.info("%d page files from %d path(s), %d web source(s)", len(paths), len(local), len(sites))
+    if paths and not sites and settings.reprocess is None:
+        run.fingerprint = inputs_fingerprint(paths, settings)
+        if (unchanged := unchanged_inputs(run.root, run.fingerprint)) is not None:
+            run.unchanged = unchanged
+            run.nothing_new = (f"nothing new: the {len(unchanged)} page(s) of the {len(paths)} file(s) are as the "
+                               "latest run loaded them; clean, dedup and enrich skipped")  # fmt: skip
+            logger.info(run.nothing_new)
+            return []
     parallel.warm_up(len(paths) + sum(site.max_pages for site in sites))  # the workers boot meanwhile
 
     fetched, run.web_pages = read_web(sites, run.root, run.info.run_id, settings.offline)
@@ -239,6 +257,63 @@ def ingest(run: Run) -> list[Input]:
     held = [p for p in fetched.pages if p.source_uri not in same] + kept.pages
     run.held = {p.source_uri: p for p in held}
     return [PageFile.of(path) for path in paths] + held
+
+
+def inputs_fingerprint(paths: list[Path], settings: RunSettings) -> str:
+    """The run's page files as they are on disk (path, size, modification time, as the clean's cache keys
+    them) and the setting that changes what the gates make of them."""
+    digest = hashlib.sha256(settings.gate_strictness.encode())
+    for page in sorted((PageFile.of(Path(path).absolute()) for path in paths), key=lambda page: page.path):
+        digest.update(f"\0{page.path}\0{page.size}\0{page.mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _last_inputs(root: Path) -> Path:
+    return root / QUALITY_DIR / LAST_INPUTS
+
+
+def unchanged_inputs(root: Path, fingerprint: str) -> list[dict] | None:
+    """The `pages` rows of the run's inputs when it has nothing new: the same page files as the latest
+    published run, which loaded every page of them (as an article or a duplicate), and no snapshot since.
+    Re-running the same input changes no table but `runs`, so the stages need not run. None otherwise."""
+    try:
+        last = json.loads(_last_inputs(root).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(last, dict) or last.get("fingerprint") != fingerprint:
+        return None
+    if reads.read_latest_snapshot(root) != last.get("snapshot"):
+        return None  # something was published since: the stages might make something else of the pages
+    pages: dict[str, str] = last.get("pages") or {}
+    loaded = reads.read_loaded_pages(root, sorted(pages))
+    if not pages or any(loaded.get(uri, {}).get("sha256") != sha for uri, sha in pages.items()):
+        return None
+    return [loaded[uri] for uri in sorted(pages)]
+
+
+def remember_inputs(run: Run) -> None:
+    """After a published run of local files only in which every page was loaded: its page files and the
+    snapshot it published, for the next run's nothing-new check (a stale or lost file only costs a full run)."""
+    path = _last_inputs(run.root)
+    path.unlink(missing_ok=True)
+    if run.fingerprint is None or run.quarantined or run.report.snapshot is None or run.info.status != "completed":
+        return
+    pages = {uri: ref.sha256 for uri, ref in run.read.items()} | {r["source_uri"]: r["sha256"] for r in run.unchanged}
+    if not pages or None in pages.values():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"fingerprint": run.fingerprint, "snapshot": run.report.snapshot, "pages": pages}),
+                   "utf-8")  # fmt: skip
+    os.replace(tmp, path)
+
+
+def nothing_to_do(run: Run) -> tuple[DedupResult, dict[str, pa.Table]]:
+    """The stages' empty outputs for a run with nothing new (the load merges them: no change)."""
+    run.report.count("ingest", inputs=len(run.unchanged), unchanged=len(run.unchanged), pages=0, quarantined=0)
+    deduped = DedupResult(**{name: build(name, []) for name in DEDUP_TABLES}, canonical=[])
+    names = [REFERENCE_TABLE, *(e.table for e in ENRICHERS)]
+    return deduped, {name: build(name, []) for name in names}
 
 
 def clean(run: Run, inputs: list[Input]) -> list[CleanedPage]:
@@ -386,18 +461,23 @@ def stages(run: Run) -> RunSummary:
             run.info.status = "read_nothing"
             get_run_logger().error(nothing)
         warn_silent_sources(run)
-        with run.watch("clean"):  # reads the page files too, in the workers that clean them
-            articles = clean(run, inputs)
-            del inputs
-        with run.watch("dedup"):
-            deduped = deduplicate(run, articles)
-            del articles  # what later stages need of them is in the tables (memory: a run holds one form)
-        with run.watch("enrich"):
-            enriched = enrich(run, deduped)
-            deduped.canonical.clear()
+        if run.nothing_new:
+            deduped, enriched = nothing_to_do(run)
+        else:
+            with run.watch("clean"):  # reads the page files too, in the workers that clean them
+                articles = clean(run, inputs)
+                del inputs
+            with run.watch("dedup"):
+                deduped = deduplicate(run, articles)
+                del articles  # what later stages need of them is in the tables (memory: a run holds one form)
+            with run.watch("enrich"):
+                enriched = enrich(run, deduped)
+                deduped.canonical.clear()
     with run.watch("load"):
         counts = load(run, deduped, enriched)
         del deduped, enriched
+    if not run.settings.dry_run:
+        remember_inputs(run)
     if not run.settings.dry_run:
         with run.watch("search index"):
             try:
@@ -411,7 +491,7 @@ def stages(run: Run) -> RunSummary:
         raise NothingRead(nothing)
     inputs = run.report.counts["ingest"]["inputs"]
     return RunSummary(run.info.run_id, str(run.root), inputs, {**counts, "unchanged": len(run.unchanged)},
-                      run.watch.seconds, run.report.warnings)  # fmt: skip
+                      run.watch.seconds, run.report.warnings, run.nothing_new)  # fmt: skip
 
 
 @flow(name="huunghi-pipeline", log_prints=True, task_runner=task_runner())

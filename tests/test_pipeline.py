@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import shutil
@@ -418,3 +419,36 @@ def test_a_few_bad_pages_in_a_small_run_are_quarantined_not_fatal(small_corpus, 
     root = tmp_path / "wh"
     pipeline(sources=[str(src)], warehouse=str(root))
     assert query(root, "SELECT reason, count(*) FROM quarantine GROUP BY reason") == [("no_title", 2)]
+
+
+def _runs(root: Path) -> list[tuple]:
+    return query(root, "SELECT status, pages_in, articles_new + articles_updated + duplicates_new + quarantined_new "
+                       "+ stories_new + appearances_new + mentions_new FROM runs ORDER BY started_at")  # fmt: skip
+
+
+def test_rerun_with_nothing_new_skips_the_stages_and_changes_only_runs(small_corpus, tmp_path):
+    pages, other = tmp_path / "pages", tmp_path / "other"
+    files = sorted(small_corpus.rglob("*.txt"))
+    for folder, chosen in ((pages, files[:3]), (other, files[3:5])):
+        folder.mkdir()
+        for f in chosen:
+            shutil.copy2(f, folder / f.name)
+    root = tmp_path / "wh"
+    first = pipeline(sources=[str(pages)], warehouse=str(root))
+    assert first.nothing_new is None
+    loaded = dump(root)
+
+    again = pipeline(sources=[str(pages)], warehouse=str(root))
+    assert again.nothing_new is not None and "skipped" in again.nothing_new
+    assert "clean" not in again.stage_seconds and again.counts["unchanged"] == 3
+    assert dump(root) == loaded  # every table as the full rerun leaves it: only `runs` grows
+    (_, _, added), repeat = _runs(root)
+    assert added > 0 and repeat == ("completed", 3, 0)  # the run is recorded, with nothing new
+
+    pipeline(sources=[str(other)], warehouse=str(root))  # something published since: the stages run again
+    third = pipeline(sources=[str(pages)], warehouse=str(root))
+    assert third.nothing_new is None and "clean" in third.stage_seconds
+    touched = pages / files[0].name  # a page file rewritten (a newer modification time): the stages run
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    assert pipeline(sources=[str(pages)], warehouse=str(root)).nothing_new is None
+    assert [row[2] for row in _runs(root)][3:] == [0, 0]

@@ -107,6 +107,12 @@ def read_headline_counts(root: Path, keys: list[str], exclude_articles: list[str
     return dict(rows)
 
 
+def read_latest_snapshot(root: Path) -> int | None:
+    """The warehouse's latest snapshot id; None when there is no warehouse yet."""
+    rows = _read(root, f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()", {})
+    return rows[0][0] if rows else None
+
+
 def read_loaded_pages(root: Path, uris: list[str]) -> dict[str, dict]:
     """source_uri → its `pages` row, for the inputs already loaded as an article or a duplicate."""
     columns = ("source_uri", "sha256", "format", "size", "fetched_at", "outcome", "article_id", "url")
