@@ -324,9 +324,10 @@ def history(n: int, real_pages: int | None, seed: int, repeats: int = 2) -> None
             print(f"  {name}: built in {built['seconds']:,.1f} s, {_mb(disk_bytes(warehouse))} on disk; "
                   f"the load's audit alone {seconds:.2f} s ({broken})")  # fmt: skip
     stages = list(dict.fromkeys(s for _, report in rows.values() for s in report["stage_seconds"]))
-    print(f"  {'into':<34}{'wall s':>8}{'peak RSS':>10}" + "".join(f"{s[:9]:>10}" for s in stages))
+    width = {s: max(8, len(s)) + 2 for s in stages}
+    print(f"  {'into':<34}{'wall s':>8}{'peak RSS':>10}" + "".join(f"{s:>{width[s]}}" for s in stages))
     for name, (run, report) in rows.items():
-        cells = "".join(f"{report['stage_seconds'].get(s, 0.0):>10.2f}" for s in stages)
+        cells = "".join(f"{report['stage_seconds'].get(s, 0.0):>{width[s]}.2f}" for s in stages)
         print(f"  {name:<34}{run.wall:>8.2f}{_mb(run.peak()):>10}{cells}   {report['status']}")
     empty = rows["empty warehouse"][0]
     for name, (run, _) in rows.items():

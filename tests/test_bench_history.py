@@ -55,7 +55,8 @@ def test_a_run_into_the_simulated_warehouse_loads(simulated, tmp_path) -> None:
     from huunghi.flows.pipeline import pipeline
 
     root = shutil.copytree(simulated[0], tmp_path / "wh")  # the other tests' warehouse stays as built
-    summary = pipeline(sources=[str(generate(tmp_path / "pages", 3, seed=5, formats=("html.gz",)))], warehouse=root)
+    pages = generate(tmp_path / "pages", 3, seed=5, formats=("html.gz",))
+    summary = pipeline(sources=[str(pages)], warehouse=str(root))
     assert summary.counts["articles_new"] >= 1
     con = store.connect(root, read_only=True)
     try:
