@@ -343,6 +343,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, nargs="*", help="bench-scale: these corpus sizes, one run each")
     parser.add_argument("--history", type=int, help="bench-history: a warehouse of this many simulated articles")
     parser.add_argument("--real", type=int, help="bench-history: also into this many real-pipeline articles")
+    parser.add_argument("--repeats", type=int, default=2, help="bench-history: runs into each warehouse (best kept)")
     parser.add_argument("--peer", choices=["bare", "datatrove"], help=argparse.SUPPRESS)  # a peer's own process
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -358,7 +359,7 @@ def main() -> None:
     elif args.peer == "datatrove":
         _datatrove(args.input, args.out)
     elif args.history:
-        history(args.history, args.real, args.seed)
+        history(args.history, args.real, args.seed, args.repeats)
     elif args.scale:
         scale(args.scale, args.seed)
     else:
