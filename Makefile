@@ -9,7 +9,7 @@ N      ?= 2000
 export PREFECT_HOME ?= $(CURDIR)/var/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: setup run test test-fast test-random bench bench-scale lint clean
+.PHONY: setup run test test-fast test-random bench bench-scale bench-history lint clean
 
 setup: $(STAMP)
 
@@ -54,6 +54,12 @@ bench: $(BENCH_STAMP)
 
 bench-scale: $(BENCH_STAMP)
 	$(BIN)/python -m huunghi.flows.bench --scale $(SCALE)
+
+# A 3-page run into a warehouse of N simulated articles (built directly, cached under var/bench) and into an empty
+# one; REAL=20000 also into that many real-pipeline articles. `make bench-history N=1000000` for the long history.
+HISTORY_N := $(if $(filter command line,$(origin N)),$(N),100000)
+bench-history: $(BENCH_STAMP)
+	$(BIN)/python -m huunghi.flows.bench --history $(HISTORY_N) $(if $(REAL),--real $(REAL))
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

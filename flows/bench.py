@@ -9,6 +9,10 @@ Prints, for N pages (default 2,000; generated once and cached under var/bench):
 - the ratios; and the fixed cost: a 3-page run into a new warehouse, and the same run again (nothing new).
 
 `make bench-scale` prints wall, pages/s and peak memory of `huunghi run` for 2,000 / 20,000 / 200,000 pages.
+`make bench-history N=…` builds a warehouse of N simulated articles directly (flows/history.py), then prints the
+same 3-page run into it, into an empty warehouse and (`--real M`) into M real-pipeline articles: wall, peak
+memory and seconds per stage, best of two, each into a fresh copy; with the build's time, the size on disk and
+the seconds of the load's audit (warehouse/audit.sql, which the load runs over the whole warehouse).
 A benchmark, not a test: it prints figures and asserts nothing. Every figure is on the project's own
 generated corpus, which proves only what its author believed about the pages; memory is the resident
 set of the command and all its children (Prefect server, worker processes) sampled every 0.1 s.
@@ -249,11 +253,97 @@ def scale(sizes: list[int], seed: int) -> None:
         print_stages(report, run, pages)
 
 
+def three_pages(seed: int) -> Path:
+    """Three generated HTML pages of another seed than the corpora: new to every warehouse benchmarked."""
+    out = cache_dir() / "bench" / f"three-v{GENERATOR_VERSION}-{seed + 1}"
+    if not (out / ".complete").exists():
+        shutil.rmtree(out, ignore_errors=True)
+        generate(out, 3, seed + 1, formats=("html.gz",))
+        (out / "truth.jsonl").unlink()  # pages only
+        (out / ".complete").write_text("ok\n")
+    return out
+
+
+def simulated(n: int) -> tuple[Path, dict]:
+    """The warehouse of n simulated articles (cached under var/bench, rebuilt when the builder or the schema
+    changes) and how its build went."""
+    from huunghi.flows import history
+
+    root = cache_dir() / "bench" / f"history-{n}-{history.fingerprint()}"
+    built = root / "built.json"  # beside the warehouse, written last
+    if not built.exists():
+        t0 = time.perf_counter()
+        counts = history.build(root / "wh", n)
+        built.write_text(json.dumps({"seconds": time.perf_counter() - t0, "rows": counts}))
+        print(f"built {n:,} simulated articles in {time.perf_counter() - t0:.1f} s (cached in {root})")
+    return root / "wh", json.loads(built.read_text())
+
+
+def real(pages: int, seed: int) -> tuple[Path, dict]:
+    """The warehouse `huunghi run` makes of `pages` generated pages (cached under var/bench)."""
+    root = cache_dir() / "bench" / f"real-v{GENERATOR_VERSION}-{pages}-{seed}"
+    built = root / "built.json"
+    if not built.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        run, _ = huunghi_run([str(corpus(pages, seed))], root / "wh")
+        built.write_text(json.dumps({"seconds": run.wall}))
+        print(f"loaded {pages:,} real-pipeline pages in {run.wall:.1f} s (cached in {root})")
+    return root / "wh", json.loads(built.read_text())
+
+
+def into(warehouse: Path | None, pages: Path, repeats: int) -> tuple[Measured, dict]:
+    """The best (by wall) of `repeats` 3-page runs, each into a fresh copy of `warehouse` (None: an empty one)."""
+    best: tuple[Measured, dict] | None = None
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="huunghi-bench-history-") as tmp:
+            target = Path(tmp) / "wh"
+            if warehouse is not None:
+                shutil.copytree(warehouse, target)
+            outcome = huunghi_run([str(pages)], target)
+        if best is None or outcome[0].wall < best[0].wall:
+            best = outcome
+    assert best is not None
+    return best
+
+
+def history(n: int, real_pages: int | None, seed: int, repeats: int = 2) -> None:
+    from huunghi.flows.history import audit_seconds, disk_bytes
+
+    pages = three_pages(seed)
+    targets: dict[str, tuple[Path | None, dict]] = {"empty warehouse": (None, {})}
+    targets[f"{n:,} simulated articles"] = simulated(n)
+    if real_pages:
+        targets[f"{real_pages:,} real-pipeline articles"] = real(real_pages, seed)
+    rows = {name: into(warehouse, pages, repeats) for name, (warehouse, _) in targets.items()}
+
+    print(f"\na 3-page run into each warehouse (best of {repeats}, each into a fresh copy):")
+    for name, (warehouse, built) in targets.items():
+        if warehouse is not None:
+            seconds, counts = audit_seconds(warehouse)
+            broken = {k: v for k, v in counts.items() if v} or "passes"
+            print(f"  {name}: built in {built['seconds']:,.1f} s, {_mb(disk_bytes(warehouse))} on disk; "
+                  f"the load's audit alone {seconds:.2f} s ({broken})")  # fmt: skip
+    stages = list(dict.fromkeys(s for _, report in rows.values() for s in report["stage_seconds"]))
+    width = {s: max(8, len(s)) + 2 for s in stages}
+    print(f"  {'into':<34}{'wall s':>8}{'peak RSS':>10}" + "".join(f"{s:>{width[s]}}" for s in stages))
+    for name, (run, report) in rows.items():
+        cells = "".join(f"{report['stage_seconds'].get(s, 0.0):>{width[s]}.2f}" for s in stages)
+        print(f"  {name:<34}{run.wall:>8.2f}{_mb(run.peak()):>10}{cells}   {report['status']}")
+    empty = rows["empty warehouse"][0]
+    for name, (run, _) in rows.items():
+        if run is not empty:
+            print(f"  {name}: wall ×{run.wall / empty.wall:.2f}, peak RSS ×{run.peak() / max(empty.peak(), 1):.2f} "
+                  "of the empty warehouse's (goal: within 15 %)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2022)
     parser.add_argument("--scale", type=int, nargs="*", help="bench-scale: these corpus sizes, one run each")
+    parser.add_argument("--history", type=int, help="bench-history: a warehouse of this many simulated articles")
+    parser.add_argument("--real", type=int, help="bench-history: also into this many real-pipeline articles")
+    parser.add_argument("--repeats", type=int, default=2, help="bench-history: runs into each warehouse (best kept)")
     parser.add_argument("--peer", choices=["bare", "datatrove"], help=argparse.SUPPRESS)  # a peer's own process
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -268,6 +358,8 @@ def main() -> None:
             list(pool.map(_bare_trafilatura, [files[0::2], files[1::2]]))
     elif args.peer == "datatrove":
         _datatrove(args.input, args.out)
+    elif args.history:
+        history(args.history, args.real, args.seed, args.repeats)
     elif args.scale:
         scale(args.scale, args.seed)
     else:
