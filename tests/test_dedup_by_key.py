@@ -1,0 +1,156 @@
+"""Dedup reads the warehouse by key (issue 26): near-duplicate candidates through the stored LSH band keys,
+story aliases through their stored groups, and an old warehouse backfilled once; the same results as when
+dedup is given everything the warehouse holds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from huunghi.dedup.articles import DedupResult, DedupState, dedup, lookup_keys
+from huunghi.dedup.stories import group_keys
+from huunghi.records import CleanedPage, Sighting
+from huunghi.signatures import LSH_BANDS, LSH_ROWS, NUM_PERM, article_id, band_keys
+from huunghi.text import title_key
+from huunghi.warehouse import backfill, reads, store, write
+from huunghi.warehouse.schema import build
+from tests.test_dedup import BODY, _record
+
+OUDOMXAY = "Giao lưu văn nghệ hữu nghị Hà Tĩnh - Oudomxay"
+OTHER_STORY = "Đoàn đại biểu Bắc Ninh thăm tỉnh Luang Prabang"
+
+
+def _with_stories(page: CleanedPage, *titles: str) -> CleanedPage:
+    page.stories = [Sighting("sidebar", t, None, None) for t in titles]
+    return page
+
+
+def _original() -> CleanedPage:
+    return _with_stories(_record("file:///a/original.txt", BODY), OUDOMXAY, OTHER_STORY)
+
+
+def _other() -> CleanedPage:
+    body = [b.replace("Hà Giang", "Lai Châu") for b in reversed(BODY)]
+    return _record("file:///b/other.txt", body, title="Lai Châu và Phongsaly ký kết hợp tác")
+
+
+def _mirror() -> CleanedPage:
+    body = [*BODY[:3], "Lãnh đạo hai tỉnh cũng trao đổi về việc mở rộng hoạt động thương mại qua cửa khẩu."]
+    return _with_stories(_record("file:///m/mirror.txt", body), OUDOMXAY.replace("Oudomxay", "Udomxay"))
+
+
+def _load(root: Path, pages: list[CleanedPage], run_id: str) -> DedupResult:
+    """One run's dedup against the warehouse (read by key), published."""
+    result = dedup(pages, reads.read_dedup_state(root, lookup_keys(pages)), run_id)
+    tables = {name: build(name, []) for name in write.RUN_TABLES} | result.tables()
+    write.publish(root, tables, write.RunInfo(run_id, None, datetime.now(UTC)), audit=lambda counts: None)
+    return result
+
+
+def _whole(root: Path) -> DedupState:
+    """Everything the warehouse holds, as the old code read it."""
+    con = store.connect(root, read_only=True)
+    try:
+        return DedupState(
+            content=dict(con.execute("SELECT content_hash, min(article_id) FROM articles WHERE duplicate_of IS NULL "
+                                     "GROUP BY content_hash").fetchall()),  # fmt: skip
+            story_keys=dict(con.execute("SELECT title_key, story_id FROM story_aliases").fetchall()),
+            signatures=dict(con.execute("SELECT s.article_id, s.minhash FROM article_signatures s JOIN articles a "
+                                        "USING (article_id) WHERE a.duplicate_of IS NULL").fetchall()),  # fmt: skip
+        )
+    finally:
+        con.close()
+
+
+def _rows(root: Path, query: str) -> list[tuple]:
+    con = store.connect(root, read_only=True)
+    try:
+        return sorted(con.execute(query).fetchall())
+    finally:
+        con.close()
+
+
+def test_the_banding_is_the_one_datasketch_picks():
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=0.7, num_perm=NUM_PERM, weights=(0.3, 0.7))
+    assert (lsh.b, lsh.r) == (LSH_BANDS, LSH_ROWS)
+    signature = _original().minhash
+    keys = band_keys(signature)
+    assert len(keys) == LSH_BANDS and all(0 <= k < 2**64 for k in keys)
+    changed = bytearray(signature)
+    changed[LSH_ROWS * 8 * 3] ^= 1  # one value of band 3
+    assert [a == b for a, b in zip(keys, band_keys(bytes(changed)), strict=True)] == [i != 3 for i in range(16)]
+
+
+def test_a_near_duplicate_is_found_through_the_band_table_and_nothing_else_is_read(tmp_path):
+    _load(tmp_path, [_original(), _other()], "run-1")
+    mirror = _mirror()
+    state = reads.read_dedup_state(tmp_path, lookup_keys([mirror]))
+    original_id = article_id(_original().source_uri)
+    assert set(state.signatures) == {original_id}, "only the article sharing a band key, not the unrelated one"
+    assert state.story_keys == {title_key(OUDOMXAY): dedup([_original()], DedupState(), "r").stories["story_id"][0]
+                                .as_py()}, "only the alias one letter apart, not the other story's"  # fmt: skip
+    result = dedup([mirror], state, "run-2")
+    assert result.articles["duplicate_of"].to_pylist() == [original_id]
+
+
+def test_an_alias_one_letter_apart_from_a_stored_one_gets_its_story(tmp_path):
+    first = _load(tmp_path, [_original()], "run-1")
+    stored = dict(zip(first.story_aliases["title_key"].to_pylist(), first.story_aliases["story_id"].to_pylist(),
+                      strict=True))[title_key(OUDOMXAY)]  # fmt: skip
+    other = _with_stories(_other(), OUDOMXAY.replace("Oudomxay", "Udomxay"))  # a new article, not a duplicate
+    second = _load(tmp_path, [other], "run-2")
+    assert second.story_aliases.to_pylist() == [{"title_key": title_key(OUDOMXAY.replace("Oudomxay", "Udomxay")),
+                                                 "story_id": stored}]  # fmt: skip
+    assert set(second.story_appearances["story_id"].to_pylist()) == {stored}
+    new_key = title_key(OUDOMXAY.replace("Oudomxay", "Udomxay"))
+    assert _rows(tmp_path, f"SELECT group_key FROM story_alias_groups WHERE title_key = '{new_key}'") == sorted(
+        (g,) for g in group_keys(new_key)
+    )
+
+
+@pytest.mark.parametrize("literal_keys", [reads.LITERAL_KEYS, 0])
+def test_by_key_gives_what_the_whole_warehouse_gives(tmp_path, monkeypatch, literal_keys):
+    """Lookups named in the query and joined with a registered table: the same as dedup over everything."""
+    monkeypatch.setattr(reads, "LITERAL_KEYS", literal_keys)
+    _load(tmp_path, [_original(), _other()], "run-1")
+    rewritten = _record("file:///b/other.txt", [*BODY[:3], "Một câu khác hẳn ở cuối bài viết này."])
+    pages = [_mirror(), rewritten, _with_stories(_record("file:///c/copy.txt", BODY), OTHER_STORY)]
+    by_key = dedup(pages, reads.read_dedup_state(tmp_path, lookup_keys(pages)), "run-2")
+    whole = dedup(pages, _whole(tmp_path), "run-2")
+    assert {n: t.to_pylist() for n, t in by_key.tables().items()} == {n: t.to_pylist() for n, t in whole.tables().items()}
+    assert by_key.articles["duplicate_of"].to_pylist().count(None) == 1  # a real case: two copies, one rewrite
+
+
+def test_an_old_warehouse_is_backfilled_once_to_what_a_fresh_one_holds(tmp_path):
+    _load(tmp_path, [_original(), _other()], "run-1")
+    bands = "SELECT article_id, band, band_key FROM article_bands"
+    groups = "SELECT group_key, title_key FROM story_alias_groups"
+    fresh = _rows(tmp_path, bands), _rows(tmp_path, groups)
+    assert len(fresh[0]) == 2 * LSH_BANDS and len(fresh[1]) == sum(len(group_keys(title_key(t)))
+                                                                     for t in (OUDOMXAY, OTHER_STORY))  # fmt: skip
+    con = store.connect(tmp_path, read_only=False)
+    try:  # the layout before these tables
+        con.execute("DROP TABLE article_bands")
+        con.execute("DROP TABLE story_alias_groups")
+    finally:
+        con.close()
+    with pytest.raises(reads.WarehouseUnreadable):
+        reads.read_dedup_state(tmp_path, lookup_keys([_mirror()]))
+    assert backfill.backfill_dedup_keys(tmp_path) == "backfilled article_bands (32 rows), story_alias_groups (20 rows)"
+    assert (_rows(tmp_path, bands), _rows(tmp_path, groups)) == fresh, "the SQL definitions equal the Python ones"
+    assert backfill.backfill_dedup_keys(tmp_path) is None  # once
+    assert (_rows(tmp_path, bands), _rows(tmp_path, groups)) == fresh
+    mirror = _mirror()
+    assert dedup([mirror], reads.read_dedup_state(tmp_path, lookup_keys([mirror])), "run-2").articles.to_pylist() == (
+        dedup([mirror], _whole(tmp_path), "run-2").articles.to_pylist()
+    )
+
+
+def test_a_new_or_empty_warehouse_needs_no_backfill(tmp_path):
+    assert backfill.backfill_dedup_keys(tmp_path) is None
+    _load(tmp_path, [_original()], "run-1")
+    assert backfill.backfill_dedup_keys(tmp_path) is None
