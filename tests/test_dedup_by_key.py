@@ -4,6 +4,7 @@ dedup is given everything the warehouse holds."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,38 +37,74 @@ def _other() -> CleanedPage:
     return _record("file:///b/other.txt", body, title="Lai Châu và Phongsaly ký kết hợp tác")
 
 
+def _fresh(*stories: str) -> CleanedPage:
+    """An article sharing no text with the others."""
+    body = [
+        "Mùa mưa năm nay đến sớm, nông dân vùng cao khẩn trương thu hoạch lúa nương trước khi nước lũ về.",
+        "Chính quyền xã đã huy động thanh niên tình nguyện giúp các gia đình neo đơn gặt lúa và phơi thóc.",
+        "Trường học trong vùng được gia cố mái che, bảo đảm học sinh đến lớp an toàn suốt mùa mưa bão.",
+    ]
+    return _with_stories(_record("file:///d/fresh.txt", body, title="Nông dân vùng cao thu hoạch lúa nương"), *stories)
+
+
 def _mirror() -> CleanedPage:
     body = [*BODY[:3], "Lãnh đạo hai tỉnh cũng trao đổi về việc mở rộng hoạt động thương mại qua cửa khẩu."]
     return _with_stories(_record("file:///m/mirror.txt", body), OUDOMXAY.replace("Oudomxay", "Udomxay"))
 
 
+def _by_key(root: Path, pages: list[CleanedPage]) -> DedupState:
+    """What dedup reads of the warehouse for these pages, through one connection as in a run."""
+    with reads.session(root):
+        return reads.read_dedup_state(root, lookup_keys(pages))
+
+
 def _load(root: Path, pages: list[CleanedPage], run_id: str) -> DedupResult:
     """One run's dedup against the warehouse (read by key), published."""
-    result = dedup(pages, reads.read_dedup_state(root, lookup_keys(pages)), run_id)
+    result = dedup(pages, _by_key(root, pages), run_id)
     tables = {name: build(name, []) for name in write.RUN_TABLES} | result.tables()
     write.publish(root, tables, write.RunInfo(run_id, None, datetime.now(UTC)), audit=lambda counts: None)
     return result
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory) -> Path:
+    """A warehouse holding the original (with two stories) and an unrelated article: one load for the module."""
+    root = tmp_path_factory.mktemp("stored")
+    _load(root, [_original(), _other()], "run-1")
+    return root
+
+
+def _copy(stored: Path, tmp_path: Path) -> Path:
+    """The stored warehouse, for a test that writes (a copied folder reads its own data files)."""
+    return Path(shutil.copytree(stored, tmp_path / "warehouse"))
 
 
 def _whole(root: Path) -> DedupState:
     """Everything the warehouse holds, as the old code read it."""
     con = store.connect(root, read_only=True)
     try:
+        canonical = "FROM articles WHERE duplicate_of IS NULL"
         return DedupState(
-            content=dict(con.execute("SELECT content_hash, min(article_id) FROM articles WHERE duplicate_of IS NULL "
-                                     "GROUP BY content_hash").fetchall()),  # fmt: skip
+            content=dict(
+                con.execute(f"SELECT content_hash, min(article_id) {canonical} GROUP BY content_hash").fetchall()
+            ),
             story_keys=dict(con.execute("SELECT title_key, story_id FROM story_aliases").fetchall()),
-            signatures=dict(con.execute("SELECT s.article_id, s.minhash FROM article_signatures s JOIN articles a "
-                                        "USING (article_id) WHERE a.duplicate_of IS NULL").fetchall()),  # fmt: skip
+            signatures=dict(
+                con.execute(
+                    f"SELECT article_id, minhash FROM article_signatures "
+                    f"WHERE article_id IN (SELECT article_id {canonical})"
+                ).fetchall()
+            ),
         )
     finally:
         con.close()
 
 
-def _rows(root: Path, query: str) -> list[tuple]:
+def _rows(root: Path, *queries: str) -> list[list[tuple]]:
+    """Each query's rows, sorted (one connection: each costs a catalog attach)."""
     con = store.connect(root, read_only=True)
     try:
-        return sorted(con.execute(query).fetchall())
+        return [sorted(con.execute(query).fetchall()) for query in queries]
     finally:
         con.close()
 
@@ -85,10 +122,9 @@ def test_the_banding_is_the_one_datasketch_picks():
     assert [a == b for a, b in zip(keys, band_keys(bytes(changed)), strict=True)] == [i != 3 for i in range(16)]
 
 
-def test_a_near_duplicate_is_found_through_the_band_table_and_nothing_else_is_read(tmp_path):
-    _load(tmp_path, [_original(), _other()], "run-1")
+def test_a_near_duplicate_is_found_through_the_band_table_and_nothing_else_is_read(stored):
     mirror = _mirror()
-    state = reads.read_dedup_state(tmp_path, lookup_keys([mirror]))
+    state = _by_key(stored, [mirror])
     original_id = article_id(_original().source_uri)
     assert set(state.signatures) == {original_id}, "only the article sharing a band key, not the unrelated one"
     assert state.story_keys == {title_key(OUDOMXAY): dedup([_original()], DedupState(), "r").stories["story_id"][0]
@@ -97,60 +133,59 @@ def test_a_near_duplicate_is_found_through_the_band_table_and_nothing_else_is_re
     assert result.articles["duplicate_of"].to_pylist() == [original_id]
 
 
-def test_an_alias_one_letter_apart_from_a_stored_one_gets_its_story(tmp_path):
-    first = _load(tmp_path, [_original()], "run-1")
-    stored = dict(zip(first.story_aliases["title_key"].to_pylist(), first.story_aliases["story_id"].to_pylist(),
-                      strict=True))[title_key(OUDOMXAY)]  # fmt: skip
-    other = _with_stories(_other(), OUDOMXAY.replace("Oudomxay", "Udomxay"))  # a new article, not a duplicate
-    second = _load(tmp_path, [other], "run-2")
+def test_an_alias_one_letter_apart_from_a_stored_one_gets_its_story(stored, tmp_path):
+    root = _copy(stored, tmp_path)
+    (aliases,) = _rows(root, "SELECT title_key, story_id FROM story_aliases")
+    held = dict(aliases)[title_key(OUDOMXAY)]
+    second = _load(root, [_fresh(OUDOMXAY.replace("Oudomxay", "Udomxay"))], "run-2")
+    assert second.articles["duplicate_of"].to_pylist() == [None]
     assert second.story_aliases.to_pylist() == [{"title_key": title_key(OUDOMXAY.replace("Oudomxay", "Udomxay")),
-                                                 "story_id": stored}]  # fmt: skip
-    assert set(second.story_appearances["story_id"].to_pylist()) == {stored}
+                                                 "story_id": held}]  # fmt: skip
+    assert set(second.story_appearances["story_id"].to_pylist()) == {held}
     new_key = title_key(OUDOMXAY.replace("Oudomxay", "Udomxay"))
-    assert _rows(tmp_path, f"SELECT group_key FROM story_alias_groups WHERE title_key = '{new_key}'") == sorted(
+    assert _rows(root, f"SELECT group_key FROM story_alias_groups WHERE title_key = '{new_key}'")[0] == sorted(
         (g,) for g in group_keys(new_key)
     )
 
 
 @pytest.mark.parametrize("literal_keys", [reads.LITERAL_KEYS, 0])
-def test_by_key_gives_what_the_whole_warehouse_gives(tmp_path, monkeypatch, literal_keys):
+def test_by_key_gives_what_the_whole_warehouse_gives(stored, monkeypatch, literal_keys):
     """Lookups named in the query and joined with a registered table: the same as dedup over everything."""
     monkeypatch.setattr(reads, "LITERAL_KEYS", literal_keys)
-    _load(tmp_path, [_original(), _other()], "run-1")
     rewritten = _record("file:///b/other.txt", [*BODY[:3], "Một câu khác hẳn ở cuối bài viết này."])
     pages = [_mirror(), rewritten, _with_stories(_record("file:///c/copy.txt", BODY), OTHER_STORY)]
-    by_key = dedup(pages, reads.read_dedup_state(tmp_path, lookup_keys(pages)), "run-2")
-    whole = dedup(pages, _whole(tmp_path), "run-2")
-    assert {n: t.to_pylist() for n, t in by_key.tables().items()} == {n: t.to_pylist() for n, t in whole.tables().items()}
+    by_key = dedup(pages, _by_key(stored, pages), "run-2")
+    whole = dedup(pages, _whole(stored), "run-2")
+    rows = [{name: t.to_pylist() for name, t in result.tables().items()} for result in (by_key, whole)]
+    assert rows[0] == rows[1]
     assert by_key.articles["duplicate_of"].to_pylist().count(None) == 1  # a real case: two copies, one rewrite
 
 
-def test_an_old_warehouse_is_backfilled_once_to_what_a_fresh_one_holds(tmp_path):
-    _load(tmp_path, [_original(), _other()], "run-1")
+def test_an_old_warehouse_is_backfilled_once_to_what_a_fresh_one_holds(stored, tmp_path):
+    root = _copy(stored, tmp_path)
     bands = "SELECT article_id, band, band_key FROM article_bands"
     groups = "SELECT group_key, title_key FROM story_alias_groups"
-    fresh = _rows(tmp_path, bands), _rows(tmp_path, groups)
+    fresh = _rows(root, bands, groups)
     assert len(fresh[0]) == 2 * LSH_BANDS and len(fresh[1]) == sum(len(group_keys(title_key(t)))
                                                                      for t in (OUDOMXAY, OTHER_STORY))  # fmt: skip
-    con = store.connect(tmp_path, read_only=False)
+    con = store.connect(root, read_only=False)
     try:  # the layout before these tables
         con.execute("DROP TABLE article_bands")
         con.execute("DROP TABLE story_alias_groups")
     finally:
         con.close()
     with pytest.raises(reads.WarehouseUnreadable):
-        reads.read_dedup_state(tmp_path, lookup_keys([_mirror()]))
-    assert backfill.backfill_dedup_keys(tmp_path) == "backfilled article_bands (32 rows), story_alias_groups (20 rows)"
-    assert (_rows(tmp_path, bands), _rows(tmp_path, groups)) == fresh, "the SQL definitions equal the Python ones"
-    assert backfill.backfill_dedup_keys(tmp_path) is None  # once
-    assert (_rows(tmp_path, bands), _rows(tmp_path, groups)) == fresh
+        _by_key(root, [_mirror()])
+    assert backfill.backfill_dedup_keys(root) == "backfilled article_bands (32 rows), story_alias_groups (20 rows)"
+    assert _rows(root, bands, groups) == fresh, "the SQL definitions equal the Python ones"
+    assert backfill.backfill_dedup_keys(root) is None  # once
+    assert _rows(root, bands, groups) == fresh
     mirror = _mirror()
-    assert dedup([mirror], reads.read_dedup_state(tmp_path, lookup_keys([mirror])), "run-2").articles.to_pylist() == (
-        dedup([mirror], _whole(tmp_path), "run-2").articles.to_pylist()
+    assert dedup([mirror], _by_key(root, [mirror]), "run-2").articles.to_pylist() == (
+        dedup([mirror], _whole(root), "run-2").articles.to_pylist()
     )
 
 
-def test_a_new_or_empty_warehouse_needs_no_backfill(tmp_path):
+def test_a_new_or_empty_warehouse_needs_no_backfill(stored, tmp_path):
     assert backfill.backfill_dedup_keys(tmp_path) is None
-    _load(tmp_path, [_original()], "run-1")
-    assert backfill.backfill_dedup_keys(tmp_path) is None
+    assert backfill.backfill_dedup_keys(_copy(stored, tmp_path)) is None
