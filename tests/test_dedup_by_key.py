@@ -148,10 +148,14 @@ def test_an_alias_one_letter_apart_from_a_stored_one_gets_its_story(stored, tmp_
     )
 
 
-@pytest.mark.parametrize("literal_keys", [reads.LITERAL_KEYS, 0])
-def test_by_key_gives_what_the_whole_warehouse_gives(stored, monkeypatch, literal_keys):
-    """Lookups named in the query and joined with a registered table: the same as dedup over everything."""
+@pytest.mark.parametrize(
+    ("literal_keys", "each_keys"), [(reads.LITERAL_KEYS, reads.EACH_KEYS), (reads.LITERAL_KEYS, 0), (0, 0)]
+)
+def test_by_key_gives_what_the_whole_warehouse_gives(stored, monkeypatch, literal_keys, each_keys):
+    """Lookups one key at a time, named in the query, joined with a registered table: the same as dedup over
+    everything the warehouse holds."""
     monkeypatch.setattr(reads, "LITERAL_KEYS", literal_keys)
+    monkeypatch.setattr(reads, "EACH_KEYS", each_keys)
     rewritten = _record("file:///b/other.txt", [*BODY[:3], "Một câu khác hẳn ở cuối bài viết này."])
     pages = [_mirror(), rewritten, _with_stories(_record("file:///c/copy.txt", BODY), OTHER_STORY)]
     by_key = dedup(pages, _by_key(stored, pages), "run-2")
