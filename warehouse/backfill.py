@@ -3,7 +3,8 @@
 
 Done once, by the first run that holds the run lock, in its own transaction: the tables are created and
 filled in one commit, so a run killed meanwhile leaves the warehouse as it was and the next run does it
-again. A warehouse that has the tables (new, or already filled) is left alone.
+again. A warehouse that has the tables (new, or already filled) is left alone. A dry run does it too, as
+it migrates an old catalog: the layout changes, not the data (dedup could not read the warehouse otherwise).
 """
 
 from __future__ import annotations
