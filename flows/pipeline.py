@@ -30,7 +30,7 @@ from huunghi import accounting, parallel, progress
 from huunghi.corpus import bundled_corpus
 from huunghi.crawl import sources as web
 from huunghi.dedup.articles import TABLES as DEDUP_TABLES
-from huunghi.dedup.articles import DedupResult
+from huunghi.dedup.articles import DedupResult, lookup_keys
 from huunghi.enrich import ENRICHERS, REFERENCE_TABLE
 from huunghi.firstpass import Input, PageFile, read_again
 from huunghi.flows.runners import task_runner
@@ -62,7 +62,7 @@ from huunghi.tasks.gates import gate
 from huunghi.tasks.load import load_run
 from huunghi.tasks.report import publish_report, run_tags, tag_flow_run
 from huunghi.tasks.reprocess import quarantined_inputs
-from huunghi.warehouse import reads, search, store
+from huunghi.warehouse import backfill, reads, search, store
 from huunghi.warehouse.schema import build
 from huunghi.warehouse.write import RunInfo
 
@@ -371,7 +371,7 @@ def reclean_with_knowledge(run: Run, pages: list[RawPage], cleaned: CleanResult,
 
 def deduplicate(run: Run, articles: list[CleanedPage]) -> DedupResult:
     """Cleaned pages → article, paragraph and story tables, duplicates marked, that passed their suites."""
-    state = reads.read_dedup_state(run.root, sorted({r.content_hash for r in articles}))
+    state = reads.read_dedup_state(run.root, lookup_keys(articles))
     progress.report("dedup", 0, len(articles))
     deduped = dedup_articles(quote(articles), quote(state), run.info.run_id)
     progress.report("dedup", len(articles), len(articles))
@@ -454,6 +454,8 @@ def warn_silent_sources(run: Run) -> None:
 
 def stages(run: Run) -> RunSummary:
     """The process itself."""
+    if done := backfill.backfill_dedup_keys(run.root):  # a warehouse of an older version, once (we hold the lock)
+        get_run_logger().info(done)
     with reads.session(run.root):  # what the stages read of earlier runs, through one connection
         with run.watch("ingest"):
             inputs = ingest(run)

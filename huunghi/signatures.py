@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -62,3 +63,24 @@ def sketch(signature: bytes) -> MinHash:
 
     values = np.frombuffer(signature, dtype=np.uint64)
     return MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, hashvalues=values, scheme=MINHASH_SCHEME)
+
+
+# The banding datasketch's MinHashLSH(threshold=0.7, num_perm=128, weights=(0.3, 0.7)) picks (tested): two
+# signatures are near-duplicate candidates iff the 8 values of one band are equal in both.
+LSH_BANDS = 16
+LSH_ROWS = 8
+
+
+def band_keys(signature: bytes) -> list[int]:
+    """Each band's key, so candidates are found by a join on stored keys instead of an index of every signature.
+
+    Version-stable definition (the same in DuckDB SQL, see warehouse/backfill.py): band i is bytes
+    [64 i, 64 i + 64) of the stored signature (its 8 uint64 little-endian values); its key is the first 8
+    bytes of that slice's MD5, read big-endian as an unsigned 64-bit integer. Equal bands give equal keys;
+    a key collision only adds a candidate, which the banding check and the Jaccard estimate then drop.
+    """
+    width = LSH_ROWS * 8
+    return [
+        int.from_bytes(hashlib.md5(signature[i * width : (i + 1) * width]).digest()[:8], "big")
+        for i in range(LSH_BANDS)
+    ]

@@ -122,6 +122,21 @@ CREATE TABLE IF NOT EXISTS article_signatures (
     minhash     BLOB NOT NULL            -- 128 MinHash values (uint32, little-endian) of its word 5-shingles
 );
 
+-- The LSH band keys of each canonical article's signature, so a run finds its near-duplicate candidates by a
+-- join instead of reading every signature (huunghi/signatures.py: band_keys); key (article_id, band).
+CREATE TABLE IF NOT EXISTS article_bands (
+    article_id  VARCHAR NOT NULL,        -- a canonical article (as in article_signatures)
+    band        TINYINT NOT NULL,        -- 0–15: values 8 band … 8 band + 7 of the signature
+    band_key    UBIGINT NOT NULL         -- first 8 bytes (big-endian) of the MD5 of the band's 64 stored bytes
+);
+
+-- The groups of each story alias (huunghi/dedup/stories.py: group_keys): a run reads only the aliases that
+-- share a group with its titles; key (group_key, title_key).
+CREATE TABLE IF NOT EXISTS story_alias_groups (
+    group_key  VARCHAR NOT NULL,         -- the key without spaces, or "<words> <position> <key without that word>"
+    title_key  VARCHAR NOT NULL          -- the alias (story_aliases.title_key)
+);
+
 -- Headline-like lines standing among article lines (as title keys), counted across pages to find site
 -- furniture;
 -- key (line_key, article_id).

@@ -19,9 +19,11 @@ from huunghi.enrich import TABLES as ENRICHED
 from huunghi.warehouse import store
 
 # Tables whose rows belong to one article: replaced whole when the article's input changed.
-PER_ARTICLE = ("articles", "paragraphs", "story_appearances", "headline_lines", "article_signatures", *ENRICHED)
+PER_ARTICLE = ("articles", "paragraphs", "story_appearances", "headline_lines", "article_signatures", "article_bands",
+               *ENRICHED)  # fmt: skip
 # Everything a run hands to the load, by warehouse table name.
-RUN_TABLES = (*PER_ARTICLE, "stories", "story_aliases", "entities", "pages", "quarantine", "frontier")
+RUN_TABLES = (*PER_ARTICLE, "stories", "story_aliases", "story_alias_groups", "entities", "pages", "quarantine",
+              "frontier")  # fmt: skip
 
 
 @dataclass
@@ -82,6 +84,9 @@ def write_run(con: duckdb.DuckDBPyConnection, t: dict[str, pa.Table]) -> tuple[d
             "WHERE article_id IN (SELECT article_id FROM changed)"
         ).fetchone()[0]
 
+    con.execute(f"""
+        INSERT INTO story_alias_groups ({_columns(t["story_alias_groups"])}) SELECT {_columns(t["story_alias_groups"])}
+        FROM new_story_alias_groups WHERE title_key NOT IN (SELECT title_key FROM story_aliases)""")  # before them
     con.execute(f"""
         INSERT INTO story_aliases ({_columns(t["story_aliases"])}) SELECT {_columns(t["story_aliases"])}
         FROM new_story_aliases WHERE title_key NOT IN (SELECT title_key FROM story_aliases)""")

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from huunghi.dedup.stories import cluster_titles, pick
+from huunghi.dedup.stories import cluster_titles, group_keys, pick
 from huunghi.records import ArticleText, CleanedPage
-from huunghi.signatures import NUM_PERM, article_id, sketch
+from huunghi.signatures import NUM_PERM, article_id, band_keys, sketch
 from huunghi.text import title_key
 from huunghi.warehouse.schema import build
 
@@ -27,11 +27,34 @@ ENRICHED_KINDS = ("lead", "body")  # the paragraphs enrichers read: captions and
 
 @dataclass
 class DedupState:
-    """What the warehouse already holds, as far as dedup needs it."""
+    """What the warehouse already holds, as far as this run's pages can meet it (read by `DedupKeys`): the
+    whole warehouse gives the same result, only slower."""
 
     content: dict[str, str] = field(default_factory=dict)  # content hash → canonical article id
-    story_keys: dict[str, str] = field(default_factory=dict)  # title key → story id
-    signatures: dict[str, bytes] = field(default_factory=dict)  # canonical article id → MinHash
+    story_keys: dict[str, str] = field(default_factory=dict)  # title key → story id (sharing a group with the run's)
+    # canonical article id → MinHash: this run's own articles, and those sharing an LSH band key with one
+    signatures: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class DedupKeys:
+    """The keys dedup looks the warehouse up by, so that nothing proportional to the warehouse is read."""
+
+    content_hashes: list[str]
+    article_ids: list[str]
+    bands: list[tuple[int, int]]  # (band, band key) of each page's signature
+    title_groups: list[str]  # group keys of every story title key the pages show
+
+
+def lookup_keys(pages: list[CleanedPage]) -> DedupKeys:
+    """What to read of the warehouse for these pages (a superset is harmless: dedup checks every match)."""
+    titles = {title_key(story.title) for page in pages for story in page.stories}
+    return DedupKeys(
+        content_hashes=sorted({p.content_hash for p in pages}),
+        article_ids=sorted({article_id(p.source_uri) for p in pages}),
+        bands=sorted({(band, key) for p in pages for band, key in enumerate(band_keys(p.minhash))}),
+        title_groups=sorted({group for key in titles for group in group_keys(key)}),
+    )
 
 
 @dataclass
@@ -43,6 +66,8 @@ class DedupResult:
     story_appearances: pa.Table
     headline_lines: pa.Table
     article_signatures: pa.Table
+    article_bands: pa.Table
+    story_alias_groups: pa.Table
     canonical: list[ArticleText]  # what enrichers read of the articles that are not duplicates
 
     def tables(self) -> dict[str, pa.Table]:
@@ -51,7 +76,7 @@ class DedupResult:
 
 
 TABLES = ("articles", "paragraphs", "stories", "story_aliases", "story_appearances", "headline_lines",
-          "article_signatures")  # fmt: skip
+          "article_signatures", "article_bands", "story_alias_groups")  # fmt: skip
 
 
 def article_text(aid: str, rec: CleanedPage) -> ArticleText:
@@ -119,7 +144,7 @@ def dedup(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResu
             duplicate_of[aid] = canon
     duplicate_of.update(_near_duplicates(records, duplicate_of, known))
 
-    articles, paragraphs, sightings, canonical, headlines, signatures = [], [], [], [], [], []
+    articles, paragraphs, sightings, canonical, headlines, signatures, bands = [], [], [], [], [], [], []
     for aid, rec in records:
         articles.append(
             {
@@ -147,6 +172,7 @@ def dedup(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResu
             continue  # kept once: a duplicate's paragraphs and stories are its canonical's
         canonical.append(article_text(aid, rec))
         signatures.append({"article_id": aid, "minhash": rec.minhash})
+        bands.extend({"article_id": aid, "band": b, "band_key": key} for b, key in enumerate(band_keys(rec.minhash)))
         paragraphs.extend(
             {"article_id": aid, "position": pos, "kind": kind, "text": text}
             for pos, (kind, text) in enumerate(rec.paragraphs)
@@ -180,6 +206,7 @@ def dedup(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResu
         for sid, forms in sorted(titles.items())
     ]
     aliases = [{"title_key": k, "story_id": sid} for k, sid in sorted(ids.items()) if k not in known.story_keys]
+    groups = [{"group_key": g, "title_key": a["title_key"]} for a in aliases for g in group_keys(a["title_key"])]
     return DedupResult(
         articles=build("articles", articles),
         paragraphs=build("paragraphs", paragraphs),
@@ -188,5 +215,7 @@ def dedup(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResu
         story_appearances=build("story_appearances", appearances),
         headline_lines=build("headline_lines", headlines),
         article_signatures=build("article_signatures", signatures),
+        article_bands=build("article_bands", bands),
+        story_alias_groups=build("story_alias_groups", groups),
         canonical=canonical,
     )

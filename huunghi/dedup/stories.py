@@ -40,8 +40,18 @@ def _groups(key: str) -> list[tuple]:
     return groups
 
 
+def group_keys(key: str) -> list[str]:
+    """A title key's groups as strings, stored per alias (`story_alias_groups`) so that a run looks up only the
+    aliases that could join its titles: the no-space form, and `<words> <position> <key without that word>`
+    (a no-space form has no space, so the two never meet). Same definition in SQL: warehouse/backfill.py."""
+    return [g[1] if g[0] == "nospace" else f"{g[0]} {g[1]} {g[2]}" for g in _groups(key)]
+
+
 def cluster_titles(keys: set[str], existing: dict[str, str]) -> dict[str, str]:
-    """Title key → story id for the given keys: near-identical keys share one id, an existing one if any."""
+    """Title key → story id for the given keys: near-identical keys share one id, an existing one if any.
+
+    Only the existing keys that share a group with a given key matter: the others may be left out of
+    `existing` (the run passes only those, looked up by `group_keys`)."""
     members: dict[tuple, set[str]] = defaultdict(set)
     for key in keys:
         for group in _groups(key):
