@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from huunghi.enrich import reference_rows
 from huunghi.text import stable_id
-from huunghi.warehouse import search, store
+from huunghi.warehouse import backfill, search, store
 from huunghi.warehouse.schema import schemas, sql_text
 
 ARTICLES_PER_RUN = 1000  # one `runs` row per this many articles (a daily run of a large site)
@@ -167,6 +167,9 @@ GENERATORS: dict[str, str] = {
                'no_title' AS reason, 'the page has no title' AS details, NULL AS raw, '{SIM_RUN}000000' AS run_id
         FROM range(getvariable('n') // {QUARANTINE_EVERY}) t(q)""",
     "frontier": "SELECT * FROM wh.frontier WHERE false",  # file sources list no URLs: a history of pages read
+    # dedup's lookup tables, derived from the rows above as the backfill of an older warehouse derives them
+    "article_bands": backfill.bands_select("wh.article_signatures"),
+    "story_alias_groups": backfill.groups_select("wh.story_aliases"),
 }
 
 

@@ -17,22 +17,30 @@ from huunghi.warehouse import store
 TABLES = ("article_bands", "story_alias_groups")
 HEX = LSH_ROWS * 16  # hex digits of one band: 8 values of 8 bytes
 
+
 # huunghi/signatures.py: band_keys, in SQL: band i is bytes [64 i, 64 i + 64) of the signature (hex: 128 digits).
-BANDS_SQL = f"""
-    INSERT INTO article_bands (article_id, band, band_key)
-    SELECT article_id, band::TINYINT,
-           ('0x' || substr(md5(unhex(substr(hex(minhash), 1 + band * {HEX}, {HEX}))), 1, 16))::UBIGINT
-    FROM article_signatures, range({LSH_BANDS}) AS bands(band)"""
+def bands_select(signatures: str = "article_signatures") -> str:
+    """The band rows of every signature in `signatures` (a table with article_id, minhash)."""
+    return f"""
+    SELECT article_id, band::TINYINT AS band,
+           ('0x' || substr(md5(unhex(substr(hex(minhash), 1 + band * {HEX}, {HEX}))), 1, 16))::UBIGINT AS band_key
+    FROM {signatures}, range({LSH_BANDS}) AS bands(band)"""
+
 
 # huunghi/dedup/stories.py: group_keys, in SQL: the no-space form; for keys of 4 words or more, each word left out.
-GROUPS_SQL = """
-    INSERT INTO story_alias_groups (group_key, title_key)
-    SELECT replace(title_key, ' ', ''), title_key FROM story_aliases
+def groups_select(aliases: str = "story_aliases") -> str:
+    """The group rows of every title key in `aliases` (a table with title_key)."""
+    return f"""
+    SELECT replace(title_key, ' ', '') AS group_key, title_key FROM {aliases}
     UNION ALL
     SELECT len(words) || ' ' || i || ' ' || array_to_string(list_concat(words[1:i], words[i + 2:]), ' '), title_key
-    FROM (SELECT title_key, string_split(title_key, ' ') AS words FROM story_aliases)
+    FROM (SELECT title_key, string_split(title_key, ' ') AS words FROM {aliases})
     CROSS JOIN LATERAL (SELECT unnest(range(len(words))) AS i)
     WHERE len(words) >= 4"""
+
+
+BANDS_SQL = f"INSERT INTO article_bands (article_id, band, band_key) {bands_select()}"
+GROUPS_SQL = f"INSERT INTO story_alias_groups (group_key, title_key) {groups_select()}"
 
 
 def backfill_dedup_keys(root: Path) -> str | None:
