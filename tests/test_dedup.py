@@ -123,3 +123,23 @@ def test_a_rewritten_article_and_a_copy_of_its_new_text_make_no_cycle():
         marks = dict(zip(*(dedup([first, second], known, "run").articles[c].to_pylist()
                           for c in ("article_id", "duplicate_of")), strict=True))  # fmt: skip
         assert marks == {held_id: None, copy_id: held_id}
+
+
+def test_a_copy_of_a_near_duplicate_points_at_the_canonical_article():
+    """One run brings an article P, a republished T that nearly repeats it, and an exact copy H of T (its HTML
+    form, say). When T is H's canonical by content but itself a near-duplicate of P, H must point at P: a copy
+    pointing at a copy broke the warehouse audit (`duplicates_of_missing_articles`) and stopped the run."""
+    from huunghi.signatures import article_id
+
+    def uri(name: str, after: str = "") -> str:  # the first name whose id sorts after `after`'s
+        return next(u for n in range(1000) if article_id(u := f"file:///{name}{n}.txt") > after)
+
+    p = uri("p")
+    t = uri("t", article_id(p))
+    h = uri("h", article_id(t))
+    trimmed = [*BODY[:3], "Lãnh đạo hai tỉnh cũng trao đổi về việc mở rộng hoạt động thương mại qua cửa khẩu."]
+    pages = [_record(p, BODY), _record(t, trimmed), _record(h, trimmed)]
+    for order in (pages, pages[::-1]):
+        marks = dict(zip(*(dedup(order, DedupState(), "run").articles[c].to_pylist()
+                          for c in ("source_uri", "duplicate_of")), strict=True))  # fmt: skip
+        assert marks == {p: None, t: article_id(p), h: article_id(p)}

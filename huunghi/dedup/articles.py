@@ -143,6 +143,9 @@ def dedup(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResu
         if canon != aid:
             duplicate_of[aid] = canon
     duplicate_of.update(_near_duplicates(records, duplicate_of, known))
+    for aid in duplicate_of:  # a copy of an article that is itself a near-duplicate points at the canonical one
+        while duplicate_of[aid] in duplicate_of:
+            duplicate_of[aid] = duplicate_of[duplicate_of[aid]]
 
     articles, paragraphs, sightings, canonical, headlines, signatures, bands = [], [], [], [], [], [], []
     for aid, rec in records:
