@@ -47,6 +47,8 @@ def session(root: Path) -> Iterator[None]:
         if con is not None:
             with _session_lock:
                 _session.pop(key, None)
+                for old in [k for k in _session_snapshots if k[0] == key]:
+                    del _session_snapshots[old]
             con.close()
         close_pinned()
 
@@ -131,6 +133,7 @@ class StoredKnowledge:
 _answers: dict[StoredKnowledge, tuple[set[str], set[str], set[str]]] = {}  # per process: keys asked, found
 _answers_lock = threading.Lock()
 _pinned: dict[tuple[Path, int], duckdb.DuckDBPyConnection] = {}  # per process: one connection per snapshot
+_session_snapshots: dict[tuple[Path, int], int | None] = {}
 
 
 def stored_knowledge(root: Path) -> StoredKnowledge | None:
@@ -141,8 +144,14 @@ def stored_knowledge(root: Path) -> StoredKnowledge | None:
 
 
 def _read_at(snapshot: int, root: Path, query: str, tables: dict[str, pa.Table]) -> list[tuple]:
-    """A read-only query on the warehouse as it was at `snapshot`, through this process's connection to it."""
+    """A read-only query on the warehouse as it was at `snapshot`: through the run's session when that is where
+    the warehouse still is (the run holds the run lock: no other run writes meanwhile), else through this
+    process's own connection to the snapshot (a worker's, opened once per run)."""
     key = (root.resolve(), snapshot)
+    with _session_lock:
+        shared = _session.get(key[0])
+    if shared is not None and _session_at(key, shared) == snapshot:
+        return _read(root, query, tables)
     with _session_lock:
         if key not in _pinned:
             for old in [k for k in _pinned if k[0] == key[0]]:  # an older snapshot's: a later run's worker
@@ -158,6 +167,17 @@ def _read_at(snapshot: int, root: Path, query: str, tables: dict[str, pa.Table])
         return _nothing_stored_yet(root, con, exc)
     finally:
         con.close()
+
+
+def _session_at(key: tuple[Path, int], shared: duckdb.DuckDBPyConnection) -> int | None:
+    """The snapshot the session's connection reads (asked once per session and snapshot)."""
+    with _session_lock:
+        if key in _session_snapshots:
+            return _session_snapshots[key]
+    rows = _read(key[0], f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()", {})
+    with _session_lock:
+        _session_snapshots[key] = rows[0][0] if rows else None
+    return _session_snapshots[key]
 
 
 def close_pinned() -> None:
