@@ -25,6 +25,14 @@ def _unrelated(n: int) -> list[str]:
 
 
 def _warehouse(root: Path, titles: list[str], lines: list[str] = ()) -> reads.StoredKnowledge:
+    """A warehouse filled as `_fill` does, and its knowledge as the flow ships it."""
+    _fill(root, titles, lines)
+    stored = reads.stored_knowledge(root)
+    assert stored is not None
+    return stored
+
+
+def _fill(root: Path, titles: list[str], lines: list[str] = ()) -> None:
     """A warehouse holding these stories (with their alias rows, as every run writes them) and these lines
     on BOILERPLATE_MIN_PAGES articles each."""
     con = store.connect(store.check_location(root, create=True), read_only=False)
@@ -38,9 +46,6 @@ def _warehouse(root: Path, titles: list[str], lines: list[str] = ()) -> reads.St
         [("k", pa.string()), ("a", pa.string())])))  # fmt: skip
     con.execute("INSERT INTO headline_lines SELECT k, a FROM h")
     con.close()
-    stored = reads.stored_knowledge(root)
-    assert stored is not None
-    return stored
 
 
 def _raw(text: str, name: str = "p") -> RawPage:
