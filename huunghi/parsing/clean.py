@@ -203,7 +203,7 @@ def clean_chunk(pages: Sequence[Page], known: Knowledge = NO_KNOWLEDGE, stored: 
     items = [(page, None) if isinstance(page, RawPage) else page for page in pages]
     if stored is not None:
         items = [(raw, prepared or _prepared(raw)) for raw, prepared in items]
-        probe.ask({title_key(line) for raw, prepared in items for line in _lines(raw, prepared)})
+        probe.ask({key for raw, prepared in items for line in _lines(raw, prepared) for key in _keys(line)})
     outs: list[CleanedPage | Quarantined] = []
     pending: list[set[str]] = []
     for raw, prepared in items:
@@ -253,6 +253,16 @@ def _lines(raw: RawPage, prepared: Prepared | None) -> list[str]:
     if prepared.lines is not None:
         return prepared.lines.split("\n")
     return [text for _, text in prepared.paragraphs]
+
+
+def _keys(line: str) -> list[str]:
+    """The keys a parse of a line asks first: the line's, and for a headline-like line (maybe titles joined)
+    those of its word prefixes and suffixes, where joined titles are split."""
+    if not is_headline(line):
+        return [title_key(line)]
+    words = line.split(" ")
+    return [title_key(line), *(title_key(" ".join(part)) for c in range(2, len(words) - 1)
+                               for part in (words[:c], words[c:]))]  # fmt: skip
 
 
 def second_pass(
