@@ -34,7 +34,7 @@ from huunghi.dedup.articles import DedupResult, lookup_keys
 from huunghi.enrich import ENRICHERS, REFERENCE_TABLE
 from huunghi.firstpass import Input, PageFile, read_again
 from huunghi.flows.runners import task_runner
-from huunghi.knowledge import Knowledge
+from huunghi.knowledge import NO_KNOWLEDGE
 from huunghi.parsing.clean import second_pass
 from huunghi.parsing.confidence import REVIEW_BELOW
 from huunghi.progress import Stopwatch
@@ -320,10 +320,10 @@ def clean(run: Run, inputs: list[Input]) -> list[CleanedPage]:
     """Inputs → cleaned pages that passed `raw_pages` and `cleaned`. Each batch is read and cleaned in one go
     with what earlier runs learned (huunghi/firstpass.py); then the doubtful pages are cleaned again with what
     this whole run learned."""
-    known = reads.read_knowledge(run.root)
+    stored = reads.stored_knowledge(run.root)  # asked by key in the workers: never loaded whole
     batches = in_batches(inputs, run.settings.batch_size)
     futures = [named(read_and_clean_pages, f"clean batch {i}/{len(batches)}")
-               .submit(shipped(batch), shipped(known)) for i, batch in enumerate(batches, 1)]  # fmt: skip
+               .submit(shipped(batch), NO_KNOWLEDGE, stored) for i, batch in enumerate(batches, 1)]  # fmt: skip
     progress.report("clean", 0, len(inputs))
     parts: list[FirstPass] = []
     done = 0
@@ -344,7 +344,7 @@ def clean(run: Run, inputs: list[Input]) -> list[CleanedPage]:
     refused = [q for q in first.cleaned.quarantined if q.source_uri not in verdict.flagged]
     kept = [p for p in first.kept if p.source_uri not in verdict.flagged]
     run.held.update((p.source_uri, p) for p in kept)  # a gate below may set one aside
-    cleaned = reclean_with_knowledge(run, kept, CleanResult(passed, refused), known)
+    cleaned = reclean_with_knowledge(run, kept, CleanResult(passed, refused), stored)
     run.quarantined.extend(cleaned.quarantined)
 
     run.quality.drift_max_share = drift_bound(*reads.read_doubtful_share(run.root, REVIEW_BELOW))
@@ -360,13 +360,17 @@ def clean(run: Run, inputs: list[Input]) -> list[CleanedPage]:
     return articles
 
 
-def reclean_with_knowledge(run: Run, pages: list[RawPage], cleaned: CleanResult, known: Knowledge) -> CleanResult:
-    """Second look, with what the whole run learned, at the pages whose parse knowledge could change."""
+def reclean_with_knowledge(
+    run: Run, pages: list[RawPage], cleaned: CleanResult, stored: reads.StoredKnowledge | None
+) -> CleanResult:
+    """Second look, with what the whole run learned, at the pages whose parse knowledge could change; what
+    earlier runs learned is asked by key (`stored`), the run's own knowledge is held whole."""
     ids = [article_id(r.source_uri) for r in cleaned.articles]
     keys = sorted({key for r in cleaned.articles for key in r.headline_lines})
-    stored = reads.read_headline_counts(run.root, keys, ids)
+    counts = reads.read_headline_counts(run.root, keys, ids)
     again = named(clean_pages, "clean again with the run's knowledge")
-    return second_pass(pages, cleaned, known, stored, lambda doubtful, learned: again(quote(doubtful), quote(learned)))
+    return second_pass(pages, cleaned, NO_KNOWLEDGE, counts,
+                       lambda doubtful, learned: again(quote(doubtful), quote(learned), stored), stored)  # fmt: skip
 
 
 def deduplicate(run: Run, articles: list[CleanedPage]) -> DedupResult:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from huunghi.knowledge import NO_KNOWLEDGE, Knowledge
+from huunghi.knowledge import NO_KNOWLEDGE, Knowledge, Lookup
 from huunghi.parsing.clean import clean_chunk
 from huunghi.readers import read_files
 from huunghi.records import FirstPass, PageRef, RawPage
@@ -47,23 +47,23 @@ def ref_of(page: RawPage, origin: str | None) -> PageRef:
                    odd_char_share(page.text), origin)  # fmt: skip
 
 
-def read_and_clean(inputs: Sequence[Input], known: Knowledge = NO_KNOWLEDGE) -> FirstPass:
-    """Every page of the inputs, read and cleaned with `known`, in input order."""
+def read_and_clean(inputs: Sequence[Input], known: Knowledge = NO_KNOWLEDGE, stored: Lookup | None = None) -> FirstPass:
+    """Every page of the inputs, read and cleaned with `known` (and what `stored` answers by key), in input
+    order; the pages are cleaned together, so the warehouse is asked once for all their keys."""
     out = FirstPass()
+    pages: list[RawPage] = []
     for item in inputs:
         if isinstance(item, RawPage):
-            pages, origin = [item], None
+            read, origin = [item], None
         else:
-            read = read_files([Path(item.path)])
-            out.unreadable.extend(read.quarantined)
-            pages, origin = read.pages, item.path
-        for page in pages:
-            out.refs.append(ref_of(page, origin))
-            cleaned = clean_chunk([page], known)
-            out.cleaned.articles.extend(cleaned.articles)
-            out.cleaned.quarantined.extend(cleaned.quarantined)
-            if any(r.needs_knowledge for r in cleaned.articles):
-                out.kept.append(page)
+            found = read_files([Path(item.path)])
+            out.unreadable.extend(found.quarantined)
+            read, origin = found.pages, item.path
+        out.refs.extend(ref_of(page, origin) for page in read)
+        pages.extend(read)
+    out.cleaned = clean_chunk(pages, known, stored)
+    doubtful = {r.source_uri for r in out.cleaned.articles if r.needs_knowledge}
+    out.kept = [page for page in pages if page.source_uri in doubtful]
     return out
 
 

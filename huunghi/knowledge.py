@@ -8,7 +8,7 @@ so the outcome does not depend on page order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from huunghi.records import CleanedPage
@@ -22,6 +22,12 @@ class Knowledge:
 
     titles: frozenset[str] = frozenset()
     lines: frozenset[str] = frozenset()
+
+    def has_title(self, key: str) -> bool:
+        return key in self.titles
+
+    def has_line(self, key: str) -> bool:
+        return key in self.lines
 
 
 NO_KNOWLEDGE = Knowledge()
@@ -46,3 +52,49 @@ def learn(articles: Sequence[CleanedPage], known: Knowledge, stored_counts: dict
         if len(pages.get(line, ())) + stored.get(line, 0) >= BOILERPLATE_MIN_PAGES
     }
     return Knowledge(titles=frozenset(titles), lines=frozenset(known.lines | frequent))
+
+
+Lookup = Callable[[Sequence[str]], Knowledge]  # title keys → those of them the warehouse knows (as titles, as lines)
+
+
+class Probe:
+    """Knowledge answered key by key: from `known` (held whole: small, the run's own), else from what `stored`
+    (the warehouse, looked up by key) answered so far. A key not asked yet answers no and is noted as pending:
+    the parse that probed it stands only once the key is looked up and found unknown. So a run asks the
+    warehouse only for its own keys, never loads all it knows (millions of keys at 10^6 articles)."""
+
+    def __init__(self, known: Knowledge, stored: Lookup | None) -> None:
+        self.known = known
+        self.stored = stored
+        self.asked: set[str] = set()
+        self.found = Knowledge()
+        self.pending: set[str] = set()
+
+    def has_title(self, key: str) -> bool:
+        return key in self.known.titles or self._stored(key, self.found.titles)
+
+    def has_line(self, key: str) -> bool:
+        return key in self.known.lines or self._stored(key, self.found.lines)
+
+    def _stored(self, key: str, found: frozenset[str]) -> bool:
+        if self.stored is None:
+            return False
+        if key not in self.asked:
+            self.pending.add(key)
+            return False
+        return key in found
+
+    def ask(self, keys: Iterable[str]) -> None:
+        """Look up, in one query, the keys not asked yet."""
+        new = sorted(set(keys) - self.asked)
+        if self.stored is None or not new:
+            return
+        got = self.stored(new)
+        self.found = Knowledge(self.found.titles | got.titles, self.found.lines | got.lines)
+        self.asked.update(new)
+
+    def any_known(self, keys: Iterable[str]) -> bool:
+        return any(k in self.found.titles or k in self.found.lines for k in keys)
+
+
+Known = Knowledge | Probe  # what the parser asks: has_title(key), has_line(key)

@@ -15,6 +15,7 @@ from huunghi.parsing.clean import Page, clean_chunk
 from huunghi.readers.files import absolute
 from huunghi.records import CleanResult, FirstPass, Quarantined, RawPage
 from huunghi.tasks.caching import CACHE_EXPIRATION, inputs_key
+from huunghi.warehouse.reads import StoredKnowledge
 
 # Cleaning is deterministic: the same inputs, knowledge and code give the same result, kept for a day.
 # No Prefect timeout_seconds: the batches run in Prefect's worker threads, where its timeout cannot interrupt
@@ -39,17 +40,25 @@ def _timed_out_pages(limit: float, pages: Sequence[Page]) -> CleanResult:
 
 
 @task(name="read and clean pages", retries=1, retry_delay_seconds=1, **CACHED)
-def read_and_clean_pages(inputs: list[Input], known: Knowledge = NO_KNOWLEDGE) -> FirstPass:
-    """Read a batch of page files (or pages fetched) and clean them with what earlier runs taught, each in the
-    worker that read it; cached on the files (path, size, time) or pages' hashes, the knowledge and the code."""
+def read_and_clean_pages(
+    inputs: list[Input], known: Knowledge = NO_KNOWLEDGE, stored: StoredKnowledge | None = None
+) -> FirstPass:
+    """Read a batch of page files (or pages fetched) and clean them with what earlier runs taught (`stored`,
+    asked by key in the workers), each in the worker that read it; cached on the files (path, size, time) or
+    pages' hashes, the knowledge, the warehouse's snapshot and the code."""
     limit = parallel.batch_seconds()
-    return FirstPass.merge(parallel.map_chunks(partial(read_and_clean, known=known), inputs, limit,
+    clean = partial(read_and_clean, known=known, stored=stored)
+    return FirstPass.merge(parallel.map_chunks(clean, inputs, limit,
                                                partial(_timed_out_inputs, limit)))  # fmt: skip
 
 
 @task(name="clean pages", retries=0, **CACHED)
-def clean_pages(pages: list[Page], known: Knowledge = NO_KNOWLEDGE) -> CleanResult:
-    """Clean a batch again (the second pass) with what the whole run learned, from the pages' prepared forms."""
+def clean_pages(
+    pages: list[Page], known: Knowledge = NO_KNOWLEDGE, stored: StoredKnowledge | None = None
+) -> CleanResult:
+    """Clean a batch again (the second pass) with what the whole run learned and what earlier runs taught
+    (`stored`, asked by key), from the pages' prepared forms."""
     limit = parallel.batch_seconds()
-    return CleanResult.merge(parallel.map_chunks(partial(clean_chunk, known=known), pages, limit,
+    clean = partial(clean_chunk, known=known, stored=stored)
+    return CleanResult.merge(parallel.map_chunks(clean, pages, limit,
                                                  partial(_timed_out_pages, limit)))  # fmt: skip

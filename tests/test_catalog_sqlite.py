@@ -15,6 +15,7 @@ import duckdb
 import duckdb_extensions
 import pytest
 
+from huunghi.text import title_key
 from huunghi.warehouse import reads, store
 
 SNAPSHOT_COLUMNS = "snapshot_id, snapshot_time, schema_version, changes, author, commit_message, commit_extra_info"
@@ -187,19 +188,21 @@ def test_a_reader_holding_a_transaction_neither_blocks_nor_fails_a_writer(tmp_pa
 
 def test_reads_are_empty_only_for_a_warehouse_that_does_not_exist_yet(tmp_path):
     root = store.check_location(tmp_path / "wh", create=True)
-    assert reads.read_knowledge(root).titles == frozenset()  # no catalog: nothing stored
+    keys = [title_key("Một"), title_key("Hai"), title_key("Ba")]
+    assert reads.read_knowledge(root, keys).titles == frozenset()  # no catalog: nothing stored
     store.connect(root, read_only=False).close()  # a catalog without a table yet (a first run cut short)
     assert reads.read_loaded_pages(root, ["file:///x"]) == {}
 
     con = store.connect(store.check_location(tmp_path / "old", create=True), read_only=False)
     store.ensure_schema(con)
     con.executemany("INSERT INTO stories VALUES (?, ?, NULL, NULL, 'r1')", [[f"id-{t}", t] for t in ("Một", "Hai")])
+    con.executemany("INSERT INTO story_aliases VALUES (?, ?)", [[title_key(t), f"id-{t}"] for t in ("Một", "Hai")])
     con.close()
-    assert len(reads.read_knowledge(tmp_path / "old").titles) == 2
+    assert len(reads.read_knowledge(tmp_path / "old", keys).titles) == 2
     con = store.connect(tmp_path / "old", read_only=False)
     con.execute("ALTER TABLE stories RENAME TO stories_renamed")  # a later version renamed it, say
     con.close()
     with pytest.raises(store.WarehouseError, match="stories"):
-        reads.read_knowledge(tmp_path / "old")  # not an empty knowledge: every title would be new again
+        reads.read_knowledge(tmp_path / "old", keys)  # not an empty knowledge: every title would be new again
     with reads.session(tmp_path / "old"), pytest.raises(store.WarehouseError):  # the run's shared connection
-        reads.read_knowledge(tmp_path / "old")
+        reads.read_knowledge(tmp_path / "old", keys)

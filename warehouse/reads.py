@@ -9,8 +9,9 @@ knowledge and the dedup state (every page would be an unseen article again).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -46,7 +47,10 @@ def session(root: Path) -> Iterator[None]:
         if con is not None:
             with _session_lock:
                 _session.pop(key, None)
+                for old in [k for k in _session_snapshots if k[0] == key]:
+                    del _session_snapshots[old]
             con.close()
+        close_pinned()
 
 
 def _connection(root: Path) -> duckdb.DuckDBPyConnection:
@@ -80,16 +84,109 @@ def read_doubtful_share(root: Path, below: float) -> tuple[int, int]:
     return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
 
 
-def read_knowledge(root: Path) -> Knowledge:
-    """What earlier runs learned: every story title, and the headline lines that are site furniture."""
-    titles = _read(root, "SELECT title FROM stories", {})
-    lines = _read(
-        root,
-        f"""SELECT line_key FROM headline_lines GROUP BY line_key
-                           HAVING count(DISTINCT article_id) >= {int(BOILERPLATE_MIN_PAGES)}""",
-        {},
-    )
-    return Knowledge(titles=frozenset(title_key(t) for (t,) in titles), lines=frozenset(k for (k,) in lines))
+# What earlier runs learned, read by key: a story title is known when a story's title has that title key (its
+# stories are found through story_aliases, keyed by title key: every story's own title key is among its aliases);
+# a line is furniture when it stands in BOILERPLATE_MIN_PAGES distinct articles.
+_KNOWLEDGE_BY_KEY = f"""
+    SELECT 'title', s.title FROM stories s
+    WHERE s.story_id IN (SELECT story_id FROM story_aliases WHERE title_key IN (SELECT key FROM wanted))
+    UNION ALL
+    SELECT 'line', line_key FROM headline_lines WHERE line_key IN (SELECT key FROM wanted)
+    GROUP BY line_key HAVING count(DISTINCT article_id) >= {int(BOILERPLATE_MIN_PAGES)}"""
+
+
+def read_knowledge(root: Path, keys: Sequence[str], snapshot: int | None = None) -> Knowledge:
+    """Which of `keys` earlier runs learned: as story titles, as site furniture (at `snapshot`, else now)."""
+    wanted = set(keys)
+    query = (root, _KNOWLEDGE_BY_KEY, {"wanted": pa.table({"key": pa.array(sorted(wanted), pa.string())})})
+    rows = _read_at(snapshot, *query) if snapshot is not None else _read(*query)
+    titles = {title_key(text) for kind, text in rows if kind == "title"}
+    return Knowledge(titles=frozenset(titles & wanted), lines=frozenset(t for kind, t in rows if kind == "line"))
+
+
+@dataclass(frozen=True)
+class StoredKnowledge:
+    """The warehouse's knowledge at one snapshot, asked by key (a `Lookup`): small to ship to a batch (it
+    names the warehouse, not what it holds) and a cache key that changes with every snapshot. Each process
+    opens one read-only connection per snapshot and remembers the answers it got."""
+
+    root: str
+    snapshot: int
+
+    def __call__(self, keys: Sequence[str]) -> Knowledge:
+        with _answers_lock:
+            if self not in _answers:  # a new snapshot: the answers about older ones are of no more use
+                for old in [k for k in _answers if k.root == self.root]:
+                    del _answers[old]
+            asked, titles, lines = _answers.setdefault(self, (set(), set(), set()))
+            new = [k for k in keys if k not in asked]
+        if new:
+            got = read_knowledge(Path(self.root), new, self.snapshot)
+            with _answers_lock:
+                titles.update(got.titles)
+                lines.update(got.lines)
+                asked.update(new)
+        with _answers_lock:
+            return Knowledge(frozenset(k for k in keys if k in titles), frozenset(k for k in keys if k in lines))
+
+
+_answers: dict[StoredKnowledge, tuple[set[str], set[str], set[str]]] = {}  # per process: keys asked, found
+_answers_lock = threading.Lock()
+_pinned: dict[tuple[Path, int], duckdb.DuckDBPyConnection] = {}  # per process: one connection per snapshot
+_session_snapshots: dict[tuple[Path, int], int | None] = {}
+
+
+def stored_knowledge(root: Path) -> StoredKnowledge | None:
+    """What the cleaner asks of earlier runs, pinned to the warehouse's current snapshot; None when there is
+    no warehouse yet."""
+    rows = _read(root, f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()", {})
+    return StoredKnowledge(str(root.resolve()), int(rows[0][0])) if rows and rows[0][0] is not None else None
+
+
+def _read_at(snapshot: int, root: Path, query: str, tables: dict[str, pa.Table]) -> list[tuple]:
+    """A read-only query on the warehouse as it was at `snapshot`: through the run's session when that is where
+    the warehouse still is (the run holds the run lock: no other run writes meanwhile), else through this
+    process's own connection to the snapshot (a worker's, opened once per run)."""
+    key = (root.resolve(), snapshot)
+    with _session_lock:
+        shared = _session.get(key[0])
+    if shared is not None and _session_at(key, shared) == snapshot:
+        return _read(root, query, tables)
+    with _session_lock:
+        if key not in _pinned:
+            for old in [k for k in _pinned if k[0] == key[0]]:  # an older snapshot's: a later run's worker
+                _pinned.pop(old).close()
+            _pinned[key] = store.connect(root, read_only=True, snapshot=snapshot)
+        con = _pinned[key].cursor()
+    try:
+        con.execute(f"USE {store.ALIAS}")
+        for name, table in tables.items():
+            con.register(name, table)
+        return con.execute(query).fetchall()
+    except duckdb.CatalogException as exc:
+        return _nothing_stored_yet(root, con, exc)
+    finally:
+        con.close()
+
+
+def _session_at(key: tuple[Path, int], shared: duckdb.DuckDBPyConnection) -> int | None:
+    """The snapshot the session's connection reads (asked once per session and snapshot)."""
+    with _session_lock:
+        if key in _session_snapshots:
+            return _session_snapshots[key]
+    rows = _read(key[0], f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()", {})
+    with _session_lock:
+        _session_snapshots[key] = rows[0][0] if rows else None
+    return _session_snapshots[key]
+
+
+def close_pinned() -> None:
+    """Close this process's connections to past snapshots (the flow's, before the load opens the writer)."""
+    with _session_lock:
+        pinned = list(_pinned.values())
+        _pinned.clear()
+    for con in pinned:
+        con.close()
 
 
 def read_headline_counts(root: Path, keys: list[str], exclude_articles: list[str]) -> dict[str, int]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from huunghi.knowledge import NO_KNOWLEDGE, Knowledge, learn
+from huunghi.knowledge import NO_KNOWLEDGE, Knowledge, Known, Lookup, Probe, learn
 from huunghi.parsing import extract, render
 from huunghi.parsing.confidence import confidence, doubts
 from huunghi.parsing.layout import Layout, load_layout
@@ -42,7 +42,7 @@ def is_section_layout(lines: list[str], layout: Layout) -> bool:
     return any(line.startswith(layout.source_marker) or line in layout.box_headers for line in lines)
 
 
-def parse_html(text: str, url: str | None = None, known: Knowledge = NO_KNOWLEDGE) -> ParsedPage:
+def parse_html(text: str, url: str | None = None, known: Known = NO_KNOWLEDGE) -> ParsedPage:
     """An HTML page → the same ParsedPage a text save of it gives.
 
     Rendered as text (huunghi.parsing.render), a page in the section's layout goes through the line parser, its
@@ -53,7 +53,7 @@ def parse_html(text: str, url: str | None = None, known: Knowledge = NO_KNOWLEDG
 
 
 def _html_page(
-    text: str, url: str | None, known: Knowledge, prepared: Prepared | None = None
+    text: str, url: str | None, known: Known, prepared: Prepared | None = None
 ) -> tuple[ParsedPage, Prepared]:
     """The page and its prepared form: made from the HTML, or (the second pass) the one given.
 
@@ -80,7 +80,7 @@ def prepare_html(doc: Any, url: str | None, tree: Callable[[], Any]) -> Prepared
     return Prepared(None, paragraphs, rendered.links, rendered.base_url, meta)
 
 
-def parse_prepared(prepared: Prepared, known: Knowledge, tree: Callable[[], Any]) -> ParsedPage:
+def parse_prepared(prepared: Prepared, known: Known, tree: Callable[[], Any]) -> ParsedPage:
     """A prepared page parsed with `known`; `tree()` gives the page's tree to read its metadata when the
     lines lack a date or an author (in the second pass, only if the first pass did not need it)."""
     if prepared.lines is None:
@@ -95,7 +95,7 @@ def parse_prepared(prepared: Prepared, known: Knowledge, tree: Callable[[], Any]
     return page
 
 
-def _trafilatura_page(prepared: Prepared, known: Knowledge) -> ParsedPage:
+def _trafilatura_page(prepared: Prepared, known: Known) -> ParsedPage:
     """trafilatura's article, with huunghi's layout-free rules on top: a headline-like paragraph that is
     one link ("Lire aussi : …", "Xem thêm …") is an inline teaser; a paragraph that is only a date is the
     dateline; a headline-like paragraph the site repeats on many pages is furniture."""
@@ -111,7 +111,7 @@ def _trafilatura_page(prepared: Prepared, known: Knowledge) -> ParsedPage:
             if len(text) < 60 and DATE_LIKE.search(text) and len(SLUG_WORD.findall(ascii_fold(text))) <= 8:
                 continue
             page.headline_lines.append(text)
-            if title_key(text) in known.lines or title_key(text) in known.titles:
+            if known.has_line(title_key(text)) or known.has_title(title_key(text)):
                 continue
             page.needs_knowledge = True
         page.paragraphs.append((kind, text))
@@ -147,7 +147,7 @@ _LINK_TAG = re.compile(r"<a[\s>]", re.IGNORECASE)
 
 
 def clean_page(
-    raw: RawPage, known: Knowledge = NO_KNOWLEDGE, prepared: Prepared | None = None
+    raw: RawPage, known: Known = NO_KNOWLEDGE, prepared: Prepared | None = None
 ) -> CleanedPage | Quarantined:
     """One raw page → a cleaned article record, or a quarantine entry saying why not. An HTML page that
     needs knowledge keeps its prepared form for the second pass (`prepared`: parse that, render nothing)."""
@@ -195,20 +195,78 @@ def clean_page(
 Page = RawPage | tuple[RawPage, Prepared | None]  # a raw page, or (in the second pass) with its prepared form
 
 
-def clean_chunk(pages: Sequence[Page], known: Knowledge = NO_KNOWLEDGE) -> CleanResult:
-    """Clean a chunk of pages; a page that raises goes to quarantine instead of taking the run down."""
+def clean_chunk(pages: Sequence[Page], known: Knowledge = NO_KNOWLEDGE, stored: Lookup | None = None) -> CleanResult:
+    """Clean a chunk of pages; a page that raises goes to quarantine instead of taking the run down.
+
+    With `stored` (the warehouse's knowledge, looked up by key) the chunk asks it only for its own keys: the
+    title key of every line of every page in one query, then whatever keys the parses probed beyond those,
+    parsing again (from the prepared form) only the pages whose late keys turned out known, until none is
+    pending. A parse depends only on the answers to the keys it probes, so the outcome is the one all the
+    warehouse's knowledge held at once gives."""
+    probe = Probe(known, stored)
+    items = [(page, None) if isinstance(page, RawPage) else page for page in pages]
+    if stored is not None:
+        items = [(raw, prepared or _prepared(raw)) for raw, prepared in items]
+        probe.ask({key for raw, prepared in items for line in _lines(raw, prepared) for key in _keys(line)})
+    outs: list[CleanedPage | Quarantined] = []
+    pending: list[set[str]] = []
+    for raw, prepared in items:
+        outs.append(_clean_probed(raw, probe, prepared))
+        pending.append(probe.pending)
+    while any(pending):
+        probe.ask(set().union(*pending))
+        for i, (raw, prepared) in enumerate(items):
+            if probe.any_known(pending[i]):
+                outs[i] = _clean_probed(raw, probe, prepared)
+                pending[i] = probe.pending
+            else:  # every key it asked late is unknown, as the parse took it: the parse stands
+                pending[i] = set()
     result = CleanResult()
-    for page in pages:
-        raw, prepared = (page, None) if isinstance(page, RawPage) else page
-        try:
-            out = clean_page(raw, known, prepared)
-        except Exception as exc:
-            out = Quarantined.of(raw, "clean", "parser_error", f"{type(exc).__name__}: {exc}")
+    for out in outs:
         if isinstance(out, Quarantined):
             result.quarantined.append(out)
         else:
             result.articles.append(out)
     return result
+
+
+def _clean_probed(raw: RawPage, probe: Probe, prepared: Prepared | None) -> CleanedPage | Quarantined:
+    """One page cleaned with `probe`, its pending keys (those it asked and no one answered yet) noted anew."""
+    probe.pending = set()
+    try:
+        return clean_page(raw, probe, prepared)
+    except Exception as exc:
+        return Quarantined.of(raw, "clean", "parser_error", f"{type(exc).__name__}: {exc}")
+
+
+def _prepared(raw: RawPage) -> Prepared | None:
+    """An HTML page's prepared form, made once (clean_page then renders nothing); None for a text page, or a
+    page clean_page refuses anyway (too complex, not HTML, a renderer error: it says why)."""
+    if raw.format != "html" or complexity(raw):
+        return None
+    try:
+        return prepare_html(render.parse(raw.text), raw.url)
+    except Exception:
+        return None
+
+
+def _lines(raw: RawPage, prepared: Prepared | None) -> list[str]:
+    """The lines a page's parse may ask about: its text lines, or the prepared lines or paragraphs."""
+    if prepared is None:
+        return [] if raw.format == "html" or complexity(raw) else raw.text.split("\n")
+    if prepared.lines is not None:
+        return prepared.lines.split("\n")
+    return [text for _, text in prepared.paragraphs]
+
+
+def _keys(line: str) -> list[str]:
+    """The keys a parse of a line asks first: the line's, and for a headline-like line (maybe titles joined)
+    those of its word prefixes and suffixes, where joined titles are split."""
+    if not is_headline(line):
+        return [title_key(line)]
+    words = line.split(" ")
+    return [title_key(line), *(title_key(" ".join(part)) for c in range(2, len(words) - 1)
+                               for part in (words[:c], words[c:]))]  # fmt: skip
 
 
 def second_pass(
@@ -217,17 +275,19 @@ def second_pass(
     known: Knowledge,
     stored_counts: dict[str, int],
     clean: Callable[[list[Page], Knowledge], CleanResult],
+    stored: Lookup | None = None,
 ) -> CleanResult:
     """Clean again, with what the whole run learned, the pages whose parse that knowledge could change.
 
     Every page is first cleaned with what earlier runs learned; the titles and repeated lines seen across
     all of this run's pages then settle the doubtful lines (joined teaser titles, headline-like lines).
     An HTML page is parsed again from the form the first pass prepared (rendered once); the records
-    returned carry no prepared form.
+    returned carry no prepared form. `stored` answers, by key, what earlier runs learned beyond `known`:
+    `clean` must ask it too.
     """
     learned = learn(cleaned.articles, known, stored_counts)
     doubtful = {r.source_uri: r.prepared for r in cleaned.articles if r.needs_knowledge}
-    if doubtful and learned != known:
+    if doubtful and _adds(learned, known, stored):
         again = clean([(p, doubtful[p.source_uri]) for p in pages if p.source_uri in doubtful], learned)
         redone = {r.source_uri: r for r in again.articles}
         lost = {q.source_uri for q in again.quarantined}
@@ -238,3 +298,11 @@ def second_pass(
     for record in cleaned.articles:
         record.prepared = None
     return cleaned
+
+
+def _adds(learned: Knowledge, known: Knowledge, stored: Lookup | None) -> bool:
+    """Whether `learned` knows a key that neither `known` nor the warehouse (asked for those keys only) does."""
+    titles, lines = learned.titles - known.titles, learned.lines - known.lines
+    probe = Probe(NO_KNOWLEDGE, stored)
+    probe.ask(titles | lines)
+    return any(not probe.has_title(k) for k in titles) or any(not probe.has_line(k) for k in lines)

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from huunghi.knowledge import NO_KNOWLEDGE, Knowledge
+from huunghi.knowledge import NO_KNOWLEDGE, Known
 from huunghi.parsing.layout import Layout, load_layout
 from huunghi.text import ascii_fold, is_slug, normalize_text, stable_id, strip_media_tag, title_key, undouble
 
@@ -171,7 +171,7 @@ _STORY_BOXES = frozenset({"related", "other", "most_read"})
 
 
 class PageParser:
-    def __init__(self, text: str, layout: Layout, known: Knowledge, *, normalized: bool = False) -> None:
+    def __init__(self, text: str, layout: Layout, known: Known, *, normalized: bool = False) -> None:
         self.layout = layout
         self.known = known
         self.pending_summary: Story | None = None
@@ -440,15 +440,18 @@ class PageParser:
     _is_title_like = staticmethod(is_headline)
 
     def _is_known_story(self, line: str) -> bool:
-        return title_key(line) in self.known.titles
+        return self.known.has_title(title_key(line))
+
+    def _is_known_title(self, key: str) -> bool:
+        """A title this page shows, or one other pages showed (asked only when the page does not tell)."""
+        return key in self.page_titles or self.known.has_title(key)
 
     def _teaser(self, i: int, title: str, *, plain: bool = False) -> Story:
         """Label line i a teaser. A plain (not doubled) teaser line may hold several titles joined by
         spaces: it is split on titles seen elsewhere, and stays doubtful while none is known."""
         self._label(i, "teaser")
         parts = self._split_joined(title) if plain else [title]
-        known = self.known.titles | self.page_titles
-        certain = not plain or len(parts) > 1 or title_key(title) in known
+        certain = not plain or len(parts) > 1 or self._is_known_title(title_key(title))
         self.page.needs_knowledge |= not certain
         for part in parts:
             self.page.stories.append(Story("inline", part, certain=certain))
@@ -456,29 +459,28 @@ class PageParser:
 
     def _is_known_teaser(self, line: str) -> bool:
         """A headline-like line that is a title known from listings and other pages, or several joined."""
-        known = self.known.titles | self.page_titles
-        return title_key(line) in known or len(self._split_joined(line)) > 1
+        return self._is_known_title(title_key(line)) or len(self._split_joined(line)) > 1
 
     def _is_repeated_furniture(self, line: str) -> bool:
         """A headline-like line kept among article lines is counted across pages; known ones are furniture."""
         self.page.headline_lines.append(line)
-        if title_key(line) in self.known.lines:
+        if self.known.has_line(title_key(line)):
             return True
         self.page.needs_knowledge = True
         return False
 
     def _split_joined(self, line: str) -> list[str]:
         """'T1 T2' → ['T1', 'T2'] when T1 and T2 are titles seen elsewhere (on this page or earlier)."""
-        known = self.known.titles | self.page_titles
-        if title_key(line) in known:
+        known = self._is_known_title
+        if known(title_key(line)):
             return [line]
         words = line.split(" ")
         cuts = [(" ".join(words[:c]), " ".join(words[c:])) for c in range(2, len(words) - 1)]
         for left, right in cuts:  # a known title first, the rest after it
-            if title_key(left) in known and right[:1].isupper():
+            if known(title_key(left)) and right[:1].isupper():
                 return [left, *self._split_joined(right)]
         for left, right in cuts:  # or a known title last, a headline before it
-            if title_key(right) in known and self._is_title_like(left):
+            if known(title_key(right)) and self._is_title_like(left):
                 return [left, right]
         return [line]
 
@@ -610,7 +612,7 @@ def content_hash(title: str, lead: str | None, body: list[str]) -> str:
     return stable_id("content", title_key(title), title_key(lead or ""), *map(title_key, body))
 
 
-def parse_page(text: str, known: Knowledge = NO_KNOWLEDGE, *, normalized: bool = False) -> ParsedPage:
+def parse_page(text: str, known: Known = NO_KNOWLEDGE, *, normalized: bool = False) -> ParsedPage:
     """Split one page saved as text into its article fields, its stories and per-line labels.
 
     `normalized`: the text already went through huunghi.text.normalize_text (as ingest does).
