@@ -125,3 +125,29 @@ def test_read_knowledge_answers_only_the_keys_asked(tmp_path):
     assert got == reads.read_knowledge(tmp_path / "wh", keys)  # now, or at the snapshot: the same here
     with reads.session(tmp_path / "wh"):  # the run's shared connection, where the warehouse still is
         assert reads.read_knowledge(tmp_path / "wh", keys, stored.snapshot) == got
+
+
+def test_a_process_that_asks_often_reads_the_knowledge_whole_once_with_the_same_answers(tmp_path, monkeypatch):
+    """A large run asks once per chunk, and each query scans the key columns: after WHOLE_AFTER_QUERIES a
+    process reads what the warehouse knows whole, once (what every run did before), and answers the same."""
+    titles, lines = [STORY_A, STORY_C, *_unrelated(50)], [PROMO, *_unrelated(20)]
+    stored = _warehouse(tmp_path / "wh", titles, lines)
+    calls = {"by_key": 0, "whole": 0}
+    by_key, whole = reads.read_knowledge, reads.read_all_knowledge
+
+    def counted(name, function):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(reads, "read_knowledge", counted("by_key", by_key))
+    monkeypatch.setattr(reads, "read_all_knowledge", counted("whole", whole))
+    asked = [[title_key(t), f"khong co {n}"] for n, t in enumerate([*titles, *lines, STORY_B])]
+    answers = [stored(keys) for keys in asked]
+    expected = _whole(titles, lines)
+    for keys, got in zip(asked, answers, strict=True):
+        assert got == Knowledge(frozenset(k for k in keys if k in expected.titles),
+                                frozenset(k for k in keys if k in expected.lines))  # fmt: skip
+    assert calls == {"by_key": reads.WHOLE_AFTER_QUERIES, "whole": 1}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -118,19 +118,53 @@ class StoredKnowledge:
             if self not in _answers:  # a new snapshot: the answers about older ones are of no more use
                 for old in [k for k in _answers if k.root == self.root]:
                     del _answers[old]
-            asked, titles, lines = _answers.setdefault(self, (set(), set(), set()))
-            new = [k for k in keys if k not in asked]
+            answers = _answers.setdefault(self, _Answers())
+            new = [] if answers.complete else [k for k in keys if k not in answers.asked]
+            whole = bool(new) and answers.queries >= WHOLE_AFTER_QUERIES
         if new:
-            got = read_knowledge(Path(self.root), new, self.snapshot)
+            got = read_all_knowledge(Path(self.root), self.snapshot) if whole else read_knowledge(
+                Path(self.root), new, self.snapshot)  # fmt: skip
             with _answers_lock:
-                titles.update(got.titles)
-                lines.update(got.lines)
-                asked.update(new)
+                answers.titles.update(got.titles)
+                answers.lines.update(got.lines)
+                answers.asked.update(new)
+                answers.queries += 1
+                answers.complete |= whole
         with _answers_lock:
+            titles, lines = answers.titles, answers.lines
             return Knowledge(frozenset(k for k in keys if k in titles), frozenset(k for k in keys if k in lines))
 
 
-_answers: dict[StoredKnowledge, tuple[set[str], set[str], set[str]]] = {}  # per process: keys asked, found
+# A process that has asked this many times (a large run: one query per chunk, each scanning the key columns) reads
+# what the warehouse knows whole, once, as every run did before: the answers are the same, and a backfill never
+# pays more than that one read plus these queries, while a daily run of a few pages asks by key only.
+WHOLE_AFTER_QUERIES = 3
+
+
+@dataclass
+class _Answers:
+    asked: set[str] = field(default_factory=set)
+    titles: set[str] = field(default_factory=set)
+    lines: set[str] = field(default_factory=set)
+    queries: int = 0
+    complete: bool = False  # every title and furniture line of the snapshot is in titles / lines
+
+
+def read_all_knowledge(root: Path, snapshot: int) -> Knowledge:
+    """Everything earlier runs learned, at `snapshot`: every story's title key, every furniture line."""
+    rows = _read_at(snapshot, root, _ALL_KNOWLEDGE, {})
+    titles = {title_key(text) for kind, text in rows if kind == "title"}
+    return Knowledge(titles=frozenset(titles), lines=frozenset(t for kind, t in rows if kind == "line"))
+
+
+_ALL_KNOWLEDGE = f"""
+    SELECT 'title', title FROM stories
+    UNION ALL
+    SELECT 'line', line_key FROM headline_lines
+    GROUP BY line_key HAVING count(DISTINCT article_id) >= {int(BOILERPLATE_MIN_PAGES)}"""
+
+
+_answers: dict[StoredKnowledge, _Answers] = {}  # per process: keys asked, found
 _answers_lock = threading.Lock()
 _pinned: dict[tuple[Path, int], duckdb.DuckDBPyConnection] = {}  # per process: one connection per snapshot
 _session_snapshots: dict[tuple[Path, int], int | None] = {}
