@@ -54,6 +54,7 @@ from huunghi.records import (
 )
 from huunghi.settings import RunSettings
 from huunghi.signatures import article_id
+from huunghi.tasks.caching import code_version
 from huunghi.tasks.clean import clean_pages, read_and_clean_pages
 from huunghi.tasks.dedup import dedup_articles
 from huunghi.tasks.enrich import enrich_articles, merge
@@ -261,8 +262,9 @@ def ingest(run: Run) -> list[Input]:
 
 def inputs_fingerprint(paths: list[Path], settings: RunSettings) -> str:
     """The run's page files as they are on disk (path, size, modification time, as the clean's cache keys
-    them) and the setting that changes what the gates make of them."""
-    digest = hashlib.sha256(settings.gate_strictness.encode())
+    them), the setting that changes what the gates make of them, and the code and data files (a new version
+    runs the stages again)."""
+    digest = hashlib.sha256(f"{settings.gate_strictness}\0{code_version()}".encode())
     for page in sorted((PageFile.of(Path(path).absolute()) for path in paths), key=lambda page: page.path):
         digest.update(f"\0{page.path}\0{page.size}\0{page.mtime_ns}".encode())
     return digest.hexdigest()
