@@ -12,7 +12,7 @@ Prints, for N pages (default 2,000; generated once and cached under var/bench):
 `make bench-history N=…` builds a warehouse of N simulated articles directly (flows/history.py), then prints the
 same 3-page run into it, into an empty warehouse and (`--real M`) into M real-pipeline articles: wall, peak
 memory and seconds per stage, best of two, each into a fresh copy; with the build's time, the size on disk and
-the seconds of the load's audit (warehouse/audit.sql, which the load runs over the whole warehouse).
+the seconds of the whole-warehouse audit (warehouse/audit.sql as `huunghi doctor` runs it; a load audits its run).
 A benchmark, not a test: it prints figures and asserts nothing. Every figure is on the project's own
 generated corpus, which proves only what its author believed about the pages; memory is the resident
 set of the command and all its children (Prefect server, worker processes) sampled every 0.1 s.
@@ -322,7 +322,7 @@ def history(n: int, real_pages: int | None, seed: int, repeats: int = 2) -> None
             seconds, counts = audit_seconds(warehouse)
             broken = {k: v for k, v in counts.items() if v} or "passes"
             print(f"  {name}: built in {built['seconds']:,.1f} s, {_mb(disk_bytes(warehouse))} on disk; "
-                  f"the load's audit alone {seconds:.2f} s ({broken})")  # fmt: skip
+                  f"the whole-warehouse audit {seconds:.2f} s ({broken})")  # fmt: skip
     stages = list(dict.fromkeys(s for _, report in rows.values() for s in report["stage_seconds"]))
     width = {s: max(8, len(s)) + 2 for s in stages}
     print(f"  {'into':<34}{'wall s':>8}{'peak RSS':>10}" + "".join(f"{s:>{width[s]}}" for s in stages))

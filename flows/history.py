@@ -221,7 +221,7 @@ def build(root: Path, n: int) -> dict[str, int]:
 
 
 def audit_seconds(root: Path) -> tuple[float, dict[str, int]]:
-    """The load's audit (warehouse/audit.sql) on the warehouse as it is: its seconds and its counts."""
+    """The whole-warehouse audit (warehouse/audit.sql, as `huunghi doctor` runs it): its seconds and its counts."""
     from huunghi.warehouse.write import audit_table
 
     con = store.connect(root, read_only=True)

@@ -3,7 +3,8 @@
 A warehouse with the old DuckDB-file catalog has it migrated to SQLite first (store.migrate_catalog). The
 catalog must open and pass its checks (DuckDB's checksums, SQLite's quick_check); every data file it
 references must be there, at its recorded size, ending in Parquet's magic bytes (on S3: listed at its
-recorded size); the warehouse rules of audit.sql must hold; files in the data path that no snapshot
+recorded size); the warehouse rules of audit.sql must hold, over the whole warehouse (a run's load audits only
+the rows it wrote and those that refer to them); files in the data path that no snapshot
 references (orphans: a run killed while writing, a full disk) are removed — never a referenced one. Runs also
 remove orphans before they write (warehouse/write.py).
 """
@@ -114,13 +115,15 @@ def _ends_like_parquet(path: Path) -> bool:
 
 
 def _audit(con) -> Finding:
+    """The rules of audit.sql over the whole warehouse (a run's load audits only its own rows)."""
+    rules = store.audit_queries("warehouse")
     try:
-        broken = {name: n for name, query in store.audit_queries() if (n := con.execute(query).fetchone()[0])}
+        broken = {name: n for name, query in rules if (n := con.execute(query).fetchone()[0])}
     except duckdb.Error as exc:
         return Finding("warehouse rules", "problem", f"cannot be read: {str(exc).splitlines()[0]}")
     if broken:
         return Finding("warehouse rules", "problem", ", ".join(f"{name}: {n} rows" for name, n in broken.items()))
-    return Finding("warehouse rules", "ok", f"{len(store.audit_queries())} rules of audit.sql hold")
+    return Finding("warehouse rules", "ok", f"{len(rules)} rules of audit.sql hold")
 
 
 def _orphans(con, repair: bool) -> Finding:

@@ -531,8 +531,10 @@ def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in table_names(con)}
 
 
-def audit_queries() -> list[tuple[str, str]]:
-    """(name, query) of audit.sql: each counts the rows that break one rule of the warehouse as a whole."""
-    text = sql_text("audit.sql")
-    parts = re.split(r"^-- name: (\w+)\s*$", text, flags=re.MULTILINE)
-    return [(name, body.strip().rstrip(";")) for name, body in zip(parts[1::2], parts[2::2], strict=True)]
+def audit_queries(scope: str = "warehouse") -> list[tuple[str, str]]:
+    """(name, query) of audit.sql: each counts the rows that break one rule. `scope` "warehouse": over the
+    warehouse as a whole (doctor); "run": over one run's keys (the load's audit, see audit.sql's header)."""
+    marker = {"warehouse": "name", "run": "run"}[scope]
+    parts = re.split(r"^-- (name|run): (\w+)\s*$", sql_text("audit.sql"), flags=re.MULTILINE)
+    rules = zip(parts[1::3], parts[2::3], parts[3::3], strict=True)
+    return [(name, body.strip().rstrip(";")) for kind, name, body in rules if kind == marker]

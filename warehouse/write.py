@@ -154,10 +154,36 @@ class LoadOutcome:
     first_run_at: datetime | None = None  # start of the warehouse's first run: how long it has been watched
 
 
-def audit_table(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
-    """One row: for each rule of warehouse/audit.sql, how many rows of the (uncommitted) warehouse break it."""
+# DuckLake numbers the rows a transaction inserts from 10^18 (its transaction-local row ids) until COMMIT: the
+# rows this run inserted, whatever wrote them, are the ones at or above it (files of older rows are skipped).
+INSERTED = "rowid >= 1000000000000000000"
+
+
+def run_keys(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """The keys the run's audit reads (audit.sql's header), as temp tables: what write_run was handed and
+    changed (its `changed`, `new_*` tables), and the keys of every row inserted in this transaction, so a row
+    written outside those keys (a bug) is audited too."""
+    inserted = " UNION ".join(f"SELECT article_id FROM {table} WHERE {INSERTED}" for table in PER_ARTICLE)
+    keys = {
+        "run_articles": f"SELECT article_id FROM changed UNION {inserted}",
+        "run_stories": f"SELECT story_id FROM new_stories UNION SELECT story_id FROM stories WHERE {INSERTED}",
+        "run_sources": "SELECT source_uri FROM new_pages UNION SELECT source_uri FROM new_quarantine UNION "
+        f"SELECT source_uri FROM pages WHERE {INSERTED} UNION SELECT source_uri FROM quarantine WHERE {INSERTED}",
+        "run_urls": f"SELECT url FROM new_frontier UNION SELECT url FROM frontier WHERE {INSERTED}",
+        "run_ids": f"SELECT ? AS run_id UNION SELECT run_id FROM runs WHERE {INSERTED}",
+    }
+    for name, query in keys.items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}", [run_id] if "?" in query else [])
+
+
+def audit_table(con: duckdb.DuckDBPyConnection, run_id: str, scope: str = "warehouse") -> pa.Table:
+    """One row: for each rule of warehouse/audit.sql, how many rows break it, in the (uncommitted) warehouse
+    as a whole, or with scope "run" among the rows of the run write_run just wrote on `con` and those that
+    refer to them: what the load audits, at the cost of the run's rows."""
+    if scope == "run":
+        run_keys(con, run_id)
     row: dict[str, object] = {"run_id": run_id}
-    for name, query in store.audit_queries():
+    for name, query in store.audit_queries(scope):
         row[name] = con.execute(query).fetchone()[0]
     return pa.Table.from_pylist([row])
 
@@ -168,7 +194,7 @@ def publish(
     """Write every table of the run, audit the result, then publish it as one DuckLake snapshot; if
     anything fails — the audit included — roll back: the warehouse stays at its previous snapshot.
     A dry run writes and audits, then rolls back: the counts are what the run would have published.
-    `audit` gets the counts of warehouse/audit.sql and raises to refuse (the `warehouse` gate)."""
+    `audit` gets the counts of warehouse/audit.sql's run rules and raises to refuse (the `warehouse` gate)."""
     con = store.connect(root, read_only=False)
     try:
         orphans = store.orphan_files(con, remove=True)  # what a killed or failed write left behind
@@ -206,7 +232,7 @@ def publish(
             last_new, first_run = con.execute(
                 "SELECT max(finished_at) FILTER (WHERE articles_new + articles_updated > 0), min(started_at) FROM runs"
             ).fetchone()
-            audit(audit_table(con, run.run_id))  # audit before publishing
+            audit(audit_table(con, run.run_id, scope="run"))  # audit the run's rows before publishing
             con.execute("ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
