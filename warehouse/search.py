@@ -76,15 +76,15 @@ _TEXTS = (
     "a.sha256 || ':' || a.content_hash AS version "
     "FROM articles a JOIN wanted w USING (article_id) WHERE a.duplicate_of IS NULL"
 )
-# The rows of `articles` written between two snapshots (rowids are never reused): the ones still there at the
-# end are the last insert or update of their rowid with no later delete; every article_id listed was touched.
+# The rows of `articles` written between two snapshots, by key (rowids are never reused): the ones still there at
+# the end are the last insert or update of their rowid with no later delete; every article_id listed was touched.
+# Only key columns: the text of a deleted row would be read from its (maybe large, old) data file.
 _CHANGES = f"""
-SELECT snapshot_id, rowid, change_type, article_id, duplicate_of, title, published_at,
-       concat_ws(' ', title, lead, body) AS text, sha256 || ':' || content_hash AS version
+SELECT snapshot_id, rowid, change_type, article_id, duplicate_of, sha256 || ':' || content_hash AS version
 FROM {store.ALIAS}.table_changes('articles', ?, ?)
 """
 _LIVE = """
-SELECT article_id, title, published_at, text, version FROM (
+SELECT article_id, version FROM (
     SELECT * FROM changes WHERE change_type IN ('insert', 'update_postimage')
     QUALIFY row_number() OVER (PARTITION BY rowid ORDER BY snapshot_id DESC) = 1
 ) a
@@ -92,6 +92,12 @@ WHERE duplicate_of IS NULL AND NOT EXISTS (
     SELECT 1 FROM changes d
     WHERE d.rowid = a.rowid AND d.change_type IN ('delete', 'update_preimage') AND d.snapshot_id > a.snapshot_id
 )
+"""
+# The texts written between two snapshots: read from the new data files only.
+_INSERTED = f"""
+SELECT article_id, title, published_at, concat_ws(' ', title, lead, body) AS text,
+       sha256 || ':' || content_hash AS version
+FROM {store.ALIAS}.table_insertions('articles', ?, ?)
 """
 LOCK_WAIT = 30.0  # seconds a reader waits for an update to commit, or an update for readers to close the file
 
@@ -237,6 +243,7 @@ def _apply(source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection) ->
     if by_key:
         con.register("changes", changes)
         con.execute(f"CREATE OR REPLACE TEMP TABLE current_docs AS {_LIVE}")
+        con.register("inserted", source.execute(_INSERTED, [indexed + 1, snapshot]).to_arrow_table())
         touched = "SELECT DISTINCT article_id FROM changes"
         scope = f"(SELECT * FROM docs WHERE article_id IN ({touched}))"
     else:
@@ -256,7 +263,13 @@ def _apply(source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection) ->
         con.execute("DELETE FROM docs WHERE article_id IN (SELECT article_id FROM stale)")
     for start in range(0, wanted.num_rows, CHUNK):  # memory: the tokens of CHUNK articles at a time
         if by_key:
-            texts = wanted.slice(start, CHUNK)
+            con.register("wanted", wanted.slice(start, CHUNK))
+            texts = con.execute(
+                "SELECT DISTINCT ON (article_id) i.* FROM inserted i JOIN wanted USING (article_id, version) "
+                "ORDER BY article_id"
+            ).to_arrow_table()
+            if texts.num_rows != min(CHUNK, wanted.num_rows - start):  # every live row was inserted in the window
+                raise RuntimeError("search index: a changed article's text is missing from DuckLake's insertions")
         else:
             source.register("wanted", wanted.slice(start, CHUNK).select(["article_id"]))
             texts = source.execute(_TEXTS).to_arrow_table()
