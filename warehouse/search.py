@@ -3,9 +3,14 @@
 The index is an inverted index in its own DuckDB file `<warehouse>/search.duckdb`: `docs` (one row per
 canonical article: title, date, length in terms, the version it was indexed at) and `postings` (term,
 article, count). Each run indexes only the articles it added or changed and drops those it removed or
-marked as copies; scores are computed at query time from the postings, so nothing else goes stale.
-The update is made on a copy of the file that then replaces the old one (a reader keeps the file it
-opened; a failed update leaves the old index). DuckDB's fts extension has no incremental update, which
+marked as copies, found by key: the rows of `articles` that DuckLake's `table_changes` lists between the
+indexed snapshot and the latest (nothing else of the warehouse is read; a run that changed no article
+leaves the file untouched). Scores are computed at query time from the postings, so nothing else goes stale.
+The update is made in place, in one DuckDB transaction: a failed or killed update leaves the old index.
+DuckDB lets one process write a file, or any number read it: a reader (`huunghi search`, `huunghi sql`) and
+the update wait for each other's lock, for at most LOCK_WAIT seconds, so a reader sees the index before or
+after an update, never half of one. A first index (or one of an older format) is built whole in a new file
+that then replaces the old one. DuckDB's fts extension has no incremental update, which
 is why the index is ours; it computes the same BM25 as fts (k1 = 1.2, b = 0.75, log10 idf, terms are the
 folded text's runs of letters; a test compares the scores with fts's `match_bm25`).
 
@@ -17,11 +22,14 @@ connection: `huunghi sql "FROM search.search_articles('ra pha bom min')"`.
 from __future__ import annotations
 
 import os
-import shutil
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
+import pyarrow as pa
 
 from huunghi.settings import environment
 from huunghi.warehouse import store
@@ -68,6 +76,30 @@ _TEXTS = (
     "a.sha256 || ':' || a.content_hash AS version "
     "FROM articles a JOIN wanted w USING (article_id) WHERE a.duplicate_of IS NULL"
 )
+# The rows of `articles` written between two snapshots, by key (rowids are never reused): the ones still there at
+# the end are the last insert or update of their rowid with no later delete; every article_id listed was touched.
+# Only key columns: the text of a deleted row would be read from its (maybe large, old) data file.
+_CHANGES = f"""
+SELECT snapshot_id, rowid, change_type, article_id, duplicate_of, sha256 || ':' || content_hash AS version
+FROM {store.ALIAS}.table_changes('articles', ?, ?)
+"""
+_LIVE = """
+SELECT article_id, version FROM (
+    SELECT * FROM changes WHERE change_type IN ('insert', 'update_postimage')
+    QUALIFY row_number() OVER (PARTITION BY rowid ORDER BY snapshot_id DESC) = 1
+) a
+WHERE duplicate_of IS NULL AND NOT EXISTS (
+    SELECT 1 FROM changes d
+    WHERE d.rowid = a.rowid AND d.change_type IN ('delete', 'update_preimage') AND d.snapshot_id > a.snapshot_id
+)
+"""
+# The texts written between two snapshots: read from the new data files only.
+_INSERTED = f"""
+SELECT article_id, title, published_at, concat_ws(' ', title, lead, body) AS text,
+       sha256 || ':' || content_hash AS version
+FROM {store.ALIAS}.table_insertions('articles', ?, ?)
+"""
+LOCK_WAIT = 30.0  # seconds a reader waits for an update to commit, or an update for readers to close the file
 
 
 @dataclass(frozen=True)
@@ -85,14 +117,29 @@ def index_path(root: Path) -> Path:
 def update_index(root: Path, *, rebuild: bool = False) -> IndexUpdate:
     """Bring the index to the warehouse's latest snapshot, indexing only new and changed articles
     (`rebuild`, or an index of an older format: all of them)."""
+    indexed = None if rebuild else indexed_snapshot(root)
+    if indexed is None:
+        return _build(root)
+    source = store.connect(root, read_only=True)
+    try:
+        snapshot = _snapshot(source)
+        if _changes(source, indexed, snapshot) == 0:
+            return IndexUpdate(snapshot, 0, 0, _total(root))  # no article changed: the file is not opened to write
+        con = connect(index_path(root), read_only=False)
+        try:
+            return _apply(source, con)
+        finally:
+            con.close()
+    finally:
+        source.close()
+
+
+def _build(root: Path) -> IndexUpdate:
+    """Index every canonical article in a new file that then replaces the old one (readers never wait for it)."""
     tmp = root / f".{INDEX_FILE}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
-    fresh = rebuild or indexed_snapshot(root) is None
     try:
-        if fresh:
-            _create(tmp)
-        else:
-            shutil.copyfile(index_path(root), tmp)
+        _create(tmp)
         source = store.connect(root, read_only=True)
         try:
             con = duckdb.connect(str(tmp))
@@ -107,6 +154,62 @@ def update_index(root: Path, *, rebuild: bool = False) -> IndexUpdate:
         tmp.unlink(missing_ok=True)
         raise
     return update
+
+
+def connect(path: Path, *, read_only: bool, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the index, waiting while another process holds a conflicting lock on it (DuckDB: one writer
+    or many readers per file)."""
+    return _retry_locked(lambda: duckdb.connect(str(path), read_only=read_only), wait)
+
+
+T = TypeVar("T")
+
+
+def _retry_locked(opener: Callable[[], T], wait: float | None = None) -> T:
+    deadline = time.monotonic() + (LOCK_WAIT if wait is None else wait)
+    while True:
+        try:
+            return opener()
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _snapshot(source: duckdb.DuckDBPyConnection) -> int:
+    return source.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
+
+
+def _changes(source: duckdb.DuckDBPyConnection, indexed: int, snapshot: int) -> int | None:
+    """How many changes to `articles` after the indexed snapshot; None when DuckLake cannot list them."""
+    if indexed > snapshot:
+        return None
+    if indexed == snapshot:
+        return 0
+    try:
+        return source.execute(
+            f"SELECT count(*) FROM {store.ALIAS}.table_changes('articles', ?, ?)", [indexed + 1, snapshot]
+        ).fetchone()[0]
+    except duckdb.Error:
+        return None  # e.g. the snapshots between were expired
+
+
+def _changed_rows(source: duckdb.DuckDBPyConnection, indexed: int | None, snapshot: int) -> pa.Table | None:
+    """The rows of `articles` written after the indexed snapshot (Arrow); None when they cannot be listed."""
+    if indexed is None or indexed > snapshot:
+        return None
+    try:
+        return source.execute(_CHANGES, [indexed + 1, snapshot]).to_arrow_table()
+    except duckdb.Error:
+        return None  # e.g. the snapshots between were expired: every article is compared
+
+
+def _total(root: Path) -> int:
+    con = connect(index_path(root), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM docs").fetchone()[0]
+    finally:
+        con.close()
 
 
 def _create(path: Path) -> None:
@@ -125,41 +228,75 @@ def _create(path: Path) -> None:
 
 
 def _apply(source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection) -> IndexUpdate:
-    """One transaction on the index: drop stale versions, add the current ones it lacks."""
-    snapshot = source.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
-    con.register("current_docs", source.execute(_CURRENT).to_arrow_table())
+    """One transaction on the index: drop stale versions, add the current ones it lacks. The articles
+    compared are those DuckLake lists as changed since the indexed snapshot (all of them for a new index, or
+    when the changes cannot be listed)."""
+    snapshot = _snapshot(source)
+    con.execute("BEGIN")
+    info = con.execute("SELECT format, snapshot_id FROM index_info").fetchone()
+    indexed = info[1] if info and info[0] == FORMAT else None
+    if indexed is not None and indexed == snapshot:  # brought up to date by another process meanwhile
+        con.execute("ROLLBACK")
+        return IndexUpdate(snapshot, 0, 0, con.execute("SELECT count(*) FROM docs").fetchone()[0])
+    changes = _changed_rows(source, indexed, snapshot)
+    by_key = changes is not None
+    if by_key:
+        con.register("changes", changes)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE current_docs AS {_LIVE}")
+        con.register("inserted", source.execute(_INSERTED, [indexed + 1, snapshot]).to_arrow_table())
+        touched = "SELECT DISTINCT article_id FROM changes"
+        scope = f"(SELECT * FROM docs WHERE article_id IN ({touched}))"
+    else:
+        con.register("current_source", source.execute(_CURRENT).to_arrow_table())
+        con.execute("CREATE OR REPLACE TEMP TABLE current_docs AS FROM current_source")
+        scope = "docs"
     # Indexed versions no longer current (gone, changed, now a copy) go; current ones not indexed come.
     stale = con.execute(
-        "SELECT article_id FROM docs ANTI JOIN current_docs USING (article_id, version)"
+        f"SELECT article_id FROM {scope} ANTI JOIN temp.current_docs USING (article_id, version)"
     ).to_arrow_table()
     wanted = con.execute(
-        "SELECT article_id FROM current_docs ANTI JOIN docs USING (article_id, version)"
+        "SELECT * FROM temp.current_docs ANTI JOIN docs USING (article_id, version) ORDER BY article_id"
     ).to_arrow_table()
-    con.register("stale", stale)
-    con.execute("BEGIN")
-    con.execute("DELETE FROM postings WHERE article_id IN (SELECT article_id FROM stale)")
-    con.execute("DELETE FROM docs WHERE article_id IN (SELECT article_id FROM stale)")
+    if stale.num_rows:  # a scan of the postings: only when an indexed article changed or went
+        con.register("stale", stale)
+        con.execute("DELETE FROM postings WHERE article_id IN (SELECT article_id FROM stale)")
+        con.execute("DELETE FROM docs WHERE article_id IN (SELECT article_id FROM stale)")
     for start in range(0, wanted.num_rows, CHUNK):  # memory: the tokens of CHUNK articles at a time
-        source.register("wanted", wanted.slice(start, CHUNK))
-        con.register("texts", source.execute(_TEXTS).to_arrow_table())
-        # fts's tokens: the folded text split at anything but a-z, empty pieces dropped.
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE tokens AS SELECT article_id, term FROM "
-            "(SELECT article_id, unnest(string_split_regex(fold(text), '[^a-z]+')) AS term FROM texts) "
-            "WHERE term <> ''"
-        )
-        con.execute("INSERT INTO postings SELECT term, article_id, count(*) FROM temp.tokens GROUP BY ALL ORDER BY ALL")
-        con.execute(
-            "INSERT INTO docs SELECT t.article_id, t.title, t.published_at, coalesce(n.len, 0), t.version FROM texts t "
-            "LEFT JOIN (SELECT article_id, count(*) AS len FROM temp.tokens GROUP BY ALL) n USING (article_id) "
-            "ORDER BY t.article_id"
-        )
+        if by_key:
+            con.register("wanted", wanted.slice(start, CHUNK))
+            texts = con.execute(
+                "SELECT DISTINCT ON (article_id) i.* FROM inserted i JOIN wanted USING (article_id, version) "
+                "ORDER BY article_id"
+            ).to_arrow_table()
+            if texts.num_rows != min(CHUNK, wanted.num_rows - start):  # every live row was inserted in the window
+                raise RuntimeError("search index: a changed article's text is missing from DuckLake's insertions")
+        else:
+            source.register("wanted", wanted.slice(start, CHUNK).select(["article_id"]))
+            texts = source.execute(_TEXTS).to_arrow_table()
+        _index_chunk(con, texts)
     con.execute("DELETE FROM index_info")
     added, removed = wanted.num_rows, stale.num_rows
     con.execute("INSERT INTO index_info VALUES (?, ?, now(), ?, ?)", [FORMAT, snapshot, added, removed])
     con.execute("COMMIT")
     total = con.execute("SELECT count(*) FROM docs").fetchone()[0]
     return IndexUpdate(snapshot, added, removed, total)
+
+
+def _index_chunk(con: duckdb.DuckDBPyConnection, texts: pa.Table) -> None:
+    """Postings and docs rows of some articles (article_id, title, published_at, text, version)."""
+    con.register("texts", texts)
+    # fts's tokens: the folded text split at anything but a-z, empty pieces dropped.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE tokens AS SELECT article_id, term FROM "
+        "(SELECT article_id, unnest(string_split_regex(fold(text), '[^a-z]+')) AS term FROM texts) "
+        "WHERE term <> ''"
+    )
+    con.execute("INSERT INTO postings SELECT term, article_id, count(*) FROM temp.tokens GROUP BY ALL ORDER BY ALL")
+    con.execute(
+        "INSERT INTO docs SELECT t.article_id, t.title, t.published_at, coalesce(n.len, 0), t.version FROM texts t "
+        "LEFT JOIN (SELECT article_id, count(*) AS len FROM temp.tokens GROUP BY ALL) n USING (article_id) "
+        "ORDER BY t.article_id"
+    )
 
 
 def build_index(root: Path) -> int:
@@ -171,7 +308,7 @@ def _info(path: Path) -> tuple[int, int] | None:
     """(format, snapshot) of an index file; None when there is none or it cannot be read."""
     if not path.exists():
         return None
-    con = duckdb.connect(str(path), read_only=True)
+    con = connect(path, read_only=True)  # an update in progress: its lock is waited for, not taken for no index
     try:
         return con.execute("SELECT format, snapshot_id FROM index_info").fetchone()
     except duckdb.Error:
@@ -190,7 +327,7 @@ def attach(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
     """Attach the index read-only as `search` (for `huunghi sql`); False when there is none."""
     if not index_path(root).exists():
         return False
-    con.execute(f"ATTACH '{index_path(root)}' AS {ALIAS} (READ_ONLY)")
+    _retry_locked(lambda: con.execute(f"ATTACH '{index_path(root)}' AS {ALIAS} (READ_ONLY)"))
     return True
 
 
