@@ -81,8 +81,9 @@ def _get_pool() -> ProcessPoolExecutor:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(PRELOAD)
             _pool = ProcessPoolExecutor(
-                max_workers=workers(), mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
-            )
+                max_workers=workers(), mp_context=context, initializer=start_worker,
+                initargs=(os.getpid(), dict(os.environ)),
+            )  # fmt: skip
             atexit.register(shutdown)
         return _pool
 
@@ -97,6 +98,15 @@ def _end(pool: ProcessPoolExecutor) -> None:
     for process in list((pool._processes or {}).values()):  # the executor keeps no public list of them
         process.kill()  # the executor sees them die: every future of the pool fails with BrokenProcessPool
     # (no shutdown() here: after a kill, shutdown(cancel_futures=True) left futures that never completed)
+
+
+def start_worker(pid: int, env: dict[str, str]) -> None:
+    """A worker sees the run's environment as it is when the pool starts (HUUNGHI_CATALOG, HUUNGHI_DATA_PATH,
+    the S3 keys: a worker asks the warehouse by key), not the forkserver's, which started with the first pool
+    of the process; and ends with the run."""
+    os.environ.clear()
+    os.environ.update(env)
+    exit_with(pid)
 
 
 def exit_with(pid: int, every: float = 0.5) -> None:
