@@ -16,6 +16,7 @@ the user's data and cache folders (`$XDG_DATA_HOME/huunghi`, `$XDG_CACHE_HOME/hu
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -31,10 +32,35 @@ DAILY_CRON = "0 6 * * *"
 DEFAULT_STALE_AFTER_DAYS = 3  # the site publishes daily: three days without a new article means something broke
 DEFAULT_QUERY_SECONDS = 300.0  # `huunghi sql`: an analyst's heavy query finishes, a runaway one ends
 DEFAULT_QUERY_MEMORY_SHARE = 0.5  # of the machine's memory: a daily run on the same machine keeps the other half
+# DuckDB's buffers in a run's own connections (reads, load, search index): it spills past this, instead of taking
+# DuckDB's default 80 % of the machine beside the run's worker processes.
+DEFAULT_RUN_DUCKDB_MEMORY = "25%"
 TIMEZONE = "Asia/Ho_Chi_Minh"  # the site publishes in Vietnam time; the daily run follows it
 # Set by the command to the API URL of the temporary Prefect server it started (huunghi.flows.api): state
 # that server keeps in memory (concurrency leases) dies with the command.
 TEMPORARY_SERVER_VARIABLE = "HUUNGHI_TEMPORARY_SERVER"
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*|%)\s*", re.IGNORECASE)
+
+
+def machine_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def parse_memory(text: str) -> int:
+    """`2GB`, `512MiB`, `25%` (of the machine's memory) → bytes; ValueError with the reason otherwise."""
+    m = _SIZE.fullmatch(text)
+    unit = m.group(2).lower() if m else ""
+    if not m or (unit != "%" and unit not in _UNITS):
+        raise ValueError(f"not a memory size: {text!r} (e.g. 4GB, 512MiB, 25%)")
+    amount = float(m.group(1))
+    size = int(machine_memory() * amount / 100) if unit == "%" else int(amount * _UNITS[unit])
+    if size < 16 * 2**20:
+        raise ValueError(f"{text!r} is less than 16 MiB, too little for any query")
+    return size
 
 
 class Environment(BaseSettings):
@@ -75,6 +101,16 @@ class Environment(BaseSettings):
         None, description="path (the default with an endpoint: MinIO, moto, Ceph) or vhost (AWS's default)."
     )
     timezone: str = Field(TIMEZONE, description="The time zone `huunghi sql` and `huunghi search` show times in.")
+    duckdb_memory: str = Field(
+        DEFAULT_RUN_DUCKDB_MEMORY,
+        description="DuckDB's memory in a run's connections (e.g. 2GB, 25%): past it, DuckDB spills to a temp folder.",
+    )
+
+    @field_validator("duckdb_memory")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        parse_memory(value)
+        return value
 
     @field_validator("timezone")
     @classmethod

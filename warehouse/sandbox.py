@@ -60,7 +60,13 @@ from typing import Any
 import duckdb
 from fsspec.implementations.local import LocalFileSystem
 
-from huunghi.settings import DEFAULT_QUERY_MEMORY_SHARE, DEFAULT_QUERY_SECONDS, environment
+from huunghi.settings import (
+    DEFAULT_QUERY_MEMORY_SHARE,
+    DEFAULT_QUERY_SECONDS,
+    environment,
+    machine_memory,
+    parse_memory,
+)
 from huunghi.warehouse import search, store
 
 PROTOCOL = "huunghi-ro"
@@ -303,26 +309,6 @@ def _explained(query: str) -> str:
 
 DEFAULT_TIMEOUT_SECONDS = DEFAULT_QUERY_SECONDS
 DEFAULT_MEMORY_SHARE = DEFAULT_QUERY_MEMORY_SHARE
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*|%)\s*", re.IGNORECASE)
-
-
-def machine_memory() -> int:
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def parse_memory(text: str) -> int:
-    """`2GB`, `512MiB`, `25%` (of the machine's memory) → bytes; ValueError with the reason otherwise."""
-    m = _SIZE.fullmatch(text)
-    unit = m.group(2).lower() if m else ""
-    if not m or (unit != "%" and unit not in _UNITS):
-        raise ValueError(f"not a memory size: {text!r} (e.g. 4GB, 512MiB, 25%)")
-    amount = float(m.group(1))
-    size = int(machine_memory() * amount / 100) if unit == "%" else int(amount * _UNITS[unit])
-    if size < 16 * 2**20:
-        raise ValueError(f"{text!r} is less than 16 MiB, too little for any query")
-    return size
 
 
 def default_memory_limit() -> int:

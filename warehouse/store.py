@@ -16,6 +16,7 @@ import os
 import re
 import sqlite3
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 import duckdb
 import duckdb_extensions
 
-from huunghi.settings import default_warehouse, environment
+from huunghi.settings import default_warehouse, environment, parse_memory
 from huunghi.warehouse.schema import sql_text
 
 CATALOG_FILE = "catalog.sqlite"  # the embedded catalog: SQLite in WAL mode (readers never block a run)
@@ -219,6 +220,10 @@ def _duckdb_with_extensions(filesystem: Any | None = None, *, s3_reader: bool = 
     """A DuckDB connection with the extensions every catalog needs, loaded from the pinned PyPI packages; on S3,
     httpfs and the credentials (`s3_reader`: the read-only key)."""
     con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
+    # Bounded buffers, spilling to a private temp folder (DuckDB's default: 80 % of the machine, and `.tmp` in the
+    # working directory): a run's reads and load share the machine with its worker processes.
+    con.execute(f"SET memory_limit = '{parse_memory(environment().duckdb_memory)}B'")
+    con.execute("SET temp_directory = ?", [str(Path(tempfile.gettempdir()) / f"huunghi-duckdb-{os.getpid()}")])
     if filesystem is not None:
         con.register_filesystem(filesystem)
     extensions = ["ducklake", "sqlite"]

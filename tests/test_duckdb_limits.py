@@ -1,0 +1,48 @@
+"""A run's DuckDB connections are bounded (issue 26): DuckDB's default takes 80 % of the machine and spills to
+`.tmp` in the working directory; a run's reads and load share the machine with its worker processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from huunghi.flows import history
+from huunghi.settings import environment, machine_memory
+from huunghi.warehouse import store
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("limits") / "wh"
+    history.build(root, 20)
+    return root
+
+
+def _settings(root: Path) -> tuple[int, str]:
+    con = store.connect(root, read_only=True)
+    try:
+        return con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    finally:
+        con.close()
+
+
+def _bytes(text: str) -> float:
+    number, unit = text.split()
+    return float(number) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}[unit]
+
+
+def test_a_runs_connection_takes_a_quarter_of_the_machine_and_spills_to_a_private_folder(warehouse, monkeypatch):
+    monkeypatch.delenv("HUUNGHI_DUCKDB_MEMORY", raising=False)
+    memory, temp = _settings(warehouse)
+    assert _bytes(memory) == pytest.approx(machine_memory() / 4, rel=0.03)  # shown as e.g. "5.8 GiB"
+    assert Path(temp).is_absolute() and Path(temp).name.startswith("huunghi-duckdb-")
+
+
+def test_the_memory_is_a_setting_and_a_wrong_value_is_refused_by_name(warehouse, monkeypatch):
+    monkeypatch.setenv("HUUNGHI_DUCKDB_MEMORY", "1GB")
+    assert _bytes(_settings(warehouse)[0]) == pytest.approx(10**9, rel=0.01)
+    monkeypatch.setenv("HUUNGHI_DUCKDB_MEMORY", "lots")
+    with pytest.raises(ValidationError, match="duckdb_memory"):
+        environment()
