@@ -51,6 +51,7 @@ from huunghi.records import (
     PageRef,
     Quarantined,
     RawPage,
+    Repeats,
 )
 from huunghi.settings import RunSettings
 from huunghi.signatures import article_id
@@ -329,8 +330,10 @@ def clean(run: Run, inputs: list[Input]) -> list[CleanedPage]:
     progress.report("clean", 0, len(inputs))
     parts: list[FirstPass] = []
     done = 0
+    repeats = Repeats()  # sidebar stories and title keys held once, not once per page
     for batch, future in zip(batches, futures, strict=True):  # in input order, whatever finished first
         parts.append(future.result())
+        repeats.pages(parts[-1].cleaned.articles)
         done += len(batch)
         progress.report("clean", done, len(inputs))
     first = FirstPass.merge(parts)
