@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from huunghi.flows import history
 from huunghi.settings import environment, machine_memory
-from huunghi.warehouse import store
+from huunghi.warehouse import search, store
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +46,14 @@ def test_the_memory_is_a_setting_and_a_wrong_value_is_refused_by_name(warehouse,
     monkeypatch.setenv("HUUNGHI_DUCKDB_MEMORY", "lots")
     with pytest.raises(ValidationError, match="duckdb_memory"):
         environment()
+
+
+def test_the_search_index_connection_is_bounded_too(warehouse, monkeypatch):
+    monkeypatch.setenv("HUUNGHI_DUCKDB_MEMORY", "1GB")
+    search.build_index(warehouse)
+    con = search.connect(search.index_path(warehouse), read_only=True)
+    try:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        assert _bytes(limit) == pytest.approx(10**9, rel=0.01)
+    finally:
+        con.close()

@@ -159,7 +159,8 @@ def _build(root: Path) -> IndexUpdate:
 def connect(path: Path, *, read_only: bool, wait: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the index, waiting while another process holds a conflicting lock on it (DuckDB: one writer
     or many readers per file)."""
-    return _retry_locked(lambda: duckdb.connect(str(path), read_only=read_only), wait)
+    config = {"memory_limit": store.memory_limit()}  # bounded like the warehouse's (it spills next to the file)
+    return _retry_locked(lambda: duckdb.connect(str(path), read_only=read_only, config=config), wait)
 
 
 T = TypeVar("T")

@@ -216,13 +216,18 @@ def _check_sqlite(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                              f"{found[0].splitlines()[-1][:200]}): restore it from a backup")  # fmt: skip
 
 
+def memory_limit() -> str:
+    """DuckDB's memory_limit in a run's own connections (HUUNGHI_DUCKDB_MEMORY), as DuckDB reads it."""
+    return f"{parse_memory(environment().duckdb_memory)}B"
+
+
 def _duckdb_with_extensions(filesystem: Any | None = None, *, s3_reader: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the extensions every catalog needs, loaded from the pinned PyPI packages; on S3,
     httpfs and the credentials (`s3_reader`: the read-only key)."""
     con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
     # Bounded buffers, spilling to a private temp folder (DuckDB's default: 80 % of the machine, and `.tmp` in the
     # working directory): a run's reads and load share the machine with its worker processes.
-    con.execute(f"SET memory_limit = '{parse_memory(environment().duckdb_memory)}B'")
+    con.execute(f"SET memory_limit = '{memory_limit()}'")
     con.execute("SET temp_directory = ?", [str(Path(tempfile.gettempdir()) / f"huunghi-duckdb-{os.getpid()}")])
     if filesystem is not None:
         con.register_filesystem(filesystem)
