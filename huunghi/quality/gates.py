@@ -19,12 +19,16 @@ Within a run, validation results are stored in a Great Expectations project in t
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import logging
 import math
 import shutil
+import sys
 import threading
 import time
+import types
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -98,9 +102,38 @@ def load_suite_file(name: str) -> dict[str, Any]:
     return json.loads(resources.files("huunghi.expectations").joinpath(f"{name}.json").read_text("utf-8"))
 
 
+# Great Expectations imports these at its own import, for expectations and renderers no suite uses (KL
+# divergence, KS tests, their charts): a third of its import time (scipy.stats, altair). A stand-in module is
+# registered first, so the real one loads only if something uses it.
+LAZY_FOR_GX = ("scipy.stats", "altair")
+_LAZY_LOCK = threading.Lock()
+
+
+class _Deferred(types.ModuleType):
+    """A module imported on the first use of one of its attributes. (importlib's LazyLoader does not do:
+    before Python 3.12 the import statement itself touches the module and loads it.)"""
+
+    def __getattr__(self, attribute: str) -> Any:
+        with _LAZY_LOCK:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            module = importlib.import_module(self.__name__)
+        return getattr(module, attribute)
+
+
+def _defer(name: str) -> None:
+    """Stand a _Deferred module in for `name` unless it is imported already (or not installed)."""
+    if name in sys.modules or importlib.util.find_spec(name) is None:
+        return
+    sys.modules[name] = _Deferred(name)
+
+
 def _quiet_gx() -> Any:
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="great_expectations")
+    if "great_expectations" not in sys.modules:
+        for name in LAZY_FOR_GX:
+            _defer(name)
     import great_expectations as gx
 
     return gx
