@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -45,6 +46,8 @@ class LocalServer:
     def __init__(self) -> None:
         self._spawn()
         atexit.register(self.stop)  # registered before Prefect's own exit hooks, so it runs after they flush
+        self.warmed = threading.Event()  # the server has answered its first API request
+        threading.Thread(target=self._warm_up, name="warm-up-prefect-server", daemon=True).start()
 
     def _spawn(self) -> None:
         self.port = _free_port()
@@ -78,10 +81,22 @@ class LocalServer:
         os.environ["PREFECT_API_URL"] = os.environ[TEMPORARY_SERVER_VARIABLE] = self.url
         refresh_global_settings_context()  # Prefect's way to take an environment change into account
 
+    def _warm_up(self, timeout: float = 120.0) -> None:
+        """Ask the server for its version as soon as it answers its health check: its first API request takes
+        ~0.7 s (its routes' first use), paid here while the command imports, not by the flow's first call.
+        (Only `wait` starts the server again when its port was taken.)"""
+        deadline = time.monotonic() + timeout
+        while not _answers(f"{self.url}/health"):
+            ended = self.process.poll()
+            if time.monotonic() > deadline or (ended is not None and ended != _ADDRESS_IN_USE):
+                return  # gone (stopped, or failed: `wait` says why); a taken port is retried by `wait`
+            time.sleep(0.05)
+        if _answers(f"{self.url}/admin/version", timeout=30):
+            self.warmed.set()
+
     def wait(self, timeout: float) -> None:
         """Return when the server answers its health check; RuntimeError if it died or took too long."""
         deadline = time.monotonic() + timeout
-        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never a proxy
         retried = False
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -90,12 +105,8 @@ class LocalServer:
                     retried = True
                     continue
                 raise RuntimeError(f"the temporary Prefect server exited with code {self.process.returncode}")
-            try:
-                with no_proxy.open(f"{self.url}/health", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
+            if _answers(f"{self.url}/health"):
+                return
             time.sleep(0.05)
         raise RuntimeError(f"the temporary Prefect server did not answer within {timeout:.0f} s")
 
@@ -108,6 +119,17 @@ class LocalServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def _answers(url: str, timeout: float = 1.0) -> bool:
+    """Whether the server answers `url` with 200 (127.0.0.1: never through a proxy)."""
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with no_proxy.open(url, timeout=timeout) as response:
+            response.read()
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def _flush_prefect(timeout: float = 10.0) -> None:

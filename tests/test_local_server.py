@@ -76,3 +76,20 @@ def test_a_run_reports_to_its_own_server_and_leaves_nothing_running(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert (home / "prefect.db").exists()  # the run was recorded in this PREFECT_HOME's database
     assert all(_gone(pid, within=10) for pid in _processes_of(home))
+
+
+def test_the_server_answers_its_first_api_request_before_the_flow_asks(tmp_path, monkeypatch):
+    """Its first API request costs ~0.7 s (its routes' first use): asked by a thread as soon as the server is
+    up, while the command still imports, not by the flow."""
+    from huunghi.flows.api import LocalServer
+
+    for name, value in _environment(tmp_path / "prefect").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    server = LocalServer()
+    try:
+        assert server.warmed.wait(120), "the temporary server was not asked anything"
+        assert server.process.poll() is None
+    finally:
+        server.stop()
+    assert server.process.returncode is not None
