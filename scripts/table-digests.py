@@ -1,6 +1,15 @@
 """Digests of every warehouse table after two runs on a fixed input set: the proof that a change to how a run reads
 the warehouse, cleans pages or loads them changed no row (tests/test_tables_unchanged.py compares them with the
-golden file tests/data/table-digests.json, written by this script from the code of commit 4d3c4aa).
+golden file tests/data/table-digests.json, written by this script; the repository's one "tables unchanged" test).
+
+The golden holds the tables of the code of commit 4d3c4aa (before issue 26) wherever that code finishes. It does
+not on this input set: in run 2 a mirror page's WARC form (page 274) is marked a copy of its text form, which the
+near-duplicate pass marks a copy of the page it mirrors (264), so the WARC form points at a duplicate and
+4d3c4aa's warehouse audit (duplicates_of_missing_articles) stops the run. That dedup-chain bug is fixed since, so
+the golden was written from the issue-26 code and checked against 4d3c4aa's: with that one page left out of the
+WARC (the input set of the earlier golden), every row of every table 4d3c4aa writes is the same; with it, the
+tables hold exactly one row more in `articles` and in `pages` (that page) and run 2's `runs` row counts it.
+`article_bands` and `story_alias_groups` are newer than 4d3c4aa: their golden is the issue-26 code's.
 
     .venv/bin/python scripts/table-digests.py            # print each table's rows and digest
     .venv/bin/python scripts/table-digests.py --check    # compare with the golden file: exit 1 naming what differs
@@ -148,10 +157,6 @@ def build_inputs(root: Path) -> tuple[Path, Path]:
     warc_pages = [
         (truth[i]["url"], (staging / truth[i]["files"]["html"]).read_bytes(), encoding_of(BUNDLED_SEED, i))
         for i in range(4, BUNDLED_PAGES, 6)
-        # Not a run-2 mirror page (274): with 4d3c4aa, its HTML form is marked a copy of its text form, which
-        # the near-duplicate pass then marks a copy of the page it mirrors (264), so the HTML form points at a
-        # duplicate and the warehouse audit (duplicates_of_missing_articles) stops the run.
-        if not (i >= SPLIT and "near_dup_of" in truth[i])
     ]
     saved = (staging / truth[BUNDLED_PAGES - 2]["files"]["html"]).read_bytes()
     (run2 / "warc").mkdir(parents=True)
