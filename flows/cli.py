@@ -573,11 +573,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
         limits = sandbox.limits_of(args.timeout, args.memory_limit)
         root = store.check_location(args.warehouse, create=False)
-        con = store.connect(root, read_only=True)
-        current = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
-        con.close()
-        if search.indexed_snapshot(root) != current:
-            print(f"(updating the search index to snapshot {current}…)", file=sys.stderr)
+        index = search.state(root)
+        if index.behind:
+            print(f"({index.line('updating it…')})", file=sys.stderr)
             search.update_index(root)
         query = f"FROM {search.ALIAS}.search_articles(?) LIMIT ?"
         answer = sandbox.run(root, query, params=[args.query, args.limit], screen=False, limits=limits)

@@ -1,6 +1,16 @@
 """Digests of every warehouse table after two runs on a fixed input set: the proof that a change to how a run reads
 the warehouse, cleans pages or loads them changed no row (tests/test_tables_unchanged.py compares them with the
-golden file tests/data/table-digests.json, written by this script from the code of commit 4d3c4aa).
+golden file tests/data/table-digests.json, written by this script; the repository's one "tables unchanged" test).
+
+The golden holds the tables of the code of commit 4d3c4aa (before issue 26) wherever that code finishes. It does
+not on this input set: in run 2 a mirror page's WARC form (page 274) is marked a copy of its text form, which the
+near-duplicate pass marks a copy of the page it mirrors (264), so the WARC form points at a duplicate and
+4d3c4aa's warehouse audit (duplicates_of_missing_articles) stops the run. That dedup-chain bug is fixed since, so
+the golden was written from the issue-26 code and checked against 4d3c4aa's: with that one page left out of the
+WARC, every row of every table 4d3c4aa writes is the same; with it, the tables hold exactly one row more in
+`articles` and in `pages` (that page) and run 2's `runs` row counts it. `article_bands` and `story_alias_groups`
+are newer than 4d3c4aa: their golden is the issue-26 code's. The input set took over the share of hard cases of
+the older tests/test_same_tables.py (120 adversarial pages, 120 HTML-only pages) when that test was removed.
 
     .venv/bin/python scripts/table-digests.py            # print each table's rows and digest
     .venv/bin/python scripts/table-digests.py --check    # compare with the golden file: exit 1 naming what differs
@@ -13,9 +23,9 @@ temporary server (in a temporary PREFECT_HOME when none is set).
 The inputs, generated afresh at one fixed place (article ids hash the file's path, and ties between copies are
 broken by id, so the path must not vary; a lock serializes checkouts that run this at once), every file's
 modification time set to one fixed instant (a file's `fetched_at` is its mtime):
-- run 1: pages 0-149 of the bundled corpus (text; BUNDLED_SEED) and adversarial text pages 0-39;
-- run 2: pages 150-299 of the bundled corpus (text), adversarial pages 40-79, then forms that repeat pages of
-  both runs or add new ones: `.html` of every 6th page from 1, `.html.gz` of pages 300-359 (HTML only: new
+- run 1: pages 0-149 of the bundled corpus (text; BUNDLED_SEED) and adversarial text pages 0-59;
+- run 2: pages 150-299 of the bundled corpus (text), adversarial pages 60-119, then forms that repeat pages of
+  both runs or add new ones: `.html` of every 6th page from 1, `.html.gz` of pages 300-419 (HTML only: new
   articles, a byte copy, a republished mirror), a WARC.gz with the HTML of every 6th page from 4 plus records
   that are not pages (a 404 page, which is quarantined, an image, a redirect, a browser-saved `resource`,
   warcinfo; fixed record ids and dates), byte copies of 5 run-1 text files under other names, and two inputs
@@ -60,8 +70,8 @@ PLACE = Path(tempfile.gettempdir()) / "huunghi-table-digests"
 MTIME = 1_760_000_000  # 2025-10-09 08:53:20 UTC: every input file's modification time
 WARC_DATE = "2025-10-09T08:53:20Z"
 SPLIT = 150  # run 1 reads pages [0, SPLIT) of the bundled corpus
-HTML_ONLY = range(300, 360)  # pages generated in HTML only (.html.gz), read in run 2
-ADVERSARIAL_PER_RUN = 40  # the line parser's hard cases; their repeated headline lines become knowledge
+HTML_ONLY = range(300, 420)  # pages generated in HTML only (.html.gz), read in run 2
+ADVERSARIAL_PER_RUN = 60  # the line parser's hard cases; their repeated headline lines become knowledge
 RUN_IDS = ("run_id", "first_run_id", "flow_run_id")
 CLOCK_TIMES = {"runs": ("started_at", "finished_at"), "frontier": ("first_listed_at", "last_fetched_at")}
 HASH_DIGITS = 12
@@ -148,10 +158,6 @@ def build_inputs(root: Path) -> tuple[Path, Path]:
     warc_pages = [
         (truth[i]["url"], (staging / truth[i]["files"]["html"]).read_bytes(), encoding_of(BUNDLED_SEED, i))
         for i in range(4, BUNDLED_PAGES, 6)
-        # Not a run-2 mirror page (274): with 4d3c4aa, its HTML form is marked a copy of its text form, which
-        # the near-duplicate pass then marks a copy of the page it mirrors (264), so the HTML form points at a
-        # duplicate and the warehouse audit (duplicates_of_missing_articles) stops the run.
-        if not (i >= SPLIT and "near_dup_of" in truth[i])
     ]
     saved = (staging / truth[BUNDLED_PAGES - 2]["files"]["html"]).read_bytes()
     (run2 / "warc").mkdir(parents=True)

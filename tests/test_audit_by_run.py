@@ -201,11 +201,13 @@ def _cardinality(node: dict) -> int:
 
 
 def test_the_runs_audit_works_on_the_runs_rows_whatever_the_warehouse_holds(warehouse, tmp_path) -> None:
+    """Rows counted, not seconds: a warehouse 4 times larger shows the growth plainly (an audit of the whole
+    warehouse in the run's scope would handle ~4 times the rows) at a fraction of the build time of 10 times."""
     big = tmp_path / "big"
-    history.build(big, 10 * N)
+    history.build(big, 4 * N)
     small, large = _rows_above_the_scans(warehouse), _rows_above_the_scans(big)
-    assert large["warehouse"] > 8 * small["warehouse"]  # the whole warehouse's audit grows with it
-    assert large["run"] < 1.5 * small["run"] and large["run"] < large["warehouse"] / 10, (small, large)
+    assert large["warehouse"] > 3 * small["warehouse"]  # the whole warehouse's audit grows with it
+    assert large["run"] < 1.5 * small["run"] and large["run"] < large["warehouse"] / 5, (small, large)
 
 
 def test_the_runs_audit_grows_with_the_run_not_faster(warehouse) -> None:

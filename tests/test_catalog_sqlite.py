@@ -30,9 +30,7 @@ def legacy_warehouse(root: Path) -> Path:
     con.execute(f"ATTACH 'ducklake:{root / store.LEGACY_CATALOG_FILE}' AS wh "
                 f"(DATA_PATH '{root / store.DATA_DIR}/', DATA_INLINING_ROW_LIMIT 0)")  # fmt: skip
     con.execute("USE wh")
-    con.execute("BEGIN TRANSACTION")
-    store.ensure_schema(con)
-    con.execute("COMMIT")
+    store.ensure_schema(con)  # one transaction: one snapshot
     for run, titles in (("r1", ["Một", "Hai", "Ba"]), ("r2", ["Bốn"]), ("r3", ["Hai, sửa lại"])):
         con.execute("BEGIN TRANSACTION")
         store.ensure_views(con)

@@ -7,6 +7,7 @@ import pickle
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from huunghi.corpus import generate
 from huunghi.knowledge import BOILERPLATE_MIN_PAGES, Knowledge
@@ -48,6 +49,18 @@ def _fill(root: Path, titles: list[str], lines: list[str] = ()) -> None:
     con.close()
 
 
+TITLES = [STORY_A, STORY_C, *_unrelated(300)]
+LINES = [PROMO, *_unrelated(300)]
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory) -> tuple[Path, reads.StoredKnowledge]:
+    """One warehouse of TITLES and LINES for the tests that only read it (a warehouse's schema alone takes
+    seconds to create)."""
+    root = tmp_path_factory.mktemp("knowledge") / "wh"
+    return root, _warehouse(root, TITLES, LINES)
+
+
 def _raw(text: str, name: str = "p") -> RawPage:
     return RawPage(f"file:///{name}.txt", "0" * 64, None, "text", len(text), text)
 
@@ -64,12 +77,11 @@ JOINED = page(
 )
 
 
-def test_a_teaser_and_furniture_known_only_from_the_warehouse_read_as_with_all_its_knowledge(tmp_path):
-    titles = [STORY_C, *_unrelated(200)]
-    stored = _warehouse(tmp_path / "wh", titles, [PROMO])
+def test_a_teaser_and_furniture_known_only_from_the_warehouse_read_as_with_all_its_knowledge(shared):
+    _, stored = shared
     raws = [_raw(JOINED), _raw(page([LEAD, STORY_A, "", BODY[0]], end()), "q")]
     by_key = clean_chunk(raws, stored=stored)
-    assert by_key == clean_chunk(raws, _whole(titles, [PROMO]))
+    assert by_key == clean_chunk(raws, _whole(TITLES, LINES))
     article = by_key.articles[0]
     assert [s.title for s in article.stories if s.block == "inline"] == [STORY_B, STORY_C]
     assert PROMO not in [text for _, text in article.paragraphs]
@@ -117,21 +129,22 @@ def test_a_chunk_asks_and_holds_only_its_own_keys_whatever_the_warehouse_holds(t
     assert len(asked) == len(set(asked))  # never asked twice
 
 
-def test_read_knowledge_answers_only_the_keys_asked(tmp_path):
-    stored = _warehouse(tmp_path / "wh", [STORY_A, STORY_C, *_unrelated(300)], [PROMO, *_unrelated(300)])
+def test_read_knowledge_answers_only_the_keys_asked(shared):
+    root, stored = shared
     keys = [title_key(STORY_C), title_key(PROMO), title_key(STORY_B)]
-    got = reads.read_knowledge(tmp_path / "wh", keys, stored.snapshot)
+    got = reads.read_knowledge(root, keys, stored.snapshot)
     assert got == Knowledge(frozenset({title_key(STORY_C)}), frozenset({title_key(PROMO)}))
-    assert got == reads.read_knowledge(tmp_path / "wh", keys)  # now, or at the snapshot: the same here
-    with reads.session(tmp_path / "wh"):  # the run's shared connection, where the warehouse still is
-        assert reads.read_knowledge(tmp_path / "wh", keys, stored.snapshot) == got
+    assert got == reads.read_knowledge(root, keys)  # now, or at the snapshot: the same here
+    with reads.session(root):  # the run's shared connection, where the warehouse still is
+        assert reads.read_knowledge(root, keys, stored.snapshot) == got
 
 
-def test_a_process_that_asks_often_reads_the_knowledge_whole_once_with_the_same_answers(tmp_path, monkeypatch):
+def test_a_process_that_asks_often_reads_the_knowledge_whole_once_with_the_same_answers(shared, monkeypatch):
     """A large run asks once per chunk, and each query scans the key columns: after WHOLE_AFTER_QUERIES a
     process reads what the warehouse knows whole, once (what every run did before), and answers the same."""
-    titles, lines = [STORY_A, STORY_C, *_unrelated(50)], [PROMO, *_unrelated(20)]
-    stored = _warehouse(tmp_path / "wh", titles, lines)
+    _, stored = shared
+    monkeypatch.setattr(reads, "_answers", {})  # a new process: what other tests asked is not remembered
+    titles, lines = TITLES[:52], LINES[:21]
     calls = {"by_key": 0, "whole": 0}
     by_key, whole = reads.read_knowledge, reads.read_all_knowledge
 
@@ -146,7 +159,7 @@ def test_a_process_that_asks_often_reads_the_knowledge_whole_once_with_the_same_
     monkeypatch.setattr(reads, "read_all_knowledge", counted("whole", whole))
     asked = [[title_key(t), f"khong co {n}"] for n, t in enumerate([*titles, *lines, STORY_B])]
     answers = [stored(keys) for keys in asked]
-    expected = _whole(titles, lines)
+    expected = _whole(TITLES, LINES)
     for keys, got in zip(asked, answers, strict=True):
         assert got == Knowledge(frozenset(k for k in keys if k in expected.titles),
                                 frozenset(k for k in keys if k in expected.lines))  # fmt: skip

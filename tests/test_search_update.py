@@ -15,7 +15,8 @@ import duckdb
 import pytest
 
 from huunghi.flows import history
-from huunghi.warehouse import search, store
+from huunghi.flows.cli import main
+from huunghi.warehouse import doctor, search, store
 from tests.test_search import index_tables
 
 # An update that stops inside its transaction, after its first article, for argv[3] seconds.
@@ -151,6 +152,27 @@ def test_changes_that_cannot_be_listed_fall_back_to_comparing_every_article(root
     incremental = index_tables(search.index_path(root))
     search.build_index(root)
     assert index_tables(search.index_path(root)) == incremental
+
+
+def test_doctor_and_search_say_in_one_line_whether_the_index_lags(root, capsys):
+    """A run that changed no article leaves the index file at its older snapshot but not behind: doctor does
+    not call it stale. An article changed since: one line says where each stands, and search catches up."""
+    indexed = search.indexed_snapshot(root)
+    commit(root, "INSERT INTO paragraphs SELECT * FROM paragraphs LIMIT 1")  # a snapshot, no article changed
+    [finding] = [f for f in doctor.examine(root, repair=False) if f.check == "search index"]
+    assert (finding.status, finding.detail) == (
+        "ok", f"search index at snapshot {indexed}, up to date: no article changed up to snapshot {indexed + 1}"
+    )  # fmt: skip
+    add_new_articles(root, 1)
+    assert search.state(root).line() == (
+        f"search index at snapshot {indexed}, warehouse at {indexed + 2}: the next run or `huunghi search` "
+        "brings it up to date"
+    )
+    assert main(["search", "--warehouse", str(root), "--format", "csv", "thuy dien xe ca man"]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"(search index at snapshot {indexed}, warehouse at {indexed + 2}: updating it…)\n"
+    assert "khanh thanh" in out
+    assert search.state(root).line() == f"search index at snapshot {indexed + 2}, up to date"
 
 
 def start(script: str, *args) -> subprocess.Popen:

@@ -1,7 +1,8 @@
 """Every warehouse table holds the rows the code of commit 4d3c4aa gives on the same inputs: the bundled corpus,
 adversarial pages, HTML, .html.gz and WARC forms, in two runs (scripts/table-digests.py says which inputs and
-which columns are left out). The golden is tests/data/table-digests.json; a change to the tables that is
-intended rewrites it (`.venv/bin/python scripts/table-digests.py --write`) in the commit that says why.
+which columns are left out, and the one page where 4d3c4aa stops instead). The golden is
+tests/data/table-digests.json; a change to the tables that is intended rewrites it
+(`.venv/bin/python scripts/table-digests.py --write`) in the commit that says why.
 """
 
 from __future__ import annotations

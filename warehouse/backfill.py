@@ -59,7 +59,7 @@ def backfill_dedup_keys(root: Path) -> str | None:
             for table, fill in zip(TABLES, (BANDS_SQL, GROUPS_SQL), strict=True):
                 if table in present:
                     continue
-                store.ensure_schema(con)  # CREATE … IF NOT EXISTS: the missing tables, in this transaction
+                store.ensure_schema(con, in_transaction=True)  # CREATE … IF NOT EXISTS: the missing tables
                 counts[table] = con.execute(fill).fetchone()[0]
             con.execute(f"CALL {store.ALIAS}.set_commit_message('huunghi', 'backfill dedup lookup tables')")
             con.execute("COMMIT")

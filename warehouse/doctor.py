@@ -48,12 +48,8 @@ def examine(root: Path, *, repair: bool = True, lock_wait: float = DEFAULT_LOCK_
             findings.append(_orphans(con, repair))
         finally:
             con.close()
-    indexed = search.indexed_snapshot(root)
-    if indexed == snapshot:
-        findings.append(Finding("search index", "ok", f"at snapshot {snapshot}"))
-    else:
-        findings.append(Finding("search index", "note", f"at {indexed}, warehouse at {snapshot}: the next run "
-                                "or `huunghi search` updates it"))  # fmt: skip
+    index = search.state(root)
+    findings.append(Finding("search index", "note" if index.behind else "ok", index.line()))
     return findings
 
 

@@ -324,6 +324,39 @@ def indexed_snapshot(root: Path) -> int | None:
     return info[1] if info and info[0] == FORMAT else None
 
 
+@dataclass(frozen=True)
+class IndexState:
+    indexed: int | None  # the snapshot the index was brought to; None: no (current-format) index
+    snapshot: int  # the warehouse's latest
+    behind: bool  # an article changed after the indexed snapshot (or there is no index)
+
+    def line(self, remedy: str = "") -> str:
+        """One line for `huunghi doctor` (the remedy said) and `huunghi search` (which applies it)."""
+        if self.indexed is None:
+            remedy = remedy or "the next run or `huunghi search` builds it"
+            return f"no search index yet, warehouse at snapshot {self.snapshot}: {remedy}"
+        if self.behind:
+            remedy = remedy or "the next run or `huunghi search` brings it up to date"
+            return f"search index at snapshot {self.indexed}, warehouse at {self.snapshot}: {remedy}"
+        if self.indexed == self.snapshot:
+            return f"search index at snapshot {self.snapshot}, up to date"
+        return f"search index at snapshot {self.indexed}, up to date: no article changed up to snapshot {self.snapshot}"
+
+
+def state(root: Path) -> IndexState:
+    """Whether the index lags the warehouse. A run that changed no article (nothing new, or only its `runs`
+    row) leaves the index file at its older snapshot: that index is not behind, so the snapshot numbers alone
+    cannot say it."""
+    indexed = indexed_snapshot(root)
+    source = store.connect(root, read_only=True)
+    try:
+        snapshot = _snapshot(source)
+        behind = indexed is None or _changes(source, indexed, snapshot) != 0
+    finally:
+        source.close()
+    return IndexState(indexed, snapshot, behind)
+
+
 def attach(con: duckdb.DuckDBPyConnection, root: Path) -> bool:
     """Attach the index read-only as `search` (for `huunghi sql`); False when there is none."""
     if not index_path(root).exists():
