@@ -51,8 +51,11 @@ SELECT count(*) FROM mentions m LEFT JOIN paragraphs p
     ON p.article_id = m.article_id AND p.position = m.paragraph_position
  WHERE p.text IS NULL OR substring(p.text, m.start_char + 1, m.end_char - m.start_char) <> m.surface;
 -- run: mentions_off_their_text
+-- (the run's paragraphs by rowid, found on the key column first: filtered by article_id alone, the scan read the
+-- text of every stored paragraph, +200 MB at 10^5 articles)
+WITH k AS MATERIALIZED (SELECT rowid AS r FROM paragraphs WHERE article_id IN (SELECT article_id FROM run_articles))
 SELECT count(*) FROM (SELECT * FROM mentions WHERE article_id IN (SELECT article_id FROM run_articles)) m
-  LEFT JOIN (SELECT * FROM paragraphs WHERE article_id IN (SELECT article_id FROM run_articles)) p
+  LEFT JOIN (SELECT * FROM paragraphs WHERE rowid IN (SELECT r FROM k)) p
     ON p.article_id = m.article_id AND p.position = m.paragraph_position
  WHERE p.text IS NULL OR substring(p.text, m.start_char + 1, m.end_char - m.start_char) <> m.surface;
 
