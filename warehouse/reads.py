@@ -99,9 +99,14 @@ def read_knowledge(root: Path, keys: Sequence[str], snapshot: int | None = None)
     """Which of `keys` earlier runs learned: as story titles, as site furniture (at `snapshot`, else now)."""
     wanted = set(keys)
     query = (root, _KNOWLEDGE_BY_KEY, {"wanted": pa.table({"key": pa.array(sorted(wanted), pa.string())})})
-    rows = _read_at(snapshot, *query) if snapshot is not None else _read(*query)
+    found = _knowledge(_read_at(snapshot, *query) if snapshot is not None else _read(*query))
+    return Knowledge(titles=found.titles & wanted, lines=found.lines)
+
+
+def _knowledge(rows: list[tuple]) -> Knowledge:
+    """('title', story title) and ('line', line key) rows → what they teach, titles in key form."""
     titles = {title_key(text) for kind, text in rows if kind == "title"}
-    return Knowledge(titles=frozenset(titles & wanted), lines=frozenset(t for kind, t in rows if kind == "line"))
+    return Knowledge(titles=frozenset(titles), lines=frozenset(text for kind, text in rows if kind == "line"))
 
 
 @dataclass(frozen=True)
@@ -152,9 +157,7 @@ class _Answers:
 
 def read_all_knowledge(root: Path, snapshot: int) -> Knowledge:
     """Everything earlier runs learned, at `snapshot`: every story's title key, every furniture line."""
-    rows = _read_at(snapshot, root, _ALL_KNOWLEDGE, {})
-    titles = {title_key(text) for kind, text in rows if kind == "title"}
-    return Knowledge(titles=frozenset(titles), lines=frozenset(t for kind, t in rows if kind == "line"))
+    return _knowledge(_read_at(snapshot, root, _ALL_KNOWLEDGE, {}))
 
 
 _ALL_KNOWLEDGE = f"""
@@ -173,8 +176,8 @@ _session_snapshots: dict[tuple[Path, int], int | None] = {}
 def stored_knowledge(root: Path) -> StoredKnowledge | None:
     """What the cleaner asks of earlier runs, pinned to the warehouse's current snapshot; None when there is
     no warehouse yet."""
-    rows = _read(root, f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()", {})
-    return StoredKnowledge(str(root.resolve()), int(rows[0][0])) if rows and rows[0][0] is not None else None
+    snapshot = read_latest_snapshot(root)
+    return StoredKnowledge(str(root.resolve()), int(snapshot)) if snapshot is not None else None
 
 
 def _read_at(snapshot: int, root: Path, query: str, tables: dict[str, pa.Table]) -> list[tuple]:
@@ -208,9 +211,9 @@ def _session_at(key: tuple[Path, int], shared: duckdb.DuckDBPyConnection) -> int
     with _session_lock:
         if key in _session_snapshots:
             return _session_snapshots[key]
-    rows = _read(key[0], f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()", {})
+    latest = read_latest_snapshot(key[0])
     with _session_lock:
-        _session_snapshots[key] = rows[0][0] if rows else None
+        _session_snapshots[key] = latest
     return _session_snapshots[key]
 
 
