@@ -30,11 +30,12 @@ test: $(STAMP)
 	bash scripts/test-system-packages.sh
 	$(BIN)/pytest -q $(PYTEST_PARALLEL)
 
-# The library alone: no Prefect server, no `huunghi` process, nothing killed (under a minute). Spread test by
-# test over both cores: these tests share no server, so no file needs one worker of its own.
+# The library alone: no Prefect server, no `huunghi` process, nothing killed, no test of 5 s or more (`slow`);
+# under a minute. Spread test by test over both cores: these tests share no server, so no file needs one worker
+# of its own.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -m "not e2e" -n 2 --dist load
+	$(BIN)/pytest -q -m "not e2e and not slow" -n 2 --dist load
 
 # The whole suite once in a random order (pytest-randomly): no test may depend on another's leftovers.
 test-random: $(STAMP)

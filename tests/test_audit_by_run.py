@@ -200,6 +200,7 @@ def _cardinality(node: dict) -> int:
     return own + sum(_cardinality(child) for child in node.get("children", []))
 
 
+@pytest.mark.slow
 def test_the_runs_audit_works_on_the_runs_rows_whatever_the_warehouse_holds(warehouse, tmp_path) -> None:
     """Rows counted, not seconds: a warehouse 4 times larger shows the growth plainly (an audit of the whole
     warehouse in the run's scope would handle ~4 times the rows) at a fraction of the build time of 10 times."""

@@ -88,6 +88,7 @@ def test_a_new_warehouse_gets_a_sqlite_catalog_in_wal_mode(tmp_path):
     assert not list(root.glob(".*.tmp*")), "nothing left of the catalog's making"
 
 
+@pytest.mark.slow
 def test_old_catalog_is_migrated_by_the_first_writer_with_every_snapshot(tmp_path):
     root = legacy_warehouse(tmp_path / "wh")
     files = sorted((root / store.DATA_DIR).rglob("*.parquet"))
@@ -115,6 +116,7 @@ def test_old_catalog_is_migrated_by_the_first_writer_with_every_snapshot(tmp_pat
     assert latest == before[0][-1][0] + 1 and titles == ["Ba", "Bốn", "Hai, sửa lại", "Một", "Năm"]
 
 
+@pytest.mark.slow
 def test_a_migration_cut_short_leaves_the_old_catalog_in_use(tmp_path, monkeypatch):
     root = legacy_warehouse(tmp_path / "wh")
     before = state(str(root / store.LEGACY_CATALOG_FILE))

@@ -165,6 +165,7 @@ def test_by_key_gives_what_the_whole_warehouse_gives(stored, monkeypatch, litera
     assert by_key.articles["duplicate_of"].to_pylist().count(None) == 1  # a real case: two copies, one rewrite
 
 
+@pytest.mark.slow
 def test_an_old_warehouse_is_backfilled_once_to_what_a_fresh_one_holds(stored, tmp_path):
     root = _copy(stored, tmp_path)
     bands = "SELECT article_id, band, band_key FROM article_bands"

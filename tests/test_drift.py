@@ -33,6 +33,7 @@ def cleaned(rows: int, doubtful: int) -> pa.Table:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_cleaned_gate_stops_a_run_clearly_above_the_usual_share():
     quality = Quality()
     quality.drift_max_share = drift_bound(60, 1000)  # 21%

@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 GATE_WITHOUT_SCIPY = textwrap.dedent(
     """
     import sys
@@ -31,6 +33,7 @@ GATE_WITHOUT_SCIPY = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_gates_and_data_docs_do_not_import_what_no_suite_uses(tmp_path):
     """Great Expectations imports scipy.stats and altair for expectations no suite has (a third of its import
     time, paid by every run): they load only when used."""

@@ -124,6 +124,7 @@ def test_a_run_of_a_sources_file_is_tagged_with_its_kinds(tmp_path):
     assert "source:bundled corpus" in run_tags(RunSettings())
 
 
+@pytest.mark.slow
 def test_the_frontier_table_merges_on_url_and_a_repeat_changes_nothing(tmp_path):
     from huunghi.records import Listed
     from huunghi.warehouse import store, write

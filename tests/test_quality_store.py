@@ -3,6 +3,8 @@ quality/archive/ — GX lists and parses every stored result on each Data Docs b
 
 from __future__ import annotations
 
+import pytest
+
 from huunghi.quality.gates import archive_old_results
 
 
@@ -44,6 +46,7 @@ def test_an_empty_table_passes_without_great_expectations(tmp_path):
     assert not (tmp_path / "quality" / "gx").exists()  # no validation stored, no GX context created
 
 
+@pytest.mark.slow
 def test_every_suite_passes_an_empty_table():
     """Why a gate may skip an empty table: Great Expectations finds nothing to stop or quarantine in one."""
     from huunghi.quality.gates import Quality, load_suite_file
