@@ -30,7 +30,7 @@ test: $(STAMP)
 	bash scripts/test-system-packages.sh
 	$(BIN)/pytest -q $(PYTEST_PARALLEL)
 
-# The library alone: no Prefect server, no `huunghi` process, nothing killed, no test of 5 s or more (`slow`);
+# The library alone: no Prefect server, no `huunghi` process, nothing killed, no test of 3 s or more (`slow`);
 # under a minute. Spread test by test over both cores: these tests share no server, so no file needs one worker
 # of its own.
 test-fast: $(STAMP)

@@ -1,8 +1,8 @@
 """Shared fixtures. Two tiers: the fast tier (no Prefect server: the library, pure functions) and the
 end-to-end tier (`e2e`: tests that request `prefect_server`, a real Prefect API in a per-session home, or
 that run the `huunghi` command, start a run in a subprocess or kill one: marked by their module's
-`pytestmark`, or here). Library tests of 5 s or more are marked `slow`. `make test-fast` runs the fast tier
-without them; `make test` runs everything.
+`pytestmark`, or here). Library tests of 3 s or more on a quiet machine are marked `slow`. `make test-fast`
+runs the fast tier without them; `make test` runs everything.
 
 Something outside the repository that a test needs (the real sample pages in ../shared, Debian's chromium
 or PostgreSQL) skips the test when missing on a developer's machine, and fails it under CI (CI=true):
@@ -87,5 +87,5 @@ def small_corpus(tmp_path_factory) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "slow: a library test of 5 s or more (warehouses built, a Python subprocess): `make test` only"
+        "markers", "slow: a library test of 3 s or more (warehouses built, a Python subprocess): `make test` only"
     )

@@ -153,6 +153,7 @@ def test_a_row_written_outside_the_runs_keys_is_audited(warehouse, monkeypatch) 
     assert _audit_of_run(warehouse) == {"mentions_off_their_text": 1}
 
 
+@pytest.mark.slow
 def test_doctor_audits_the_whole_warehouse_and_a_run_still_loads(warehouse) -> None:
     _plant_old_breaks(warehouse)
     run = write.RunInfo("run-after-old-breaks", None, datetime.now(UTC))
@@ -211,6 +212,7 @@ def test_the_runs_audit_works_on_the_runs_rows_whatever_the_warehouse_holds(ware
     assert large["run"] < 1.5 * small["run"] and large["run"] < large["warehouse"] / 5, (small, large)
 
 
+@pytest.mark.slow
 def test_the_runs_audit_grows_with_the_run_not_faster(warehouse) -> None:
     """Ten times the run's articles, about ten times the rows the audit handles. A correlated NOT EXISTS over a
     CTE of the run's rows was planned, inside the load's transaction, as a join of that CTE with itself: the

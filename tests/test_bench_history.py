@@ -22,6 +22,7 @@ def simulated(tmp_path_factory):
     return root, history.build(root, N)
 
 
+@pytest.mark.slow
 def test_every_table_of_the_schema_is_filled_and_the_audit_passes(simulated) -> None:
     root, counts = simulated
     assert set(counts) == set(schemas())

@@ -158,6 +158,7 @@ READER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_reader_holding_a_transaction_neither_blocks_nor_fails_a_writer(tmp_path):
     root = store.check_location(tmp_path / "wh", create=True)
     con = store.connect(root, read_only=False)
@@ -186,6 +187,7 @@ def test_a_reader_holding_a_transaction_neither_blocks_nor_fails_a_writer(tmp_pa
     assert took < 30, f"the writer took {took:.1f} s beside a reader"  # the old catalog: as long as the reader stayed
 
 
+@pytest.mark.slow
 def test_reads_are_empty_only_for_a_warehouse_that_does_not_exist_yet(tmp_path):
     root = store.check_location(tmp_path / "wh", create=True)
     keys = [title_key("Một"), title_key("Hai"), title_key("Ba")]

@@ -133,6 +133,7 @@ def test_a_near_duplicate_is_found_through_the_band_table_and_nothing_else_is_re
     assert result.articles["duplicate_of"].to_pylist() == [original_id]
 
 
+@pytest.mark.slow
 def test_an_alias_one_letter_apart_from_a_stored_one_gets_its_story(stored, tmp_path):
     root = _copy(stored, tmp_path)
     (aliases,) = _rows(root, "SELECT title_key, story_id FROM story_aliases")

@@ -129,6 +129,7 @@ def test_html_and_text_forms_give_the_same_article(both_forms):
     assert encodings >= {"utf", "cp1258"}
 
 
+@pytest.mark.slow
 def test_html_and_text_records_agree_through_both_passes(both_forms):
     """What the flow does (clean, learn, clean again): every article field and story the same."""
     records = {}

@@ -88,6 +88,7 @@ def test_a_teaser_and_furniture_known_only_from_the_warehouse_read_as_with_all_i
     assert by_key != clean_chunk(raws)  # the warehouse's knowledge is what settled both
 
 
+@pytest.mark.slow
 def test_html_pages_asked_by_key_read_as_with_all_the_knowledge(tmp_path):
     """The HTML pages of a generated corpus (rendered once, parsed from their prepared form), against a
     warehouse that knows every story title they show and many unrelated ones."""
@@ -112,6 +113,7 @@ class Recorded:
         return self.answers[-1]
 
 
+@pytest.mark.slow
 def test_a_chunk_asks_and_holds_only_its_own_keys_whatever_the_warehouse_holds(tmp_path):
     """What a batch is shipped names the warehouse, not what it holds; what a worker asks and holds are the
     page's keys: the same for a warehouse of one story and one of thousands of unrelated ones."""

@@ -92,6 +92,7 @@ def file_state(path) -> tuple:
     return st.st_ino, st.st_mtime_ns, st.st_size
 
 
+@pytest.mark.slow
 def test_the_update_is_in_place_by_key_and_equals_a_rebuild(root):
     edited, copy, gone, *_ = canonical_ids(root, 5)
     path = search.index_path(root)
@@ -154,6 +155,7 @@ def test_changes_that_cannot_be_listed_fall_back_to_comparing_every_article(root
     assert index_tables(search.index_path(root)) == incremental
 
 
+@pytest.mark.slow
 def test_doctor_and_search_say_in_one_line_whether_the_index_lags(root, capsys):
     """A run that changed no article leaves the index file at its older snapshot but not behind: doctor does
     not call it stale. An article changed since: one line says where each stands, and search catches up."""
