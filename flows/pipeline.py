@@ -12,6 +12,8 @@ import hashlib
 import json
 import os
 import uuid
+from collections import Counter
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 from prefect import flow, get_run_logger, task
 from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
@@ -26,49 +30,58 @@ from prefect.states import Completed
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from huunghi import accounting, parallel, progress
+from huunghi import accounting, parallel, progress, staging
 from huunghi.corpus import bundled_corpus
 from huunghi.crawl import sources as web
+from huunghi.dedup.articles import (
+    PART_TABLES,
+    DedupKeys,
+    StoryForms,
+    StoryTables,
+    appearances,
+    exact_duplicates,
+    known_bands,
+    near_duplicates,
+    settle,
+    similar_pairs,
+    story_tables,
+)
 from huunghi.dedup.articles import TABLES as DEDUP_TABLES
-from huunghi.dedup.articles import DedupResult, lookup_keys
-from huunghi.enrich import ENRICHERS, REFERENCE_TABLE
+from huunghi.dedup.stories import group_keys
+from huunghi.enrich import ENRICHERS, REFERENCE_TABLE, reference_rows
+from huunghi.enrich import TABLES as ENRICHED_TABLES
 from huunghi.firstpass import Input, PageFile, read_again
 from huunghi.flows.runners import task_runner
-from huunghi.knowledge import NO_KNOWLEDGE
-from huunghi.parsing.clean import second_pass
+from huunghi.knowledge import NO_KNOWLEDGE, learn_from
+from huunghi.parsing.clean import _adds as knowledge_adds
 from huunghi.parsing.confidence import REVIEW_BELOW
 from huunghi.progress import Stopwatch
 from huunghi.quality.gates import QUALITY_DIR, GateFailed, GateOutcome, Quality, drift_bound
 from huunghi.quality.report import RunReport, staleness
-from huunghi.quality.tables import cleaned_table, raw_pages_table
+from huunghi.quality.tables import CLEANED, raw_pages_table
 from huunghi.readers import discover
-from huunghi.records import (
-    CleanedPage,
-    CleanResult,
-    FirstPass,
-    IngestResult,
-    Listed,
-    PageRef,
-    Quarantined,
-    RawPage,
-    Repeats,
-)
+from huunghi.records import IngestResult, Listed, PageRef, PageSummary, Quarantined, RawPage, StagedPass
 from huunghi.settings import RunSettings
 from huunghi.signatures import article_id
+from huunghi.staging import PAGE_KEYS, RUN_BANDS, Stage
 from huunghi.tasks.caching import code_version
-from huunghi.tasks.clean import clean_pages, read_and_clean_pages
-from huunghi.tasks.dedup import dedup_articles
-from huunghi.tasks.enrich import enrich_articles, merge
+from huunghi.tasks.clean import clean_again_and_stage, read_clean_and_stage
+from huunghi.tasks.dedup import build_batch
+from huunghi.tasks.enrich import enrich_batch
 from huunghi.tasks.fetch import crawl_source, replay_source
 from huunghi.tasks.gates import gate
 from huunghi.tasks.load import load_run
 from huunghi.tasks.report import publish_report, run_tags, tag_flow_run
 from huunghi.tasks.reprocess import quarantined_inputs
+from huunghi.text import title_key
 from huunghi.warehouse import backfill, reads, search, store
-from huunghi.warehouse.schema import build
+from huunghi.warehouse.schema import build, schemas
 from huunghi.warehouse.write import RunInfo
 
 LAST_INPUTS = "last_inputs.json"  # under quality/: the page files of the latest published run (nothing-new check)
+# Clean batches submitted at once: enough to keep both cores busy (a batch's chunks are spread over the worker
+# processes), few enough that the pages of only those batches are in memory before they are staged.
+CLEAN_BATCHES_IN_FLIGHT = 2
 STALE_STATE = "No new articles"  # the name of a Completed state that warns: the UI shows it instead of "Completed"
 
 
@@ -107,13 +120,18 @@ class Run:
     fingerprint: str | None = None  # the page files of a run of local files only (see inputs_fingerprint)
     nothing_new: str | None = None  # set when every input is unchanged since the latest run: stages skipped
 
+    @property
+    def stage(self) -> Stage:
+        """Where the run's stages write what they made, batch by batch (huunghi/staging.py)."""
+        return Stage.of_run(self.root, self.info.run_id)
+
     def page(self, uri: str) -> RawPage | PageRef:
         """A page read by this run, whole when it can be had (held, or read again from its file)."""
         if uri in self.held:
             return self.held[uri]
         return read_again(self.read[uri]) or self.read[uri]
 
-    def check(self, **outputs: pa.Table) -> dict[str, GateOutcome]:
+    def check(self, **outputs: pa.Table | ds.Dataset) -> dict[str, GateOutcome]:
         """The quality gate of each stage output; a failure that stops the run raises GateFailed."""
         with self.watch("gates"):
             return {suite: named(gate, f"gate {suite}")(quote(self.quality), suite, quote(table))
@@ -311,115 +329,239 @@ def remember_inputs(run: Run) -> None:
     os.replace(tmp, path)
 
 
-def nothing_to_do(run: Run) -> tuple[DedupResult, dict[str, pa.Table]]:
+def nothing_to_do(run: Run) -> dict[str, pa.Table]:
     """The stages' empty outputs for a run with nothing new (the load merges them: no change)."""
     run.report.count("ingest", inputs=len(run.unchanged), unchanged=len(run.unchanged), pages=0, quarantined=0)
-    deduped = DedupResult(**{name: build(name, []) for name in DEDUP_TABLES}, canonical=[])
-    names = [REFERENCE_TABLE, *(e.table for e in ENRICHERS)]
-    return deduped, {name: build(name, []) for name in names}
+    return {name: build(name, []) for name in (*DEDUP_TABLES, REFERENCE_TABLE, *(e.table for e in ENRICHERS))}
 
 
-def clean(run: Run, inputs: list[Input]) -> list[CleanedPage]:
-    """Inputs → cleaned pages that passed `raw_pages` and `cleaned`. Each batch is read and cleaned in one go
-    with what earlier runs learned (huunghi/firstpass.py); then the doubtful pages are cleaned again with what
-    this whole run learned."""
+@dataclass
+class Cleaned:
+    """The clean stage's result: the staged batches, a summary of each page that passed (in input order), and
+    the pages the batches still hold that no later stage may use (set aside by a gate)."""
+
+    parts: list[str]
+    pages: list[PageSummary]
+    excluded: set[str]
+
+
+def clean(run: Run, inputs: list[Input]) -> Cleaned:
+    """Inputs → cleaned pages, staged batch by batch, that passed `raw_pages` and `cleaned`. Each batch is read,
+    cleaned with what earlier runs learned (huunghi/firstpass.py) and staged where it was cleaned; then the
+    doubtful pages are cleaned again with what this whole run learned."""
     stored = reads.stored_knowledge(run.root)  # asked by key in the workers: never loaded whole
     batches = in_batches(inputs, run.settings.batch_size)
-    futures = [named(read_and_clean_pages, f"clean batch {i}/{len(batches)}")
-               .submit(shipped(batch), NO_KNOWLEDGE, stored) for i, batch in enumerate(batches, 1)]  # fmt: skip
+    parts = [f"{i:06d}" for i in range(1, len(batches) + 1)]
     progress.report("clean", 0, len(inputs))
-    parts: list[FirstPass] = []
+    staged: list[StagedPass] = []
+    in_flight: list[tuple[list[Input], Any]] = []
     done = 0
-    repeats = Repeats()  # sidebar stories and title keys held once, not once per page
-    for batch, future in zip(batches, futures, strict=True):  # in input order, whatever finished first
-        parts.append(future.result())
-        repeats.pages(parts[-1].cleaned.articles)
-        done += len(batch)
+    for i, (batch, part) in enumerate(zip(batches, parts, strict=True), 1):
+        if len(in_flight) >= CLEAN_BATCHES_IN_FLIGHT:  # a batch's pages are in memory until it is staged
+            done += collect(staged, *in_flight.pop(0))
+            progress.report("clean", done, len(inputs))
+        task_ = named(read_clean_and_stage, f"clean batch {i}/{len(batches)}")
+        in_flight.append((batch, task_.submit(shipped(batch), run.stage, part, stored)))
+    for batch, future in in_flight:  # in input order, whatever finished first
+        done += collect(staged, batch, future)
         progress.report("clean", done, len(inputs))
-    first = FirstPass.merge(parts)
-    del parts
-    run.read = {ref.source_uri: ref for ref in first.refs}  # the raw gate stops a run whose sources repeat
-    run.quarantined.extend(first.unreadable)
-    run.report.count("ingest", inputs=len(first.refs) + len(run.quarantined) + len(run.unchanged),
-                     unchanged=len(run.unchanged), pages=len(first.refs), quarantined=len(run.quarantined))  # fmt: skip
+    refs = [ref for part in staged for ref in part.refs]
+    run.read = {ref.source_uri: ref for ref in refs}  # the raw gate stops a run whose sources repeat
+    run.quarantined.extend(q for part in staged for q in part.unreadable)
+    run.report.count("ingest", inputs=len(refs) + len(run.quarantined) + len(run.unchanged),
+                     unchanged=len(run.unchanged), pages=len(refs), quarantined=len(run.quarantined))  # fmt: skip
 
-    verdict = run.check(raw_pages=raw_pages_table(first.refs))["raw_pages"]
+    verdict = run.check(raw_pages=raw_pages_table(refs))["raw_pages"]
+    del refs
     run.quarantined.extend(accounting.set_aside(verdict, run.page, "ingest"))
-    passed = [r for r in first.cleaned.articles if r.source_uri not in verdict.flagged]
-    refused = [q for q in first.cleaned.quarantined if q.source_uri not in verdict.flagged]
-    kept = [p for p in first.kept if p.source_uri not in verdict.flagged]
-    run.held.update((p.source_uri, p) for p in kept)  # a gate below may set one aside
-    cleaned = reclean_with_knowledge(run, kept, CleanResult(passed, refused), stored)
-    run.quarantined.extend(cleaned.quarantined)
+    flagged = set(verdict.flagged)
+    refused = [q for part in staged for q in part.refused if q.source_uri not in flagged]
+    pages = {part.part: [p for p in part.pages if p.source_uri not in flagged] for part in staged}
+    titles: Counter[str] = Counter()  # story titles the pages that passed show (a page set aside teaches nothing)
+    for part in staged:
+        gone = flagged & {p.source_uri for p in part.pages}
+        titles.update(part.titles - staging.learned_titles(run.stage, part.part, gone))
+    del staged
+    pages, refused_again = reclean_with_knowledge(run, pages, set(titles), flagged, stored)
+    refused += refused_again
+    run.quarantined.extend(refused)
 
     run.quality.drift_max_share = drift_bound(*reads.read_doubtful_share(run.root, REVIEW_BELOW))
-    verdict_cleaned = run.check(cleaned=cleaned_table(cleaned.articles))["cleaned"]
+    verdict_cleaned = run.check(cleaned=staged_cleaned_table(run.stage, flagged))["cleaned"]
     run.quarantined.extend(accounting.set_aside(verdict_cleaned, run.page, "clean"))
     run.held.clear()  # the pages' texts are not needed past this point
-    articles = [r for r in cleaned.articles if r.source_uri not in verdict_cleaned.flagged]
+    excluded = flagged | set(verdict_cleaned.flagged)
+    articles = [p for part in parts for p in pages[part] if p.source_uri not in excluded]
     run.report.to_review = sorted(
-        (r.parse_confidence, r.source_uri, r.parse_doubts) for r in articles if r.parse_confidence < REVIEW_BELOW
+        (r.parse_confidence, r.source_uri, list(r.parse_doubts)) for r in articles if r.parse_confidence < REVIEW_BELOW
     )
-    run.report.count("clean", pages=len(first.refs) - len(verdict.flagged), articles=len(articles),
-                     quarantined=len(cleaned.quarantined) + len(verdict_cleaned.flagged))  # fmt: skip
-    return articles
+    run.report.count("clean", pages=len(run.read) - len(verdict.flagged), articles=len(articles),
+                     quarantined=len(refused) + len(verdict_cleaned.flagged))  # fmt: skip
+    return Cleaned(parts, articles, excluded)
+
+
+def collect(staged: list[StagedPass], batch: list[Input], future: Any) -> int:
+    """A clean batch's result, once it is staged; the inputs it read."""
+    staged.append(future.result())
+    return len(batch)
+
+
+def staged_cleaned_table(stage: Stage, excluded: set[str]) -> ds.Dataset:
+    """The `cleaned` gate's rows (quality/tables.py) of every staged page but those set aside."""
+    rows = stage.dataset("cleaned_gate", CLEANED)
+    return rows.filter(~ds.field("source_uri").isin(pa.array(sorted(excluded), pa.string()))) if excluded else rows
 
 
 def reclean_with_knowledge(
-    run: Run, pages: list[RawPage], cleaned: CleanResult, stored: reads.StoredKnowledge | None
-) -> CleanResult:
-    """Second look, with what the whole run learned, at the pages whose parse knowledge could change; what
-    earlier runs learned is asked by key (`stored`), the run's own knowledge is held whole."""
-    ids = [article_id(r.source_uri) for r in cleaned.articles]
-    keys = sorted({key for r in cleaned.articles for key in r.headline_lines})
-    counts = reads.read_headline_counts(run.root, keys, ids)
-    again = named(clean_pages, "clean again with the run's knowledge")
-    return second_pass(pages, cleaned, NO_KNOWLEDGE, counts,
-                       lambda doubtful, learned: again(quote(doubtful), quote(learned), stored), stored)  # fmt: skip
+    run: Run,
+    pages: dict[str, list[PageSummary]],
+    titles: set[str],
+    flagged: set[str],
+    stored: reads.StoredKnowledge | None,
+) -> tuple[dict[str, list[PageSummary]], list[Quarantined]]:
+    """Second look, with what the whole run learned (its pages' story `titles`, their headline lines), at the
+    pages whose parse knowledge could change: the staged batches that hold one are parsed again and staged anew,
+    two at a time (their pages are in memory meanwhile: `batch_by_batch`). What earlier runs learned is asked by
+    key (`stored`), the run's own knowledge is held whole. The batches' summaries, and the pages refused."""
+    summaries = [p for part in pages.values() for p in part]
+    ids = [article_id(p.source_uri) for p in summaries]
+    keys = sorted({key for p in summaries for key in p.headline_lines})
+    lines = ((line, p.content_hash) for p in summaries if p.content_hash is not None for line in p.headline_lines)
+    learned = learn_from(titles, lines, NO_KNOWLEDGE, reads.read_headline_counts(run.root, keys, ids))
+    doubtful = [part for part, held in pages.items() if any(p.needs_knowledge for p in held)]
+    if not doubtful or not knowledge_adds(learned, NO_KNOWLEDGE, stored):
+        return pages, []
+    refused: list[Quarantined] = []
+    batches = [(part, shipped(learned), stored, flagged) for part in doubtful]
+    for part, (summaries_, lost) in zip(doubtful, batch_by_batch(run, "clean again", clean_again_and_stage, batches),
+                                       strict=True):  # fmt: skip
+        pages[part] = summaries_
+        refused.extend(lost)
+    return pages, refused
 
 
-def deduplicate(run: Run, articles: list[CleanedPage]) -> DedupResult:
-    """Cleaned pages → article, paragraph and story tables, duplicates marked, that passed their suites."""
-    state = reads.read_dedup_state(run.root, lookup_keys(articles))
-    progress.report("dedup", 0, len(articles))
-    deduped = dedup_articles(quote(articles), quote(state), run.info.run_id)
-    progress.report("dedup", len(articles), len(articles))
-    tables = deduped.tables()
-    run.check(**{name: tables[name] for name in ("articles", "paragraphs", "stories", "story_appearances")})
-    run.report.count("dedup", articles=len(articles), canonical=len(deduped.canonical),
-                     duplicates=len(articles) - len(deduped.canonical), stories=deduped.stories.num_rows)  # fmt: skip
-    return deduped
+@dataclass
+class Deduped:
+    """Dedup's result: the staged batches' tables, and the run's stories."""
+
+    parts: list[str]
+    stories: StoryTables
+    canonical: int
 
 
-def enrich(run: Run, deduped: DedupResult) -> dict[str, pa.Table]:
+def deduplicate(run: Run, cleaned: Cleaned) -> Deduped:
+    """Staged pages → article, paragraph and story tables, duplicates marked, that passed their suites. Each page's
+    fate is decided from its keys (content hash, LSH bands, signatures of the candidate pairs), then each batch
+    becomes its rows in a worker process; nothing of the pages' text reaches the flow."""
+    stage, pages = run.stage, cleaned.pages
+    progress.report("dedup", 0, len(pages))
+    ids = [article_id(p.source_uri) for p in pages]
+    excluded_ids = {article_id(uri) for uri in cleaned.excluded}
+    run_bands = stage.dataset("run_bands", RUN_BANDS)
+    keys = DedupKeys(
+        content_hashes=sorted({p.content_hash for p in pages}),
+        article_ids=sorted(ids),
+        bands=run_bands.to_table(columns=["band", "band_key"]),
+        title_groups=sorted({g for key in staged_title_keys(stage, cleaned.parts) for g in group_keys(key)}),
+    )
+    known = reads.read_dedup_state(run.root, keys)
+    duplicate_of = exact_duplicates(zip(ids, (p.content_hash for p in pages), strict=True), known)
+    keys_of = stage.dataset("page_keys", PAGE_KEYS)
+
+    def signatures(wanted: list[str]) -> dict[str, bytes]:
+        wanted_ids = pa.array(wanted, pa.string())
+        found = keys_of.to_table(columns=["article_id", "minhash"], filter=ds.field("article_id").isin(wanted_ids))
+        mine = dict(zip(found.column("article_id").to_pylist(), found.column("minhash").to_pylist(), strict=True))
+        return {aid: mine[aid] if aid in mine else known.signatures[aid] for aid in wanted}
+
+    near = similar_pairs([run_bands, known_bands(known, set(ids))], set(duplicate_of) | excluded_ids, signatures)
+    duplicate_of = settle({**duplicate_of, **near_duplicates(ids, near, duplicate_of, known)})
+    by_part: dict[str, dict[str, str]] = {part: {} for part in cleaned.parts}
+    for page, aid in zip(pages, ids, strict=True):
+        if aid in duplicate_of:
+            by_part[page.part][aid] = duplicate_of[aid]
+    forms: dict[str, StoryForms] = {}
+    for part_forms in batch_by_batch(run, "build tables", build_batch, [
+        (part, duplicates, cleaned.excluded, run.info.run_id) for part, duplicates in by_part.items()
+    ]):  # fmt: skip
+        for key, seen in part_forms.items():
+            forms.setdefault(key, StoryForms()).add(seen)
+    stories = story_tables(forms, known, run.info.run_id)
+    for part in cleaned.parts:
+        stage.write("story_appearances", part, appearances(stage.read("appearance_keys", part), stories.ids))
+    progress.report("dedup", len(pages), len(pages))
+    run.check(articles=staged(stage, "articles"), paragraphs=staged(stage, "paragraphs"), stories=stories.stories,
+              story_appearances=staged(stage, "story_appearances"))  # fmt: skip
+    canonical = len(pages) - len(duplicate_of)
+    run.report.count("dedup", articles=len(pages), canonical=canonical, duplicates=len(duplicate_of),
+                     stories=stories.stories.num_rows)  # fmt: skip
+    return Deduped(cleaned.parts, stories, canonical)
+
+
+def batch_by_batch(run: Run, label: str, task_: Any, batches: list[tuple]) -> Iterator[Any]:
+    """A batch task over staged batches (`task_(stage, *batch)`), named `label i/n`, two at a time (the worker
+    processes do the work; the batches' data stays on disk): each result, in batch order."""
+    in_flight: list[Any] = []
+    for i, batch in enumerate(batches, 1):
+        if len(in_flight) >= CLEAN_BATCHES_IN_FLIGHT:
+            yield in_flight.pop(0).result()
+        in_flight.append(named(task_, f"{label} {i}/{len(batches)}").submit(run.stage, *batch))
+    for future in in_flight:
+        yield future.result()
+
+
+def staged(stage: Stage, table: str) -> ds.Dataset:
+    """A warehouse table the run staged, batch by batch."""
+    return stage.dataset(table, schemas()[table])
+
+
+def staged_title_keys(stage: Stage, parts: list[str]) -> set[str]:
+    """The title keys of every story the staged pages show (a superset of the passed pages': harmless)."""
+    titles: set[str] = set()
+    for part in parts:
+        stories = stage.read("cleaned", part, ["stories"]).column("stories")
+        titles.update(pc.struct_field(pc.list_flatten(stories), "title").unique().to_pylist())
+    return {title_key(t) for t in titles if t is not None}
+
+
+def enrich(run: Run, deduped: Deduped) -> dict[str, int]:
     """Canonical articles → the enrichers' tables (and the entities they point at), each past its suite."""
-    canonical = deduped.canonical
-    batches = in_batches(canonical, run.settings.batch_size)
-    futures = [named(enrich_articles, f"enrich batch {i}/{len(batches)}").submit(shipped(batch))
-               for i, batch in enumerate(batches, 1)]  # fmt: skip
-    progress.report("enrich", 0, len(canonical))
-    done: list[dict[str, pa.Table]] = []
-    for future in futures:
-        done.append(future.result())
-        progress.report("enrich", min(len(done) * run.settings.batch_size, len(canonical)), len(canonical))
-    tables = merge(done)
-    run.check(**tables)
-    run.report.count("enrich", articles=len(canonical), **{name: t.num_rows for name, t in tables.items()
-                                                          if name != "entities"})  # fmt: skip
-    return tables
+    progress.report("enrich", 0, deduped.canonical)
+    counts = {e.table: 0 for e in ENRICHERS}
+    for part_counts in batch_by_batch(run, "enrich batch", enrich_batch, [(part,) for part in deduped.parts]):
+        counts = {table: n + part_counts[table] for table, n in counts.items()}
+    progress.report("enrich", deduped.canonical, deduped.canonical)
+    run.check(**{REFERENCE_TABLE: build(REFERENCE_TABLE, reference_rows())},
+              **{e.table: staged(run.stage, e.table) for e in ENRICHERS})  # fmt: skip
+    run.report.count("enrich", articles=deduped.canonical, **counts)
+    return counts
 
 
-def load(run: Run, deduped: DedupResult, enriched: dict[str, pa.Table]) -> dict[str, int]:
+def staged_tables(run: Run, deduped: Deduped) -> dict[str, pa.Table | ds.Dataset]:
+    """The stages' tables, as the load reads them: the staged batches, and the run's stories and entities."""
+    return {
+        **{name: staged(run.stage, name) for name in (*PART_TABLES, "story_appearances", *ENRICHED_TABLES)},
+        "stories": deduped.stories.stories,
+        "story_aliases": deduped.stories.story_aliases,
+        "story_alias_groups": deduped.stories.story_alias_groups,
+        REFERENCE_TABLE: build(REFERENCE_TABLE, reference_rows()),
+    }
+
+
+def load(run: Run, tables: dict[str, pa.Table | ds.Dataset]) -> dict[str, int]:
     """Every table of the run, with where each input ended, in one snapshot (or none on a dry run)."""
+    articles = tables["articles"]
+    ended = articles.to_table(columns=["source_uri", "article_id", "duplicate_of"]) if isinstance(
+        articles, ds.Dataset) else articles  # fmt: skip
     tables = {
-        **deduped.tables(),
-        **enriched,
+        **tables,
         "pages": accounting.pages_table(
-            list(run.read.values()), deduped.articles, run.quarantined, run.info.run_id, run.unchanged
+            list(run.read.values()), ended, run.quarantined, run.info.run_id, run.unchanged
         ),
         "quarantine": accounting.quarantine_table(run.quarantined, run.info.run_id),
         "frontier": accounting.frontier_table(run.frontier, run.info.run_id),
     }
+    del ended
     run.report.quarantine = accounting.reasons(run.quarantined)
     run.report.quarantined = sorted((q.source_uri, q.stage, q.reason) for q in run.quarantined)
     run.check(pages=tables["pages"], **({"frontier": tables["frontier"]} if run.frontier else {}))
@@ -465,6 +607,8 @@ def stages(run: Run) -> RunSummary:
     """The process itself."""
     if done := backfill.backfill_dedup_keys(run.root):  # a warehouse of an older version, once (we hold the lock)
         get_run_logger().info(done)
+    if swept := staging.sweep(run.root, keep=run.info.run_id):  # we hold the lock: no live run's folder
+        get_run_logger().info("removed the staged files of %d run(s) that did not end: %s", len(swept), swept)
     with reads.session(run.root):  # what the stages read of earlier runs, through one connection
         with run.watch("ingest"):
             inputs = ingest(run)
@@ -473,22 +617,23 @@ def stages(run: Run) -> RunSummary:
             get_run_logger().error(nothing)
         warn_silent_sources(run)
         if run.nothing_new:
-            deduped, enriched = nothing_to_do(run)
+            tables = nothing_to_do(run)
         else:
             with run.watch("clean"):  # reads the page files too, in the workers that clean them
-                articles = clean(run, inputs)
+                cleaned = clean(run, inputs)
                 del inputs
             with run.watch("dedup"):
-                deduped = deduplicate(run, articles)
-                del articles  # what later stages need of them is in the tables (memory: a run holds one form)
+                deduped = deduplicate(run, cleaned)
+                del cleaned
             with run.watch("enrich"):
-                enriched = enrich(run, deduped)
-                deduped.canonical.clear()
+                enrich(run, deduped)
+            tables = staged_tables(run, deduped)
     with run.watch("load"):
-        counts = load(run, deduped, enriched)
-        del deduped, enriched
+        counts = load(run, tables)
+        del tables
     if not run.settings.dry_run:
         remember_inputs(run)
+        staging.forget_reusable(run.root)  # kept for a retried run: one that published needs none of them
     if not run.settings.dry_run:
         with run.watch("search index"):
             try:
@@ -537,6 +682,7 @@ def pipeline_flow(settings: RunSettings | None = None) -> RunSummary:
             run.report.status, run.report.error = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            run.stage.remove()  # staged files are never trusted by another run
             run.report.gates = run.quality.outcomes
             run.report.stage_seconds = run.watch.seconds
             run.report.stage_spans = run.watch.spans

@@ -37,21 +37,33 @@ def learn(articles: Sequence[CleanedPage], known: Knowledge, stored_counts: dict
     """Knowledge from a whole run: every story title its pages show, plus headline-like lines that stand
     in the articles of at least BOILERPLATE_MIN_PAGES pages (counting the warehouse's pages too), as
     CCNet does for web text. Sets only grow, so the result does not depend on page order."""
-    titles = set(known.titles)
+    return learn_from(
+        {title for article in articles for title in article.learned_titles},
+        # a page without an article (no content hash) says nothing about articles
+        ((line, a.content_hash) for a in articles if a.content_hash is not None for line in a.headline_lines),
+        known,
+        stored_counts,
+    )
+
+
+def learn_from(
+    titles: Iterable[str],
+    lines: Iterable[tuple[str, str]],
+    known: Knowledge,
+    stored_counts: dict[str, int] | None = None,
+) -> Knowledge:
+    """`learn` from the run's story titles and its (headline line, content hash of the article it stands in)
+    pairs, however they were gathered (the flow gathers them batch by batch, never holding the pages)."""
     pages: dict[str, set[str]] = defaultdict(set)  # line → distinct articles (content) it stands in
-    for article in articles:
-        titles.update(article.learned_titles)
-        if article.content_hash is None:  # no article in it: its lines say nothing about articles
-            continue
-        for line in article.headline_lines:
-            pages[line].add(article.content_hash)
+    for line, content_hash in lines:
+        pages[line].add(content_hash)
     stored = stored_counts or {}
     frequent = {
         line
         for line in pages.keys() | stored.keys()
         if len(pages.get(line, ())) + stored.get(line, 0) >= BOILERPLATE_MIN_PAGES
     }
-    return Knowledge(titles=frozenset(titles), lines=frozenset(known.lines | frequent))
+    return Knowledge(titles=frozenset(known.titles | set(titles)), lines=frozenset(known.lines | frequent))
 
 
 Lookup = Callable[[Sequence[str]], Knowledge]  # title keys → those of them the warehouse knows (as titles, as lines)

@@ -152,14 +152,21 @@ def map_chunks(
     items: Sequence[T],
     limit: float | None = None,
     overdue: Callable[[Sequence[T]], R] | None = None,
+    *,
+    each: bool = False,
 ) -> list[R]:
     """fn over chunks of items, in parallel when worth it; results in input order. With `limit` (seconds),
     the chunks not done by then are ended: `overdue(chunk)` stands for each one's result (StageTimeout
-    without it)."""
+    without it). With `each`, every item is a chunk of its own (items that are batches already: staged parts)."""
     n = workers()
-    if n == 1 or len(items) < _MIN_PARALLEL_ITEMS:
+    if each:  # even one item goes to a worker: the caller runs several such calls at once, in threads
+        if n == 1 or not items:
+            return [fn([item]) for item in items]
+        parts = [[item] for item in items]
+    elif n == 1 or len(items) < _MIN_PARALLEL_ITEMS:
         return [fn(items)]
-    parts = chunks(items, n * 4)
+    else:
+        parts = chunks(items, n * 4)
     if limit is None:
         return list(_get_pool().map(fn, parts))
     deadline = time.monotonic() + limit

@@ -8,6 +8,8 @@ Stages hand tables to the warehouse as Arrow tables built from `huunghi.warehous
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
@@ -118,6 +120,43 @@ class CleanedPage:
 
 
 @dataclass(frozen=True, slots=True)
+class PageSummary:
+    """What the flow keeps of a cleaned page once its batch is staged (huunghi/staging.py): what the gates'
+    counts, the run's knowledge and dedup's decisions need of it, never its text."""
+
+    source_uri: str
+    part: str  # the staged batch that holds the page
+    content_hash: str | None  # None when incomplete
+    needs_knowledge: bool
+    parse_confidence: float
+    parse_doubts: tuple[str, ...]
+    headline_lines: tuple[str, ...]  # few: a page's story titles are counted per batch (StagedPass.titles)
+
+    @classmethod
+    def of(cls, page: CleanedPage, part: str) -> PageSummary:
+        return cls(page.source_uri, part, page.content_hash, page.needs_knowledge, page.parse_confidence,
+                   tuple(map(sys.intern, page.parse_doubts)), tuple(page.headline_lines))  # fmt: skip
+
+    @property
+    def complete(self) -> bool:
+        return self.content_hash is not None
+
+
+@dataclass
+class StagedPass:
+    """A batch read and cleaned, its cleaned pages staged: references to the pages read, the inputs that could
+    not be read or cleaned, a summary of each cleaned page, and the title groups its stories look up."""
+
+    part: str
+    refs: list[PageRef] = field(default_factory=list)
+    unreadable: list[Quarantined] = field(default_factory=list)
+    refused: list[Quarantined] = field(default_factory=list)  # cleaned but refused (a clean timeout)
+    pages: list[PageSummary] = field(default_factory=list)
+    kept: int = 0  # pages staged for the second pass
+    titles: Counter[str] = field(default_factory=Counter)  # story title key → pages of the batch that show it
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleText:
     """What enrichers read of a canonical article: small, so shipping it to a worker process is cheap."""
 
@@ -137,31 +176,6 @@ class ArticleText:
     @property
     def body(self) -> list[str]:
         return [text for _, kind, text in self.paragraphs if kind == "body"]
-
-
-class Repeats:
-    """One shared copy of each value that repeats from page to page: the sidebar stories every page shows, title
-    keys, paragraph kinds, sections and authors. Cleaned pages come back from worker processes as separate copies
-    of these (a page of the section shows some twenty stories, a third of what a cleaned page weighs): shared,
-    the run's cleaned pages take a fraction of the memory, and the values are the same."""
-
-    def __init__(self) -> None:
-        self._seen: dict[object, object] = {}
-
-    def share(self, value: object) -> object:
-        return self._seen.setdefault(value, value)
-
-    def pages(self, pages: list[CleanedPage]) -> None:
-        """Share the repeated values of these pages, in place."""
-        share = self.share
-        for page in pages:
-            page.stories = [share(story) for story in page.stories]
-            page.learned_titles = [share(key) for key in page.learned_titles]
-            page.headline_lines = [share(key) for key in page.headline_lines]
-            page.paragraphs = [(share(kind), text) for kind, text in page.paragraphs]
-            page.parse_doubts = [share(doubt) for doubt in page.parse_doubts]
-            page.extractor, page.language = share(page.extractor), share(page.language)
-            page.section, page.author, page.kicker = share(page.section), share(page.author), share(page.kicker)
 
 
 @dataclass

@@ -74,3 +74,11 @@ def inputs_key(context: Any, parameters: dict[str, Any]) -> str:
     digest = hashlib.sha256(f"{fn.__module__}.{fn.__qualname__}\0{code_version()}\0".encode())
     _feed(digest, parameters)
     return digest.hexdigest()
+
+
+def digest(name: str, *values: Any) -> str:
+    """A key for work whose output depends only on `values` (hashed by content, as `inputs_key` does) and the code."""
+    hashed = hashlib.sha256(f"{name}\0{code_version()}\0".encode())
+    for value in values:
+        _feed(hashed, value)
+    return hashed.hexdigest()

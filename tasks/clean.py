@@ -7,20 +7,20 @@ from functools import partial
 from pathlib import Path
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from huunghi import parallel
 from huunghi.firstpass import Input, read_and_clean
 from huunghi.knowledge import NO_KNOWLEDGE, Knowledge
 from huunghi.parsing.clean import Page, clean_chunk
 from huunghi.readers.files import absolute
-from huunghi.records import CleanResult, FirstPass, Quarantined, RawPage
-from huunghi.tasks.caching import CACHE_EXPIRATION, inputs_key
+from huunghi.records import CleanResult, FirstPass, PageSummary, Quarantined, RawPage, StagedPass
+from huunghi.staging import Stage, stage_first_pass, stage_second_pass
+from huunghi.tasks.caching import digest
 from huunghi.warehouse.reads import StoredKnowledge
 
-# Cleaning is deterministic: the same inputs, knowledge and code give the same result, kept for a day.
 # No Prefect timeout_seconds: the batches run in Prefect's worker threads, where its timeout cannot interrupt
 # anything (it warns so on every batch); the limit is enforced on the worker processes (huunghi/parallel.py).
-CACHED = {"cache_key_fn": inputs_key, "cache_expiration": CACHE_EXPIRATION, "persist_result": True}
 
 
 def _why(limit: float) -> str:
@@ -39,7 +39,6 @@ def _timed_out_pages(limit: float, pages: Sequence[Page]) -> CleanResult:
     return CleanResult(quarantined=[Quarantined.of(page, "clean", "timeout", _why(limit)) for page, _ in pages])
 
 
-@task(name="read and clean pages", retries=1, retry_delay_seconds=1, **CACHED)
 def read_and_clean_pages(
     inputs: list[Input], known: Knowledge = NO_KNOWLEDGE, stored: StoredKnowledge | None = None
 ) -> FirstPass:
@@ -52,7 +51,6 @@ def read_and_clean_pages(
                                                partial(_timed_out_inputs, limit)))  # fmt: skip
 
 
-@task(name="clean pages", retries=0, **CACHED)
 def clean_pages(
     pages: list[Page], known: Knowledge = NO_KNOWLEDGE, stored: StoredKnowledge | None = None
 ) -> CleanResult:
@@ -62,3 +60,31 @@ def clean_pages(
     clean = partial(clean_chunk, known=known, stored=stored)
     return CleanResult.merge(parallel.map_chunks(clean, pages, limit,
                                                  partial(_timed_out_pages, limit)))  # fmt: skip
+
+
+# Cleaning is deterministic: the same inputs, knowledge and code give the same batch. A staged batch is kept
+# for reuse (huunghi/staging.py: Stage.remember) until a run publishes, so a run retried after a failure in a later
+# stage does not clean its batches again.
+@task(name="read, clean and stage pages", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def read_clean_and_stage(
+    inputs: list[Input], stage: Stage, part: str, stored: StoredKnowledge | None = None
+) -> StagedPass:
+    """Read and clean a batch (as `read_and_clean_pages`), then stage it: the flow gets a summary of each page.
+    A batch staged before from the same inputs (each file's path, size and modification time, or the pages'
+    hashes), the same warehouse snapshot and the same code is reused."""
+    key = digest("read_clean_and_stage", inputs, stored)
+    if (reused := stage.reuse(key, part)) is not None:
+        return reused
+    staged = stage_first_pass(stage, part, read_and_clean_pages(inputs, NO_KNOWLEDGE, stored))
+    stage.remember(key, part)
+    return staged
+
+
+@task(name="clean again and stage", retries=0, cache_policy=NO_CACHE)
+def clean_again_and_stage(
+    stage: Stage, part: str, known: Knowledge, stored: StoredKnowledge | None, drop: set[str]
+) -> tuple[list[PageSummary], list[Quarantined]]:
+    """The second pass of a staged batch: its kept pages parsed again with what the whole run learned."""
+    kept = [(page, prepared) for page, prepared in stage.kept(part) if page.source_uri not in drop]
+    again = clean_pages(kept, known, stored) if kept else CleanResult()
+    return stage_second_pass(stage, part, again, drop)

@@ -1,16 +1,22 @@
-"""Deduplication as a Prefect task: the whole run's cleaned pages against what the warehouse holds."""
+"""Deduplication as a Prefect task: once the flow has decided every page's fate from the pages' keys
+(flows/pipeline.py: deduplicate), each staged batch becomes its table rows in a worker process."""
 
 from __future__ import annotations
+
+from functools import partial
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from huunghi.dedup.articles import DedupResult, DedupState, dedup
-from huunghi.records import CleanedPage
+from huunghi import parallel
+from huunghi.staging import Stage, build_parts
 
 
-# No cache key: hashing the whole run's pages costs more than it saves.
-@task(name="deduplicate", task_run_name="deduplicate", timeout_seconds=3600, cache_policy=NO_CACHE)
-def dedup_articles(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResult:
-    """Ids, duplicate and near-duplicate articles, one row per story (one task: dedup needs the whole run)."""
-    return dedup(pages, known, run_id)
+# No Prefect timeout_seconds (it cannot interrupt a worker thread): the limit is enforced on the worker processes.
+@task(name="build tables", cache_policy=NO_CACHE)
+def build_batch(stage: Stage, part: str, duplicates: dict[str, str], excluded: set[str], run_id: str) -> dict:
+    """A staged batch's dedup tables, written beside it, in a worker process (`duplicates`: the duplicates among
+    its pages and their canonical articles); the forms of the batch's story titles (title key → StoryForms)."""
+    build = partial(build_parts, stage=stage, excluded=excluded, run_id=run_id)
+    (forms,) = parallel.map_chunks(build, [(part, duplicates)], parallel.batch_seconds(), each=True)[0]
+    return forms

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -10,6 +11,7 @@ from huunghi.quality.gates import GateOutcome, Quality
 
 
 @task(name="quality gate", timeout_seconds=1800, cache_policy=NO_CACHE)  # a gate judges every run anew
-def gate(quality: Quality, name: str, table: pa.Table) -> GateOutcome:
-    """Validate a stage's output against expectations/<name>.json; GateFailed stops the run."""
+def gate(quality: Quality, name: str, table: pa.Table | ds.Dataset) -> GateOutcome:
+    """Validate a stage's output (in memory, or staged batch by batch) against expectations/<name>.json;
+    GateFailed stops the run."""
     return quality.validate(name, table)

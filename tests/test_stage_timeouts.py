@@ -4,11 +4,11 @@ batch tasks carry none: their limit is enforced on the worker processes (tests/r
 
 from __future__ import annotations
 
-from huunghi.tasks.clean import clean_pages, read_and_clean_pages
-from huunghi.tasks.enrich import enrich_articles
+from huunghi.tasks.clean import clean_again_and_stage, read_clean_and_stage
+from huunghi.tasks.dedup import build_batch
+from huunghi.tasks.enrich import enrich_batch
 
 
 def test_batch_tasks_in_worker_threads_claim_no_timeout():
-    assert read_and_clean_pages.timeout_seconds is None
-    assert clean_pages.timeout_seconds is None
-    assert enrich_articles.timeout_seconds is None
+    for batch_task in (read_clean_and_stage, clean_again_and_stage, build_batch, enrich_batch):
+        assert batch_task.timeout_seconds is None, batch_task.name

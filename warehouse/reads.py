@@ -298,10 +298,13 @@ def read_dedup_state(root: Path, keys: DedupKeys) -> DedupState:
     titles = sorted({t for (t,) in _by_key(root, "SELECT title_key FROM story_alias_groups", "group_key",
                                            keys.title_groups)})  # fmt: skip
     aliases = _by_key(root, "SELECT title_key, story_id FROM story_aliases", "title_key", titles)
-    wanted = set(keys.bands)
-    matched = _by_key(root, "SELECT article_id, band, band_key FROM article_bands", "band_key",
-                      sorted({key for _, key in wanted}))  # fmt: skip
-    ids = sorted({aid for aid, band, key in matched if (band, key) in wanted} | set(keys.article_ids))
+    bands = keys.bands
+    if not isinstance(bands, pa.Table):
+        pairs = list(zip(*bands, strict=True)) or [(), ()]
+        bands = pa.table({"band": pa.array(pairs[0], pa.int8()), "band_key": pa.array(pairs[1], pa.uint64())})
+    same_band = "SELECT DISTINCT a.article_id FROM article_bands a JOIN wanted w USING (band, band_key)"
+    matched = _read(root, same_band, {"wanted": bands}) if bands.num_rows else []
+    ids = sorted({aid for (aid,) in matched} | set(keys.article_ids))
     canonical = _by_key(root, "SELECT article_id FROM articles", "article_id", ids, "AND duplicate_of IS NULL")
     signatures = _by_key(root, "SELECT article_id, minhash FROM article_signatures", "article_id",
                          sorted(a for (a,) in canonical), each=True)  # fmt: skip

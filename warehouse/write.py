@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 from huunghi.enrich import TABLES as ENRICHED
 from huunghi.warehouse import store
@@ -34,17 +35,18 @@ class RunInfo:
     status: str = "completed"  # the `runs` row's status: completed | read_nothing (see schema.sql)
 
 
-def _columns(table: pa.Table) -> str:
+def _columns(table: pa.Table | ds.Dataset) -> str:
     return ", ".join(f'"{name}"' for name in table.schema.names)  # names come from warehouse/schema.sql
 
 
-def _insert_from_n(table: pa.Table) -> str:
+def _insert_from_n(table: pa.Table | ds.Dataset) -> str:
     """The INSERT arm of a MERGE whose source is aliased `n`."""
     return f"INSERT ({_columns(table)}) VALUES ({', '.join('n.' + c for c in table.schema.names)})"
 
 
-def write_run(con: duckdb.DuckDBPyConnection, t: dict[str, pa.Table]) -> tuple[dict[str, int], list[str]]:
-    """All writes of one run inside the caller's transaction; the counts for `runs` and the new stories."""
+def write_run(con: duckdb.DuckDBPyConnection, t: dict[str, pa.Table | ds.Dataset]) -> tuple[dict[str, int], list[str]]:
+    """All writes of one run inside the caller's transaction; the counts for `runs` and the new stories. A table
+    is in memory (Arrow) or staged on disk (a Parquet dataset, read by DuckDB as it writes)."""
     missing = set(RUN_TABLES) - set(t)
     if missing:
         raise ValueError(f"a run must hand every table to the load; missing: {sorted(missing)}")
@@ -57,7 +59,11 @@ def write_run(con: duckdb.DuckDBPyConnection, t: dict[str, pa.Table]) -> tuple[d
             "SELECT article_id, sha256 FROM articles WHERE article_id IN (SELECT article_id FROM new_articles)"
         ).fetchall()
     )
-    rows = t["articles"].select(["article_id", "sha256", "duplicate_of"]).to_pylist()
+    columns = ("article_id", "sha256", "duplicate_of")
+    rows = [
+        dict(zip(columns, row, strict=True))
+        for row in con.execute(f"SELECT {', '.join(columns)} FROM new_articles").fetchall()
+    ]
     changed = [r for r in rows if existing.get(r["article_id"]) != r["sha256"]]
     con.register(
         "changed",
@@ -189,7 +195,11 @@ def audit_table(con: duckdb.DuckDBPyConnection, run_id: str, scope: str = "wareh
 
 
 def publish(
-    root: Path, tables: dict[str, pa.Table], run: RunInfo, audit: Callable[[pa.Table], object], dry_run: bool = False
+    root: Path,
+    tables: dict[str, pa.Table | ds.Dataset],
+    run: RunInfo,
+    audit: Callable[[pa.Table], object],
+    dry_run: bool = False,
 ) -> LoadOutcome:
     """Write every table of the run, audit the result, then publish it as one DuckLake snapshot; if
     anything fails — the audit included — roll back: the warehouse stays at its previous snapshot.

@@ -6,22 +6,21 @@ already holds stays canonical, else the smallest id."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 from huunghi.dedup.stories import cluster_titles, group_keys, pick
 from huunghi.records import ArticleText, CleanedPage
-from huunghi.signatures import NUM_PERM, article_id, band_keys, sketch
+from huunghi.signatures import NUM_PERM, article_id, band_keys
 from huunghi.text import title_key
-from huunghi.warehouse.schema import build
-
-if TYPE_CHECKING:
-    from datasketch import MinHash
+from huunghi.warehouse.schema import build, schemas
 
 NEAR_DUP_JACCARD = 0.75  # estimated Jaccard of word 5-shingles; a trimmed sentence keeps ~0.85-0.95
-LSH_THRESHOLD = 0.7  # the index casts a wider net, the estimate decides
 ENRICHED_KINDS = ("lead", "body")  # the paragraphs enrichers read: captions and teasers are about other stories
 
 
@@ -42,7 +41,7 @@ class DedupKeys:
 
     content_hashes: list[str]
     article_ids: list[str]
-    bands: list[tuple[int, int]]  # (band, band key) of each page's signature
+    bands: list[tuple[int, int]] | pa.Table  # (band, band key) of each page's signature (a table: band, band_key)
     title_groups: list[str]  # group keys of every story title key the pages show
 
 
@@ -88,66 +87,142 @@ def article_text(aid: str, rec: CleanedPage) -> ArticleText:
     )
 
 
-def _near_duplicates(
-    records: list[tuple[str, CleanedPage]], duplicate_of: dict[str, str], known: DedupState
+# Deciding: which article each page is, from its keys (content hash, signature, band keys), never its text.
+
+
+def exact_duplicates(hashes: Iterable[tuple[str, str]], known: DedupState) -> dict[str, str]:
+    """article id → the canonical article of the same content hash, for (article id, content hash) pairs. An
+    article the warehouse holds as canonical and this run rewrites goes first: it stays canonical."""
+    first_of: dict[str, str] = {}
+    duplicate_of: dict[str, str] = {}
+    for aid, content_hash in sorted(hashes, key=lambda pair: (pair[0] not in known.signatures, pair[0])):
+        canon = known.content.get(content_hash) or first_of.setdefault(content_hash, aid)
+        if canon != aid:
+            duplicate_of[aid] = canon
+    return duplicate_of
+
+
+def jaccard(a: bytes, b: bytes) -> float:
+    """The Jaccard estimate of two signatures (datasketch's MinHash.jaccard: the share of equal values)."""
+    return float(np.count_nonzero(np.frombuffer(a, np.uint64) == np.frombuffer(b, np.uint64))) / NUM_PERM
+
+
+def similar_pairs(
+    bands: list[pa.Table | ds.Dataset], skip: Iterable[str], signatures: Callable[[list[str]], dict[str, bytes]]
+) -> dict[str, set[str]]:
+    """article id → the articles it shares an LSH band with (the banding datasketch's MinHashLSH uses, see
+    signatures.band_keys) whose estimated Jaccard reaches NEAR_DUP_JACCARD. `bands` hold (article_id, band,
+    band_key) rows; `skip` the ids left out (exact copies); `signatures` gives the signatures of the ids in a
+    pair. The candidates are found by a join in DuckDB: only the pairs reach Python, not the signatures."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")  # the run's other work has the cores; the join is small next to it
+        for i, source in enumerate(bands):
+            con.register(f"bands_{i}", source)
+        every = " UNION ALL ".join(f"SELECT article_id, band, band_key FROM bands_{i}" for i in range(len(bands)))
+        con.register("skip", pa.table({"article_id": pa.array(sorted(set(skip)), pa.string())}))
+        pairs = con.execute(f"""
+            WITH kept AS (SELECT * FROM ({every}) WHERE article_id NOT IN (SELECT article_id FROM skip))
+            SELECT DISTINCT a.article_id, b.article_id FROM kept a JOIN kept b USING (band, band_key)
+            WHERE a.article_id < b.article_id ORDER BY 1, 2""").fetchall()
+    finally:
+        con.close()
+    found = signatures(sorted({aid for pair in pairs for aid in pair}))
+    near: dict[str, set[str]] = defaultdict(set)
+    for a, b in pairs:
+        if jaccard(found[a], found[b]) >= NEAR_DUP_JACCARD:
+            near[a].add(b)
+            near[b].add(a)
+    return near
+
+
+def near_duplicates(
+    ids: Iterable[str], near: dict[str, set[str]], duplicate_of: dict[str, str], known: DedupState
 ) -> dict[str, str]:
-    """article id → the canonical article it nearly repeats (MinHash LSH, then the Jaccard estimate).
-
-    A held article this run rewrites is matched by its new text, not its old one (the old goes away), and
-    not at all when its new text repeats another article.
-    """
-    candidates = [(aid, rec) for aid, rec in records if aid not in duplicate_of]
-    if not candidates:
-        return {}  # nothing new: the warehouse's signatures need no index
-    from datasketch import MinHashLSH  # imported here: a run with nothing new does not pay for it (scipy)
-
-    rewritten = dict(records)
-    lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM, weights=(0.3, 0.7))  # missing a copy costs more
-    sketches: dict[str, MinHash] = {}
-    for aid in sorted(known.signatures):
-        if aid in duplicate_of:
-            continue
-        sketches[aid] = sketch(rewritten[aid].minhash if aid in rewritten else known.signatures[aid])
-        lsh.insert(aid, sketches[aid])
+    """article id → the canonical article it nearly repeats: the run's articles in id order, each against what
+    the warehouse holds and the run's articles kept so far (as a MinHash LSH index grows), what the warehouse
+    holds first, then the smallest id. A held article this run rewrites is matched by its new text (`near` is
+    computed on it), and not at all when its new text repeats another article."""
+    index = {aid for aid in known.signatures if aid not in duplicate_of}
     found: dict[str, str] = {}
-    for aid, rec in candidates:  # sorted by article id
-        if aid in known.signatures:
-            continue  # already canonical in the warehouse: it stays so
-        mine = sketch(rec.minhash)
-        similar = sorted(
-            (other not in known.signatures, other)  # what the warehouse holds first, then the smallest id
-            for other in lsh.query(mine)
-            if mine.jaccard(sketches[other]) >= NEAR_DUP_JACCARD
-        )
+    for aid in sorted(ids):
+        if aid in duplicate_of or aid in known.signatures:
+            continue  # an exact copy; or already canonical in the warehouse: it stays so
+        similar = sorted((other not in known.signatures, other) for other in near.get(aid, ()) if other in index)
         if similar:
             found[aid] = similar[0][1]
         else:
-            sketches[aid] = mine
-            lsh.insert(aid, mine)
+            index.add(aid)
     return found
 
 
-def dedup(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResult:
-    """Assign ids, mark duplicate and near-duplicate articles, and fold stories into one row each.
-
-    Complete pages only: the `cleaned` suite sets the others aside before dedup.
-    """
-    if incomplete := [r.source_uri for r in pages if not r.complete]:
-        raise ValueError(f"{len(incomplete)} page(s) without title or body reached dedup, e.g. {incomplete[0]}")
-    records = sorted(((article_id(r.source_uri), r) for r in pages), key=lambda pair: pair[0])
-    first_of: dict[str, str] = {}
-    duplicate_of: dict[str, str] = {}
-    # An article the warehouse holds as canonical and this run rewrites goes first: it stays canonical.
-    for aid, rec in sorted(records, key=lambda pair: (pair[0] not in known.signatures, pair[0])):
-        canon = known.content.get(rec.content_hash) or first_of.setdefault(rec.content_hash, aid)
-        if canon != aid:
-            duplicate_of[aid] = canon
-    duplicate_of.update(_near_duplicates(records, duplicate_of, known))
-    for aid in duplicate_of:  # a copy of an article that is itself a near-duplicate points at the canonical one
+def settle(duplicate_of: dict[str, str]) -> dict[str, str]:
+    """A copy of an article that is itself a copy points at the canonical one."""
+    for aid in duplicate_of:
         while duplicate_of[aid] in duplicate_of:
             duplicate_of[aid] = duplicate_of[duplicate_of[aid]]
+    return duplicate_of
 
-    articles, paragraphs, sightings, canonical, headlines, signatures, bands = [], [], [], [], [], [], []
+
+def band_rows(signatures: Iterable[tuple[str, bytes]]) -> pa.Table:
+    """(article_id, band, band_key) of each signature: the `article_bands` rows, and what `similar_pairs` joins."""
+    ids, bands, keys = [], [], []
+    for aid, signature in signatures:
+        for band, key in enumerate(band_keys(signature)):
+            ids.append(aid)
+            bands.append(band)
+            keys.append(key)
+    return pa.table({"article_id": pa.array(ids, pa.string()), "band": pa.array(bands, pa.int8()),
+                     "band_key": pa.array(keys, pa.uint64())})  # fmt: skip
+
+
+def known_bands(known: DedupState, run_ids: set[str]) -> pa.Table:
+    """The bands of the warehouse's signatures that this run does not rewrite (a rewritten one counts by its new
+    text, whose bands are the run's)."""
+    return band_rows((aid, sig) for aid, sig in sorted(known.signatures.items()) if aid not in run_ids)
+
+
+# Building: the tables of a batch of pages, once every page's fate is known.
+
+APPEARANCE_KEYS = pa.schema([("title_key", pa.string()), ("article_id", pa.string()), ("block", pa.string()),
+                             ("position", pa.int32()), ("url", pa.string())])  # fmt: skip
+PART_TABLES = ("articles", "paragraphs", "headline_lines", "article_signatures", "article_bands")
+
+
+@dataclass
+class StoryForms:
+    """How one story title key was shown across pages: the title's forms, its summaries and links."""
+
+    titles: Counter[str] = field(default_factory=Counter)
+    summaries: set[str] = field(default_factory=set)
+    urls: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: StoryForms) -> None:
+        self.titles.update(other.titles)
+        self.summaries |= other.summaries
+        self.urls.update(other.urls)
+
+
+@dataclass
+class BuiltPart:
+    """A batch of pages as table rows: the per-article tables, its story sightings by title key (their story
+    ids come once every key of the run is known), the forms of each title key, and the canonical articles'
+    text for the enrichers."""
+
+    tables: dict[str, pa.Table]
+    appearance_keys: pa.Table
+    forms: dict[str, StoryForms]
+    canonical: list[ArticleText]
+
+
+def build_part(pages: Iterable[CleanedPage], duplicate_of: dict[str, str], run_id: str) -> BuiltPart:
+    """The rows of these pages (in article id order), each page's fate given by `duplicate_of`. Complete pages
+    only: the `cleaned` suite sets the others aside before dedup."""
+    records = sorted(((article_id(r.source_uri), r) for r in pages), key=lambda pair: pair[0])
+    if incomplete := [r.source_uri for _, r in records if not r.complete]:
+        raise ValueError(f"{len(incomplete)} page(s) without title or body reached dedup, e.g. {incomplete[0]}")
+    articles, paragraphs, headlines, signatures, canonical, sightings = [], [], [], [], [], []
+    forms: dict[str, StoryForms] = defaultdict(StoryForms)
     for aid, rec in records:
         articles.append(
             {
@@ -174,51 +249,93 @@ def dedup(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResu
         if aid in duplicate_of:
             continue  # kept once: a duplicate's paragraphs and stories are its canonical's
         canonical.append(article_text(aid, rec))
-        signatures.append({"article_id": aid, "minhash": rec.minhash})
-        bands.extend({"article_id": aid, "band": b, "band_key": key} for b, key in enumerate(band_keys(rec.minhash)))
+        signatures.append((aid, rec.minhash))
         paragraphs.extend(
             {"article_id": aid, "position": pos, "kind": kind, "text": text}
             for pos, (kind, text) in enumerate(rec.paragraphs)
         )
         headlines.extend({"line_key": key, "article_id": aid} for key in sorted(set(rec.headline_lines)))
-        sightings.extend(
-            (aid, pos, block, title, summary, url) for pos, (block, title, summary, url) in enumerate(rec.stories)
-        )
+        for pos, (block, title, summary, url) in enumerate(rec.stories):
+            key = title_key(title)
+            seen = forms[key]
+            seen.titles[title] += 1
+            if summary:
+                seen.summaries.add(summary)
+            if url:
+                seen.urls[url] += 1
+            sightings.append({"title_key": key, "article_id": aid, "block": block, "position": pos, "url": url})
+    return BuiltPart(
+        tables={
+            "articles": build("articles", articles),
+            "paragraphs": build("paragraphs", paragraphs),
+            "headline_lines": build("headline_lines", headlines),
+            "article_signatures": build("article_signatures", [{"article_id": a, "minhash": m} for a, m in signatures]),
+            "article_bands": band_rows(signatures).cast(schemas()["article_bands"]),
+        },
+        appearance_keys=pa.Table.from_pylist(sightings, schema=APPEARANCE_KEYS),
+        forms=dict(forms),
+        canonical=canonical,
+    )
 
-    ids = cluster_titles({title_key(s[3]) for s in sightings}, known.story_keys)
-    titles: dict[str, Counter[str]] = defaultdict(Counter)
-    summaries: dict[str, set[str]] = defaultdict(set)
-    urls: dict[str, Counter[str]] = defaultdict(Counter)
-    appearances = []
-    for aid, pos, block, title, summary, url in sightings:
-        sid = ids[title_key(title)]
-        titles[sid][title] += 1
-        if summary:
-            summaries[sid].add(summary)
-        if url:
-            urls[sid][url] += 1
-        appearances.append({"story_id": sid, "article_id": aid, "block": block, "position": pos, "url": url})
+
+@dataclass
+class StoryTables:
+    ids: dict[str, str]  # title key → story id, for every key the run's canonical pages show
+    stories: pa.Table
+    story_aliases: pa.Table
+    story_alias_groups: pa.Table
+
+
+def story_tables(forms: dict[str, StoryForms], known: DedupState, run_id: str) -> StoryTables:
+    """One row per story of the run's title keys (a new story's title is its most frequent form, its summary the
+    longest seen), and the aliases and alias groups of the keys the warehouse did not know."""
+    ids = cluster_titles(set(forms), known.story_keys)
+    by_story: dict[str, StoryForms] = defaultdict(StoryForms)
+    for key, seen in forms.items():
+        by_story[ids[key]].add(seen)
     stories = [
         {
             "story_id": sid,
-            "title": pick(forms),
-            "summary": min(summaries[sid], key=lambda s: (-len(s), s)) if summaries[sid] else None,
-            "url": pick(urls[sid]) if urls[sid] else None,
+            "title": pick(seen.titles),
+            "summary": min(seen.summaries, key=lambda s: (-len(s), s)) if seen.summaries else None,
+            "url": pick(seen.urls) if seen.urls else None,
             "first_run_id": run_id,
         }
-        for sid, forms in sorted(titles.items())
+        for sid, seen in sorted(by_story.items())
     ]
     aliases = [{"title_key": k, "story_id": sid} for k, sid in sorted(ids.items()) if k not in known.story_keys]
     groups = [{"group_key": g, "title_key": a["title_key"]} for a in aliases for g in group_keys(a["title_key"])]
+    return StoryTables(ids, build("stories", stories), build("story_aliases", aliases),
+                       build("story_alias_groups", groups))  # fmt: skip
+
+
+def appearances(keys: pa.Table, ids: dict[str, str]) -> pa.Table:
+    """`story_appearances` rows from sightings by title key, once every key has its story id."""
+    sids = pa.array([ids[k] for k in keys.column("title_key").to_pylist()], pa.string())
+    table = keys.drop_columns(["title_key"]).append_column("story_id", sids)
+    return table.select(schemas()["story_appearances"].names).cast(schemas()["story_appearances"])
+
+
+def dedup(pages: list[CleanedPage], known: DedupState, run_id: str) -> DedupResult:
+    """Assign ids, mark duplicate and near-duplicate articles, and fold stories into one row each: the whole run
+    in memory (the flow does the same batch by batch on staged files, see flows/pipeline.py).
+
+    Complete pages only: the `cleaned` suite sets the others aside before dedup.
+    """
+    if incomplete := [r.source_uri for r in pages if not r.complete]:
+        raise ValueError(f"{len(incomplete)} page(s) without title or body reached dedup, e.g. {incomplete[0]}")
+    minhash = {article_id(r.source_uri): r.minhash for r in pages}
+    duplicate_of = exact_duplicates([(article_id(r.source_uri), r.content_hash) for r in pages], known)
+    bands = [band_rows(sorted(minhash.items())), known_bands(known, set(minhash))]
+    near = similar_pairs(bands, duplicate_of, lambda ids: {a: minhash.get(a) or known.signatures[a] for a in ids})
+    duplicate_of = settle({**duplicate_of, **near_duplicates(minhash, near, duplicate_of, known)})
+    part = build_part(pages, duplicate_of, run_id)
+    stories = story_tables(part.forms, known, run_id)
     return DedupResult(
-        articles=build("articles", articles),
-        paragraphs=build("paragraphs", paragraphs),
-        stories=build("stories", stories),
-        story_aliases=build("story_aliases", aliases),
-        story_appearances=build("story_appearances", appearances),
-        headline_lines=build("headline_lines", headlines),
-        article_signatures=build("article_signatures", signatures),
-        article_bands=build("article_bands", bands),
-        story_alias_groups=build("story_alias_groups", groups),
-        canonical=canonical,
+        **part.tables,
+        stories=stories.stories,
+        story_aliases=stories.story_aliases,
+        story_appearances=appearances(part.appearance_keys, stories.ids),
+        story_alias_groups=stories.story_alias_groups,
+        canonical=part.canonical,
     )

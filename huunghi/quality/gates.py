@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 from huunghi.quality.docs_offline import make_offline
 
@@ -57,6 +58,12 @@ DOCS_RUNS = 40
 DRIFT_HISTORY_MIN = 200  # stored articles before their doubtful share counts as the site's usual rate
 DRIFT_DEFAULT_BOUND = 0.25
 DRIFT_FLOOR, DRIFT_MARGIN, DRIFT_CEILING = 0.15, 0.15, 0.5
+# A larger table is validated in slices of this many rows (a gate's memory stays that of one slice); the
+# expectations about a whole column are checked once, on the columns they name.
+ROWS_PER_VALIDATION = 20_000
+WHOLE_COLUMN = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
+                          "expect_column_proportion_of_unique_values_to_be_between",
+                          "expect_column_mean_to_be_between"})  # fmt: skip
 
 
 def drift_bound(doubtful: int, stored: int) -> float:
@@ -158,9 +165,9 @@ def _context(project_dir: str | None) -> Any:
     return context
 
 
-def _definition(context: Any, name: str) -> Any:
-    """The suite from expectations/<name>.json (the repository is the source of truth) and its
-    validation definition over a pandas frame, created or updated in the context."""
+def _definition(context: Any, name: str, spec: dict[str, Any] | None = None) -> Any:
+    """The suite from expectations/<name>.json (the repository is the source of truth; or `spec`, a part of
+    one) and its validation definition over a pandas frame, created or updated in the context."""
     gx = _quiet_gx()
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
@@ -176,7 +183,7 @@ def _definition(context: Any, name: str) -> Any:
         batch = asset.get_batch_definition("whole")
     except KeyError:
         batch = asset.add_batch_definition_whole_dataframe("whole")
-    spec = load_suite_file(name)
+    spec = spec or load_suite_file(name)
     expectations = [
         ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {})).to_domain_obj()
         for e in spec["expectations"]
@@ -188,10 +195,10 @@ def _definition(context: Any, name: str) -> Any:
 _definitions: dict[tuple[int, str], Any] = {}
 
 
-def _validation(context: Any, name: str) -> Any:
+def _validation(context: Any, name: str, spec: dict[str, Any] | None = None) -> Any:
     key = (id(context), name)
     if key not in _definitions:
-        _definitions[key] = _definition(context, name)
+        _definitions[key] = _definition(context, name, spec)
     return _definitions[key]
 
 
@@ -257,15 +264,20 @@ class Quality:
         self.outcomes: list[GateOutcome] = []
         self.drift_max_share = DRIFT_DEFAULT_BOUND  # set from the warehouse's history before `cleaned` runs
 
-    def validate(self, name: str, table: pa.Table) -> GateOutcome:
+    def validate(self, name: str, table: pa.Table | ds.Dataset) -> GateOutcome:
         """Validate a stage output against expectations/<name>.json; raise GateFailed when the run must stop.
-        An empty table passes without Great Expectations: every suite finds nothing in one (tested)."""
+        An empty table passes without Great Expectations: every suite finds nothing in one (tested). A table
+        (or a staged dataset) of more than ROWS_PER_VALIDATION rows is validated slice by slice (see
+        `validate_in_slices`), so a gate's memory does not grow with the run."""
         started = time.perf_counter()
         spec = load_suite_file(name)
-        if table.num_rows == 0:
+        rows = table.num_rows if isinstance(table, pa.Table) else table.count_rows()
+        if rows == 0:
             outcome = GateOutcome(name, 0, len(spec["expectations"]))
+        elif rows > ROWS_PER_VALIDATION:
+            outcome = self.validate_in_slices(name, spec, table, rows)
         else:
-            outcome = self.validate_with_gx(name, spec, table)
+            outcome = self.validate_with_gx(name, spec, table if isinstance(table, pa.Table) else table.to_table())
         outcome.seconds = time.perf_counter() - started
         self.outcomes.append(outcome)
         if outcome.failed:
@@ -274,15 +286,19 @@ class Quality:
 
     def validate_with_gx(self, name: str, spec: dict[str, Any], table: pa.Table) -> GateOutcome:
         """Great Expectations' results on the table, stored under the run's name, judged (see `judge`)."""
+        return judge(name, spec, table.num_rows, self._results(name, spec, table), self.enforce_rates)
+
+    def _results(self, name: str, spec: dict[str, Any], table: pa.Table, slice_: int = 0) -> list[Any]:
+        """Great Expectations' results on a table, stored under the run's name (slice n of a large table: n µs
+        after the run's start, so each slice's results are kept)."""
         from great_expectations.core.run_identifier import RunIdentifier
 
-        id_column = spec["id_column"]
         frame = table.to_pandas()
         with _LOCK:
             if self.project_dir is not None:
                 self.project_dir.mkdir(parents=True, exist_ok=True)
             context = _context(None if self.project_dir is None else str(self.project_dir))
-            result = _validation(context, name).run(
+            result = _validation(context, name, spec).run(
                 batch_parameters={"dataframe": frame},
                 expectation_parameters={
                     "now": datetime.now(UTC) + MAX_CLOCK_SKEW,
@@ -290,10 +306,32 @@ class Quality:
                     "entity_ids": list(_entity_ids()),
                     "drift_max_share": self.drift_max_share,
                 },
-                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [id_column]},
-                run_id=RunIdentifier(run_name=self.run_id, run_time=self.started_at),
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [spec["id_column"]]},
+                run_id=RunIdentifier(run_name=self.run_id, run_time=self.started_at + timedelta(microseconds=slice_)),
             )
-        return judge(name, spec, len(frame), result.results, self.enforce_rates)
+        return list(result.results)
+
+    def validate_in_slices(
+        self, name: str, spec: dict[str, Any], table: pa.Table | ds.Dataset, rows: int
+    ) -> GateOutcome:
+        """A large table's gate: the row-level expectations on slices of at most ROWS_PER_VALIDATION rows, their
+        counts summed (a rate is judged on the whole table); the expectations about the whole column (unique
+        values, a mean) once, on the columns they name. The same verdict as one validation of the whole table,
+        in memory bounded by the slice."""
+        per_row = [e for e in spec["expectations"] if e["type"] not in WHOLE_COLUMN]
+        whole = [e for e in spec["expectations"] if e["type"] in WHOLE_COLUMN]
+        source = table if isinstance(table, ds.Dataset) else ds.dataset(table)
+        sliced: list[list[Any]] = []
+        row_spec = {**spec, "expectations": per_row}
+        for i, batch in enumerate(source.to_batches(batch_size=ROWS_PER_VALIDATION), 1):
+            if batch.num_rows:
+                sliced.append(self._results(f"{name}.rows", row_spec, pa.Table.from_batches([batch]), i))
+        results = [_summed([part[k] for part in sliced]) for k in range(len(per_row))] if sliced else []
+        if whole:
+            columns = sorted({spec["id_column"], *(c for e in whole for c in _columns_of(e["kwargs"]))})
+            narrow = source.to_table(columns=columns)
+            results += self._results(f"{name}.columns", {**spec, "expectations": whole}, narrow)
+        return judge(name, spec, rows, results, self.enforce_rates)
 
     def build_docs(self) -> Path | None:
         """Render this run's validation results (and the site index) as Data Docs; the index's path."""
@@ -362,6 +400,44 @@ def judge(name: str, spec: dict[str, Any], rows: int, results: list[Any], enforc
         else:
             outcome.failed.append(described)
     return outcome
+
+
+def _columns_of(kwargs: dict[str, Any]) -> list[str]:
+    """The columns an expectation names."""
+    named = [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *(kwargs.get("column_list") or [])]
+    return [c for c in named if c]
+
+
+@dataclass
+class _Summed:
+    """One row-level expectation's results on every slice of a table, as one result (what `judge` reads)."""
+
+    success: bool
+    result: dict[str, Any]
+    expectation_config: Any
+
+
+def _summed(results: list[Any]) -> _Summed:
+    """The slices' counts added up and the expectation judged on the sums, as Great Expectations judges a
+    whole table: the share of failing rows among those checked (null rows are left out but by not_be_null)."""
+    config = results[0].expectation_config
+    details = [r.result or {} for r in results]
+    total = sum(d.get("element_count") or 0 for d in details)
+    missing = sum(d.get("missing_count") or 0 for d in details)
+    failed = sum(d.get("unexpected_count") or 0 for d in details)
+    checked = total if "not_be_null" in config.type else total - missing
+    mostly = config.kwargs.get("mostly", 1)
+    success = (
+        all(r.success for r in results) if mostly >= 1 else (checked == 0 or (checked - failed) / checked >= mostly)
+    )
+    result = {
+        "element_count": total,
+        "missing_count": missing,
+        "unexpected_count": failed,
+        "unexpected_percent": 100 * failed / checked if checked else 0.0,
+        "unexpected_index_list": [item for d in details for item in d.get("unexpected_index_list") or []],
+    }
+    return _Summed(success, result, config)
 
 
 def binomial_tail(failed: int, n: int, share: float) -> float:

@@ -1,0 +1,76 @@
+"""A large table is validated slice by slice (its memory is one slice's), with the verdict one validation of the
+whole table gives: the same rows set aside, the same rates broken, duplicates across slices found."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+
+from huunghi.quality import gates
+from huunghi.quality.gates import GateFailed, Quality
+from huunghi.quality.tables import CLEANED
+
+
+def cleaned(rows: int, *, untitled: set[int] = frozenset(), twice: set[int] = frozenset(), doubtful: int = 0):
+    """`cleaned` rows: `untitled` rows lack a title (quarantined, a rate), `twice` repeat the source of row 0."""
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    return pa.Table.from_pylist(
+        [
+            {"source_uri": "file:///p0.txt" if n in twice else f"file:///p{n}.txt",
+             "title": None if n in untitled else f"Tỉnh kết nghĩa số {n}", "published_at": when,
+             "lead": "Hai tỉnh ký biên bản hợp tác.", "body": f"Đoàn công tác số {n} thăm tỉnh bạn.",
+             "body_paragraphs": 1, "extractor": "layout", "parse_confidence": 0.5 if n < doubtful else 1.0,
+             "doubtful": int(n < doubtful)}
+            for n in range(rows)
+        ],
+        schema=CLEANED,
+    )  # fmt: skip
+
+
+def verdict(table, slice_rows: int | None, monkeypatch) -> tuple:
+    """(rows set aside with their reasons, stopping failures' expectations, warnings' expectations)."""
+    if slice_rows is not None:
+        monkeypatch.setattr(gates, "ROWS_PER_VALIDATION", slice_rows)
+    quality = Quality()
+    try:
+        outcome = quality.validate("cleaned", table)
+    except GateFailed as stop:
+        outcome = stop.outcome
+    first = [line.split(" — ")[0] for line in outcome.failed]
+    return {uri: reason for uri, (reason, _) in outcome.flagged.items()}, first, len(outcome.warnings)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "table",
+    [
+        cleaned(60, untitled={3, 41}),  # a few pages without title, in two slices: set aside, the run goes on
+        cleaned(60, untitled=set(range(0, 60, 2))),  # half the pages: the rate is broken over the whole table
+        cleaned(60, twice={45}),  # a source in two slices: uniqueness is a whole-column expectation
+        cleaned(60, doubtful=30),  # the drift alarm: a mean over the whole table
+    ],
+    ids=["few-untitled", "half-untitled", "duplicate-across-slices", "drift"],
+)
+def test_slices_give_the_verdict_of_one_validation(table, monkeypatch):
+    whole = verdict(table, None, monkeypatch)
+    sliced = verdict(ds.dataset(table), 25, monkeypatch)  # 3 slices, staged as a dataset is
+    assert sliced == whole
+    assert whole != ({}, [], 0)  # each case finds something
+
+
+@pytest.mark.slow
+def test_a_large_table_is_never_handed_to_great_expectations_whole(monkeypatch):
+    seen: list[int] = []
+    original = Quality._results
+
+    def counting(self, name, spec, table, slice_=0):
+        seen.append(table.num_rows)
+        return original(self, name, spec, table, slice_)
+
+    monkeypatch.setattr(Quality, "_results", counting)
+    monkeypatch.setattr(gates, "ROWS_PER_VALIDATION", 25)
+    assert Quality().validate("cleaned", ds.dataset(cleaned(60))).passed
+    assert seen == [25, 25, 10, 60]  # three slices of every column, then the whole-column checks on their columns
