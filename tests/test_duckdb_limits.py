@@ -57,3 +57,19 @@ def test_the_search_index_connection_is_bounded_too(warehouse, monkeypatch):
         assert _bytes(limit) == pytest.approx(10**9, rel=0.01)
     finally:
         con.close()
+
+
+def test_a_first_search_index_is_built_in_a_bounded_connection(warehouse, monkeypatch):
+    monkeypatch.setenv("HUUNGHI_DUCKDB_MEMORY", "1GB")
+    opened: list[tuple[str, dict]] = []
+    real = search.duckdb.connect
+
+    def spy(database=":memory:", *args, **kwargs):
+        opened.append((str(database), kwargs.get("config") or {}))
+        return real(database, *args, **kwargs)
+
+    monkeypatch.setattr(search.duckdb, "connect", spy)
+    search.build_index(warehouse)
+    index_files = [config for name, config in opened if search.INDEX_FILE in name]
+    assert store.memory_limit() == "1000000000B"
+    assert index_files and all(config.get("memory_limit") == "1000000000B" for config in index_files)

@@ -152,3 +152,34 @@ def test_a_first_pass_is_reused_by_a_retried_run_as_its_own_batch(tmp_path):
     assert cleaned_from_arrow(retried.read("cleaned", "000001")) == pages  # the first pass, not the replaced part
     forget_reusable(tmp_path)  # a run published: nothing is reused after it
     assert Stage.of_run(tmp_path, "run-next").reuse("key", "000001") is None
+
+
+def test_staged_batches_are_handled_two_at_a_time_in_batch_order():
+    from types import SimpleNamespace
+
+    from huunghi.flows.pipeline import CLEAN_BATCHES_IN_FLIGHT, batch_by_batch
+
+    running: set[int] = set()
+    most = 0
+
+    class Future:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def result(self) -> int:
+            running.discard(self.n)
+            return self.n * 10
+
+    class Task:
+        def with_options(self, **_: object) -> Task:
+            return self
+
+        def submit(self, stage: str, n: int) -> Future:
+            nonlocal most
+            running.add(n)
+            most = max(most, len(running))
+            return Future(n)
+
+    done = list(batch_by_batch(SimpleNamespace(stage="s"), "build tables", Task(), [(n,) for n in range(7)]))
+    assert done == [n * 10 for n in range(7)]
+    assert most == CLEAN_BATCHES_IN_FLIGHT == 2  # a batch's data is in memory while it runs: never all of them

@@ -142,7 +142,7 @@ def _build(root: Path) -> IndexUpdate:
         _create(tmp)
         source = store.connect(root, read_only=True)
         try:
-            con = duckdb.connect(str(tmp))
+            con = connect(tmp, read_only=False)  # bounded like every connection of the run
             try:
                 update = _apply(source, con)
             finally:
@@ -214,7 +214,7 @@ def _total(root: Path) -> int:
 
 
 def _create(path: Path) -> None:
-    con = duckdb.connect(str(path))
+    con = connect(path, read_only=False)
     try:
         con.execute(_SCHEMA)
     finally:
