@@ -192,8 +192,21 @@ def _interruptible(args: argparse.Namespace, body) -> int:
     return code
 
 
+# httpcore (under httpx, Prefect's client and the crawler) imports trio at its own import when it is installed (the
+# dev tools bring it), for clients run under trio's event loop, which a run never has: it loads on first use instead.
+UNUSED_AT_IMPORT = ("trio",)
+
+
+def _defer_unused() -> None:
+    from huunghi.quality.gates import _defer
+
+    for name in UNUSED_AT_IMPORT:
+        _defer(name)
+
+
 def _run_once(args: argparse.Namespace, seen: _RunProgress) -> int:
     server = _prefect_environment()
+    _defer_unused()
     from pydantic import ValidationError
 
     try:

@@ -221,25 +221,36 @@ def memory_limit() -> str:
     return f"{parse_memory(environment().duckdb_memory)}B"
 
 
+# Extensions whose signature DuckDB checked in this process. DuckDB checks it at every LOAD, in every new connection:
+# a SHA-256 of the whole file (ducklake and sqlite: 70 MB), 0.2-0.5 s per connection, and a run opens several.
+_VERIFIED: set[str] = set()
+
+
 def _duckdb_with_extensions(filesystem: Any | None = None, *, s3_reader: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the extensions every catalog needs, loaded from the pinned PyPI packages; on S3,
-    httpfs and the credentials (`s3_reader`: the read-only key)."""
-    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
-    # Bounded buffers, spilling to a private temp folder (DuckDB's default: 80 % of the machine, and `.tmp` in the
-    # working directory): a run's reads and load share the machine with its worker processes.
-    con.execute(f"SET memory_limit = '{memory_limit()}'")
-    con.execute("SET temp_directory = ?", [str(Path(tempfile.gettempdir()) / f"huunghi-duckdb-{os.getpid()}")])
-    if filesystem is not None:
-        con.register_filesystem(filesystem)
+    httpfs and the credentials (`s3_reader`: the read-only key). Extensions this process already loaded with their
+    signature checked load again unchecked (the same pinned files; only the run's own SQL uses such a connection);
+    a sandboxed reader's connection (`filesystem` or `s3_reader`: huunghi sql) always checks."""
     extensions = ["ducklake", "sqlite"]
     if (_setting(CATALOG_VARIABLE) or "").startswith("postgres:"):
         extensions.append("postgres")
     on_s3 = on_object_store()
     if on_s3:
         extensions.append("httpfs")
+    checked = filesystem is None and not s3_reader and _VERIFIED.issuperset(extensions)
+    config = {"threads": max(1, os.cpu_count() or 1), **({"allow_unsigned_extensions": "true"} if checked else {})}
+    con = duckdb.connect(config=config)
+    # Bounded buffers, spilling to a private temp folder (DuckDB's default: 80 % of the machine, and `.tmp` in the
+    # working directory): a run's reads and load share the machine with its worker processes.
+    con.execute(f"SET memory_limit = '{memory_limit()}'")
+    con.execute("SET temp_directory = ?", [str(Path(tempfile.gettempdir()) / f"huunghi-duckdb-{os.getpid()}")])
+    if filesystem is not None:
+        con.register_filesystem(filesystem)
     for name in extensions:
         duckdb_extensions.import_extension(name, con=con)
         con.execute(f"LOAD {name}")
+    if not checked:
+        _VERIFIED.update(extensions)
     if on_s3:
         try:
             _create_s3_secret(con, reader=s3_reader)

@@ -30,6 +30,8 @@ import threading
 import time
 import types
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -135,12 +137,35 @@ def _defer(name: str) -> None:
     sys.modules[name] = _Deferred(name)
 
 
+# Optional dependencies Great Expectations imports at its own import when they are installed, for data sources and
+# stores no run uses: SQL databases (sqlalchemy, which Prefect's server needs) and S3 (boto3, botocore, which the dev
+# tools bring). Hidden while GX imports, as in an install without them (a configuration GX supports): it then runs
+# on pandas as before, without their ~1 s of imports; anything else imports them as usual afterwards.
+ABSENT_FOR_GX = ("sqlalchemy", "boto3", "botocore")
+
+
+@contextmanager
+def _hidden(names: tuple[str, ...]) -> Iterator[None]:
+    """`import name` raises ImportError meanwhile, for the names not imported yet."""
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # the import system's "not importable"
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
 def _quiet_gx() -> Any:
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="great_expectations")
     if "great_expectations" not in sys.modules:
         for name in LAZY_FOR_GX:
             _defer(name)
+        with _hidden(ABSENT_FOR_GX):
+            import great_expectations  # noqa: F401  (first imported here, without them)
     import great_expectations as gx
 
     return gx
