@@ -199,14 +199,14 @@ def clean_chunk(pages: Sequence[Page], known: Knowledge = NO_KNOWLEDGE, stored: 
     """Clean a chunk of pages; a page that raises goes to quarantine instead of taking the run down.
 
     With `stored` (the warehouse's knowledge, looked up by key) the chunk asks it only for its own keys: the
-    title key of every line of every page in one query, then whatever keys the parses probed beyond those,
-    parsing again (from the prepared form) only the pages whose late keys turned out known, until none is
-    pending. A parse depends only on the answers to the keys it probes, so the outcome is the one all the
-    warehouse's knowledge held at once gives."""
+    title key of every line of its text pages and prepared forms in one query, then whatever keys the parses
+    probed beyond those (an HTML page's, rendered once, by its first parse), parsing again only the pages whose
+    late keys turned out known, until none is pending. A parse depends only on the answers to the keys it
+    probes, so the outcome is the one all the warehouse's knowledge held at once gives. (Rendering every HTML
+    page before its parse, to ask its lines' keys first, cost more than the late query it saves.)"""
     probe = Probe(known, stored)
     items = [(page, None) if isinstance(page, RawPage) else page for page in pages]
     if stored is not None:
-        items = [(raw, prepared or _prepared(raw)) for raw, prepared in items]
         probe.ask({key for raw, prepared in items for line in _lines(raw, prepared) for key in _keys(line)})
     outs: list[CleanedPage | Quarantined] = []
     pending: list[set[str]] = []
@@ -237,17 +237,6 @@ def _clean_probed(raw: RawPage, probe: Probe, prepared: Prepared | None) -> Clea
         return clean_page(raw, probe, prepared)
     except Exception as exc:
         return Quarantined.of(raw, "clean", "parser_error", f"{type(exc).__name__}: {exc}")
-
-
-def _prepared(raw: RawPage) -> Prepared | None:
-    """An HTML page's prepared form, made once (clean_page then renders nothing); None for a text page, or a
-    page clean_page refuses anyway (too complex, not HTML, a renderer error: it says why)."""
-    if raw.format != "html" or complexity(raw):
-        return None
-    try:
-        return prepare_html(render.parse(raw.text), raw.url)
-    except Exception:
-        return None
 
 
 def _lines(raw: RawPage, prepared: Prepared | None) -> list[str]:
