@@ -151,23 +151,31 @@ def clean_page(
 ) -> CleanedPage | Quarantined:
     """One raw page → a cleaned article record, or a quarantine entry saying why not. An HTML page that
     needs knowledge keeps its prepared form for the second pass (`prepared`: parse that, render nothing)."""
+    return clean_and_prepare(raw, known, prepared)[0]
+
+
+def clean_and_prepare(
+    raw: RawPage, known: Known = NO_KNOWLEDGE, prepared: Prepared | None = None
+) -> tuple[CleanedPage | Quarantined, Prepared | None]:
+    """clean_page, and the page's prepared form (None for a text page, or a page refused before it was rendered):
+    a page parsed again with more knowledge is parsed from it, not rendered again."""
     if too_complex := complexity(raw):
-        return Quarantined.of(raw, "clean", "too_complex", too_complex)
+        return Quarantined.of(raw, "clean", "too_complex", too_complex), prepared
     if raw.format == "html":
         try:
             page, prepared = _html_page(raw.text, raw.url, known, prepared)
         except render.NotHTML as exc:
-            return Quarantined.of(raw, "clean", "not_html", str(exc))
+            return Quarantined.of(raw, "clean", "not_html", str(exc)), prepared
     else:
         page = parse_page(raw.text, known, normalized=True)
     if page.listing:
-        return Quarantined.of(raw, "clean", "listing_page", "a list of story summaries, not an article")
+        return Quarantined.of(raw, "clean", "listing_page", "a list of story summaries, not an article"), prepared
     # A page without title or body is still returned: the `cleaned` gate quarantines it, and counts how
     # many there are (a third of a run losing titles is a layout change that must stop the run).
     body = [text for kind, text in page.paragraphs if kind == "body"]
     complete = page.title is not None and bool(body)
     found = doubts(page)
-    return CleanedPage(
+    cleaned = CleanedPage(
         source_uri=raw.source_uri,
         sha256=raw.sha256,
         url=raw.url or page.url,
@@ -190,6 +198,7 @@ def clean_page(
         parse_doubts=found,
         prepared=prepared if page.needs_knowledge else None,
     )
+    return cleaned, prepared
 
 
 Page = RawPage | tuple[RawPage, Prepared | None]  # a raw page, or (in the second pass) with its prepared form
@@ -210,14 +219,16 @@ def clean_chunk(pages: Sequence[Page], known: Knowledge = NO_KNOWLEDGE, stored: 
         probe.ask({key for raw, prepared in items for line in _lines(raw, prepared) for key in _keys(line)})
     outs: list[CleanedPage | Quarantined] = []
     pending: list[set[str]] = []
-    for raw, prepared in items:
-        outs.append(_clean_probed(raw, probe, prepared))
+    for i, (raw, prepared) in enumerate(items):
+        out, prepared = _clean_probed(raw, probe, prepared)
+        items[i] = (raw, prepared)  # rendered once: a parse again starts from the prepared form
+        outs.append(out)
         pending.append(probe.pending)
     while any(pending):
         probe.ask(set().union(*pending))
         for i, (raw, prepared) in enumerate(items):
             if probe.any_known(pending[i]):
-                outs[i] = _clean_probed(raw, probe, prepared)
+                outs[i] = _clean_probed(raw, probe, prepared)[0]
                 pending[i] = probe.pending
             else:  # every key it asked late is unknown, as the parse took it: the parse stands
                 pending[i] = set()
@@ -230,13 +241,16 @@ def clean_chunk(pages: Sequence[Page], known: Knowledge = NO_KNOWLEDGE, stored: 
     return result
 
 
-def _clean_probed(raw: RawPage, probe: Probe, prepared: Prepared | None) -> CleanedPage | Quarantined:
-    """One page cleaned with `probe`, its pending keys (those it asked and no one answered yet) noted anew."""
+def _clean_probed(
+    raw: RawPage, probe: Probe, prepared: Prepared | None
+) -> tuple[CleanedPage | Quarantined, Prepared | None]:
+    """One page cleaned with `probe` and its prepared form, its pending keys (those it asked and no one answered
+    yet) noted anew."""
     probe.pending = set()
     try:
-        return clean_page(raw, probe, prepared)
+        return clean_and_prepare(raw, probe, prepared)
     except Exception as exc:
-        return Quarantined.of(raw, "clean", "parser_error", f"{type(exc).__name__}: {exc}")
+        return Quarantined.of(raw, "clean", "parser_error", f"{type(exc).__name__}: {exc}"), prepared
 
 
 def _lines(raw: RawPage, prepared: Prepared | None) -> list[str]:
