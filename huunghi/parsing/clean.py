@@ -31,7 +31,7 @@ from huunghi.parsing.lines import (
     parse_page,
 )
 from huunghi.records import CleanedPage, CleanResult, Prepared, Quarantined, RawPage, Sighting
-from huunghi.signatures import minhash
+from huunghi.signatures import article_minhash
 from huunghi.text import ascii_fold, language_of, title_key
 
 
@@ -193,7 +193,7 @@ def clean_and_prepare(
         headline_lines=[title_key(line) for line in page.headline_lines],
         needs_knowledge=page.needs_knowledge,
         content_hash=content_hash(page.title, page.lead, body) if complete else None,
-        minhash=minhash("\n".join([page.title, page.lead or "", *body])) if complete else None,
+        minhash=article_minhash(page.title, page.lead, body) if complete else None,
         parse_confidence=confidence(found),
         parse_doubts=found,
         prepared=prepared if page.needs_knowledge else None,
