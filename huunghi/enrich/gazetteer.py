@@ -146,9 +146,13 @@ class Gazetteer:
 
     @staticmethod
     def _word_starts(index: dict[str, list[str]]) -> re.Pattern[str]:
-        """Words that can start a name: only those reach Python (most words of a text cannot)."""
-        firsts = "".join(sorted({re.escape(word[0]) for word in index}))
-        return re.compile(rf"(?<!\w)[{firsts}]\w*")
+        """Words that can start a name: only those reach Python (most words of a text cannot). A name's first
+        word starts with a capital, or is one of a few lowercase words ("tỉnh", "thành"): those are matched
+        whole, not every word of their first letters (a third of the words of Vietnamese prose start with
+        t or n)."""
+        lower = sorted(word for word in index if word[0].islower())
+        firsts = "".join(sorted({re.escape(word[0]) for word in index if not word[0].islower()}))
+        return re.compile(rf"(?<!\w)(?:[{firsts}]\w*|(?:{'|'.join(map(re.escape, lower))})(?!\w))")
 
     def _names_in(self, text: str) -> list[tuple[str, int, int]]:
         """(name, start, end) of every name in text, leftmost then longest, whole words only."""
