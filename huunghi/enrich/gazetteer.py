@@ -183,10 +183,15 @@ class Gazetteer:
     def _find_cached(self, text: str) -> tuple[Match, ...]:
         return tuple(self.find_all(text))
 
+    @lru_cache(maxsize=4096)  # noqa: B019 — one Gazetteer per process, as above
+    def stop_spans(self, text: str) -> tuple[tuple[int, int], ...]:
+        """Where stop phrases stand in text ("Chủ tịch Hồ Chí Minh"): asked by mentions and by people, per paragraph."""
+        return tuple(m.span() for m in self._stops.finditer(text))
+
     def find_all(self, text: str) -> list[Match]:
         """Mentions in text, longest spelling first, none inside a stop phrase. A province named right
         after a provincial body ("UBND tỉnh Quảng Trị") is also a mention of that body."""
-        blocked = [m.span() for m in self._stops.finditer(text)]
+        blocked = self.stop_spans(text)
         found: list[Match] = []
         for name, start, end in self._names_in(text):
             if any(s <= start < e for s, e in blocked):
