@@ -13,9 +13,11 @@ from collections import Counter
 from functools import lru_cache
 
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
-# Runs of spaces and tabs, and any other space, become one space (a lone space matches nothing: cheaper).
-_SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]{2,}|[\t\u00a0\u2007\u202f]")
-_MEDIA_TAG = re.compile(r"^\s*\[(video|clip|infographic|ảnh|photo|podcast|emagazine)\]\s*", re.IGNORECASE)
+# Tabs and the other spaces become plain spaces, then runs of spaces one space: every run of these characters
+# ends as one space. str.replace and a one-character class cost a quarter of one alternation over a raw page.
+_OTHER_SPACES = "\t\u00a0\u2007\u202f"
+_SPACE_RUNS = re.compile(" {2,}")
+MEDIA_TAG = re.compile(r"^\s*\[(video|clip|infographic|ảnh|photo|podcast|emagazine)\]\s*", re.IGNORECASE)
 _KEY_DROP = re.compile(r"[\W_]+", re.UNICODE)
 _SLUG = re.compile(r"[a-z0-9]+(?: [a-z0-9]+){2,}")
 _ODD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # controls but tab and line ends; U+FFFD
@@ -27,7 +29,12 @@ def normalize_text(text: str) -> str:
         if ch in text:
             text = text.replace(ch, "")
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return "\n".join(line.strip() for line in _SPACES.sub(" ", text).split("\n"))
+    for ch in _OTHER_SPACES:
+        if ch in text:
+            text = text.replace(ch, " ")
+    if "  " in text:
+        text = _SPACE_RUNS.sub(" ", text)
+    return "\n".join(map(str.strip, text.split("\n")))
 
 
 def odd_char_share(text: str) -> float:
@@ -39,7 +46,7 @@ def odd_char_share(text: str) -> float:
 
 def strip_media_tag(title: str) -> str:
     """'[Video] Đêm hội múa lăm vông …' → 'Đêm hội múa lăm vông …'."""
-    return _MEDIA_TAG.sub("", title).strip()
+    return MEDIA_TAG.sub("", title).strip()
 
 
 @lru_cache(maxsize=1 << 16)

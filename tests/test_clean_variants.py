@@ -5,10 +5,12 @@ The pages are fictional but follow the site's layout; `page()` assembles one fro
 
 from __future__ import annotations
 
+import random
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
 from huunghi.knowledge import Knowledge
+from huunghi.parsing.layout import load_layout
 from huunghi.parsing.lines import parse_page
 from huunghi.text import title_key
 
@@ -175,3 +177,21 @@ def test_a_caption_repeated_across_pages_stays_a_caption():
     parsed = parse_page(text, Knowledge(lines=frozenset({title_key(caption)})))
     assert [t for k, t in parsed.paragraphs if k == "caption"] == [caption]
     assert parsed.headline_lines == []
+
+
+def test_a_caption_credit_never_matches_without_its_word():
+    """The parser searches a line for a credit only when the credit's word is in it (layout.json,
+    caption_credit_words): no line without the word may match, or skipping the search would change a label."""
+    layout = load_layout()
+    pieces = ["(", ")", ":", " - ", "–", " ", ".", "x", "Ả", "nh", "Anh", "ảnh", "Nguồn", "Nguồ", "n", "Ảnh", "(Ảnh:",
+              "(Nguồn:", "(Nguon:", "(Anh:", "Anh:", " TTXVN", "TTXVN)"]  # fmt: skip
+    rng = random.Random(3)
+    patterns = (layout.caption_credit, layout.caption_source_credit)
+    for pattern, word in zip(patterns, layout.caption_credit_words, strict=True):
+        matched = 0
+        for _ in range(20000):
+            line = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12)))
+            if pattern.search(line):
+                matched += 1
+                assert word in line, line
+        assert matched > 100  # the lines do reach the pattern

@@ -7,7 +7,9 @@ import lxml.html
 import pytest
 
 from huunghi.corpus import generate, read_truth
-from huunghi.parsing.clean import clean_page
+from huunghi.knowledge import Knowledge
+from huunghi.parsing import render
+from huunghi.parsing.clean import clean_chunk, clean_page
 from huunghi.parsing.lines import parse_page
 from huunghi.readers import read_files
 from huunghi.records import CleanedPage, Quarantined, RawPage
@@ -70,3 +72,26 @@ def test_a_page_of_another_layout_is_parsed_by_lxml_once(lxml_parses):
 def test_what_lxml_refuses_stays_not_html(html, lxml_parses):
     out = clean_page(_raw("x.html", html))
     assert isinstance(out, Quarantined) and out.reason == "not_html"
+
+
+def test_with_the_warehouse_asked_by_key_each_page_is_rendered_once(tmp_path, monkeypatch):
+    """With the warehouse asked by key, lexbor parses each HTML page once: a page whose late keys turn out known is
+    parsed again from its prepared form. The parse is the one all the warehouse's knowledge held at once gives."""
+    corpus = generate(tmp_path, 12, seed=7, formats=("html",))
+    pages = [p for truth in read_truth(corpus) for p in read_files([corpus / truth["files"]["html"]]).pages]
+    asked: set[str] = set()
+
+    def stored(keys):  # knows every key it is asked, as titles and as lines: every late key makes a parse again
+        asked.update(keys)
+        return Knowledge(frozenset(keys), frozenset(keys))
+
+    parsed: list[str] = []
+    real = render.parse
+    monkeypatch.setattr(render, "parse", lambda html: parsed.append(html) or real(html))
+    out = clean_chunk(pages, stored=stored)
+    assert asked and len(out.articles) == len(pages)
+    assert sorted(parsed) == sorted(p.text for p in pages)
+    held = clean_chunk(pages, Knowledge(frozenset(asked), frozenset(asked))).articles
+    assert [(c.title, c.paragraphs, c.stories) for c in out.articles] == [
+        (c.title, c.paragraphs, c.stories) for c in held
+    ]

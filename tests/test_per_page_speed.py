@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 from datasketch import MinHash
 
-from huunghi.signatures import MINHASH_SCHEME, MINHASH_SEED, NUM_PERM, SHINGLE_WORDS, minhash
+from huunghi.signatures import MINHASH_SCHEME, MINHASH_SEED, NUM_PERM, SHINGLE_WORDS, article_minhash, minhash
 from huunghi.text import _script_counts, title_key
 
 WORDS = [
@@ -50,6 +50,18 @@ def test_minhash_is_datasketchs_signature():
     texts += [" ".join(rng.choice(WORDS) for _ in range(rng.randrange(60))) for _ in range(300)]
     for text in texts:
         assert minhash(text) == datasketch_signature(text), text
+
+
+def test_article_minhash_is_the_minhash_of_its_text():
+    """From the parts' keys, the signature of the text they make, one part a line: media tags (which only the
+    text's first line loses), decomposed accents, punctuation at the joins, empty and blank parts."""
+    rng = random.Random(11)
+    pieces = [*WORDS, "[Video]", "[clip]", " [Ảnh] ", "\u0301", "e\u0301", "", " ", "!", "_", "\u00a0", "ß", "İ"]
+    for _ in range(3000):
+        title, lead, *body = ("".join(rng.choice(pieces) + rng.choice(" -") for _ in range(rng.randrange(8)))
+                              for _ in range(rng.randrange(2, 6)))  # fmt: skip
+        lead = rng.choice([lead, None])
+        assert article_minhash(title, lead, body) == minhash("\n".join([title, lead or "", *body])), (title, lead, body)
 
 
 # The script classes as they were written first, as regular expressions.

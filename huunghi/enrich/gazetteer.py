@@ -146,9 +146,13 @@ class Gazetteer:
 
     @staticmethod
     def _word_starts(index: dict[str, list[str]]) -> re.Pattern[str]:
-        """Words that can start a name: only those reach Python (most words of a text cannot)."""
-        firsts = "".join(sorted({re.escape(word[0]) for word in index}))
-        return re.compile(rf"(?<!\w)[{firsts}]\w*")
+        """Words that can start a name: only those reach Python (most words of a text cannot). A name's first
+        word starts with a capital, or is one of a few lowercase words ("tỉnh", "thành"): those are matched
+        whole, not every word of their first letters (a third of the words of Vietnamese prose start with
+        t or n)."""
+        lower = sorted(word for word in index if word[0].islower())
+        firsts = "".join(sorted({re.escape(word[0]) for word in index if not word[0].islower()}))
+        return re.compile(rf"(?<!\w)(?:[{firsts}]\w*|(?:{'|'.join(map(re.escape, lower))})(?!\w))")
 
     def _names_in(self, text: str) -> list[tuple[str, int, int]]:
         """(name, start, end) of every name in text, leftmost then longest, whole words only."""
@@ -179,10 +183,15 @@ class Gazetteer:
     def _find_cached(self, text: str) -> tuple[Match, ...]:
         return tuple(self.find_all(text))
 
+    @lru_cache(maxsize=4096)  # noqa: B019 — one Gazetteer per process, as above
+    def stop_spans(self, text: str) -> tuple[tuple[int, int], ...]:
+        """Where stop phrases stand in text ("Chủ tịch Hồ Chí Minh"): asked by mentions and by people, per paragraph."""
+        return tuple(m.span() for m in self._stops.finditer(text))
+
     def find_all(self, text: str) -> list[Match]:
         """Mentions in text, longest spelling first, none inside a stop phrase. A province named right
         after a provincial body ("UBND tỉnh Quảng Trị") is also a mention of that body."""
-        blocked = [m.span() for m in self._stops.finditer(text)]
+        blocked = self.stop_spans(text)
         found: list[Match] = []
         for name, start, end in self._names_in(text):
             if any(s <= start < e for s, e in blocked):

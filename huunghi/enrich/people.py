@@ -112,7 +112,7 @@ def find_people(text: str) -> list[Person]:
     pattern, types, openings = _posts()
     if not any(opening in text for opening in openings):
         return []
-    blocked = [m.span() for m in g._stops.finditer(text)]  # "Chủ tịch Hồ Chí Minh" is not an official of today
+    blocked = list(g.stop_spans(text))  # "Chủ tịch Hồ Chí Minh" is not an official of today
     out = []
     for m in pattern.finditer(text):
         if any(s <= m.start() < e for s, e in blocked):

@@ -31,7 +31,7 @@ from huunghi.parsing.lines import (
     parse_page,
 )
 from huunghi.records import CleanedPage, CleanResult, Prepared, Quarantined, RawPage, Sighting
-from huunghi.signatures import minhash
+from huunghi.signatures import article_minhash
 from huunghi.text import ascii_fold, language_of, title_key
 
 
@@ -151,23 +151,31 @@ def clean_page(
 ) -> CleanedPage | Quarantined:
     """One raw page → a cleaned article record, or a quarantine entry saying why not. An HTML page that
     needs knowledge keeps its prepared form for the second pass (`prepared`: parse that, render nothing)."""
+    return clean_and_prepare(raw, known, prepared)[0]
+
+
+def clean_and_prepare(
+    raw: RawPage, known: Known = NO_KNOWLEDGE, prepared: Prepared | None = None
+) -> tuple[CleanedPage | Quarantined, Prepared | None]:
+    """clean_page, and the page's prepared form (None for a text page, or a page refused before it was rendered):
+    a page parsed again with more knowledge is parsed from it, not rendered again."""
     if too_complex := complexity(raw):
-        return Quarantined.of(raw, "clean", "too_complex", too_complex)
+        return Quarantined.of(raw, "clean", "too_complex", too_complex), prepared
     if raw.format == "html":
         try:
             page, prepared = _html_page(raw.text, raw.url, known, prepared)
         except render.NotHTML as exc:
-            return Quarantined.of(raw, "clean", "not_html", str(exc))
+            return Quarantined.of(raw, "clean", "not_html", str(exc)), prepared
     else:
         page = parse_page(raw.text, known, normalized=True)
     if page.listing:
-        return Quarantined.of(raw, "clean", "listing_page", "a list of story summaries, not an article")
+        return Quarantined.of(raw, "clean", "listing_page", "a list of story summaries, not an article"), prepared
     # A page without title or body is still returned: the `cleaned` gate quarantines it, and counts how
     # many there are (a third of a run losing titles is a layout change that must stop the run).
     body = [text for kind, text in page.paragraphs if kind == "body"]
     complete = page.title is not None and bool(body)
     found = doubts(page)
-    return CleanedPage(
+    cleaned = CleanedPage(
         source_uri=raw.source_uri,
         sha256=raw.sha256,
         url=raw.url or page.url,
@@ -185,11 +193,12 @@ def clean_page(
         headline_lines=[title_key(line) for line in page.headline_lines],
         needs_knowledge=page.needs_knowledge,
         content_hash=content_hash(page.title, page.lead, body) if complete else None,
-        minhash=minhash("\n".join([page.title, page.lead or "", *body])) if complete else None,
+        minhash=article_minhash(page.title, page.lead, body) if complete else None,
         parse_confidence=confidence(found),
         parse_doubts=found,
         prepared=prepared if page.needs_knowledge else None,
     )
+    return cleaned, prepared
 
 
 Page = RawPage | tuple[RawPage, Prepared | None]  # a raw page, or (in the second pass) with its prepared form
@@ -199,25 +208,27 @@ def clean_chunk(pages: Sequence[Page], known: Knowledge = NO_KNOWLEDGE, stored: 
     """Clean a chunk of pages; a page that raises goes to quarantine instead of taking the run down.
 
     With `stored` (the warehouse's knowledge, looked up by key) the chunk asks it only for its own keys: the
-    title key of every line of every page in one query, then whatever keys the parses probed beyond those,
-    parsing again (from the prepared form) only the pages whose late keys turned out known, until none is
-    pending. A parse depends only on the answers to the keys it probes, so the outcome is the one all the
-    warehouse's knowledge held at once gives."""
+    title key of every line of its text pages and prepared forms in one query, then whatever keys the parses
+    probed beyond those (an HTML page's, rendered once, by its first parse), parsing again only the pages whose
+    late keys turned out known, until none is pending. A parse depends only on the answers to the keys it
+    probes, so the outcome is the one all the warehouse's knowledge held at once gives. (Rendering every HTML
+    page before its parse, to ask its lines' keys first, cost more than the late query it saves.)"""
     probe = Probe(known, stored)
     items = [(page, None) if isinstance(page, RawPage) else page for page in pages]
     if stored is not None:
-        items = [(raw, prepared or _prepared(raw)) for raw, prepared in items]
         probe.ask({key for raw, prepared in items for line in _lines(raw, prepared) for key in _keys(line)})
     outs: list[CleanedPage | Quarantined] = []
     pending: list[set[str]] = []
-    for raw, prepared in items:
-        outs.append(_clean_probed(raw, probe, prepared))
+    for i, (raw, prepared) in enumerate(items):
+        out, prepared = _clean_probed(raw, probe, prepared)
+        items[i] = (raw, prepared)  # rendered once: a parse again starts from the prepared form
+        outs.append(out)
         pending.append(probe.pending)
     while any(pending):
         probe.ask(set().union(*pending))
         for i, (raw, prepared) in enumerate(items):
             if probe.any_known(pending[i]):
-                outs[i] = _clean_probed(raw, probe, prepared)
+                outs[i] = _clean_probed(raw, probe, prepared)[0]
                 pending[i] = probe.pending
             else:  # every key it asked late is unknown, as the parse took it: the parse stands
                 pending[i] = set()
@@ -230,24 +241,16 @@ def clean_chunk(pages: Sequence[Page], known: Knowledge = NO_KNOWLEDGE, stored: 
     return result
 
 
-def _clean_probed(raw: RawPage, probe: Probe, prepared: Prepared | None) -> CleanedPage | Quarantined:
-    """One page cleaned with `probe`, its pending keys (those it asked and no one answered yet) noted anew."""
+def _clean_probed(
+    raw: RawPage, probe: Probe, prepared: Prepared | None
+) -> tuple[CleanedPage | Quarantined, Prepared | None]:
+    """One page cleaned with `probe` and its prepared form, its pending keys (those it asked and no one answered
+    yet) noted anew."""
     probe.pending = set()
     try:
-        return clean_page(raw, probe, prepared)
+        return clean_and_prepare(raw, probe, prepared)
     except Exception as exc:
-        return Quarantined.of(raw, "clean", "parser_error", f"{type(exc).__name__}: {exc}")
-
-
-def _prepared(raw: RawPage) -> Prepared | None:
-    """An HTML page's prepared form, made once (clean_page then renders nothing); None for a text page, or a
-    page clean_page refuses anyway (too complex, not HTML, a renderer error: it says why)."""
-    if raw.format != "html" or complexity(raw):
-        return None
-    try:
-        return prepare_html(render.parse(raw.text), raw.url)
-    except Exception:
-        return None
+        return Quarantined.of(raw, "clean", "parser_error", f"{type(exc).__name__}: {exc}"), prepared
 
 
 def _lines(raw: RawPage, prepared: Prepared | None) -> list[str]:

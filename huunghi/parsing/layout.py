@@ -22,6 +22,7 @@ class Layout:
     loading_line: str
     caption_credit: re.Pattern[str]
     caption_source_credit: re.Pattern[str]
+    caption_credit_words: tuple[str, str]  # the word each credit pattern needs: a line without it is not searched
     rendering_markers: dict[str, str]  # folded marker line → rendering name
 
     def rendering_marker(self, line: str) -> str | None:
@@ -54,5 +55,6 @@ def load_layout() -> Layout:
         loading_line=raw["loading_line"],
         caption_credit=re.compile(raw["caption_credit"]),
         caption_source_credit=re.compile(raw["caption_source_credit"]),
+        caption_credit_words=tuple(raw["caption_credit_words"]),
         rendering_markers={k: v for k, v in raw["rendering_markers"].items() if not k.startswith("_")},
     )

@@ -214,9 +214,12 @@ class PageParser:
         """A line ending with a photo credit ("Ảnh: …", "(Ảnh: …)"; "(Nguồn: …)" on a short line)."""
         if len(line) > _CAPTION_MAX_CHARS:
             return False
-        return bool(self.layout.caption_credit.search(line)) or (
-            len(line) <= _SOURCE_CAPTION_MAX_CHARS and bool(self.layout.caption_source_credit.search(line))
-        )
+        layout = self.layout
+        photo, source = layout.caption_credit_words
+        if photo in line and layout.caption_credit.search(line):
+            return True
+        short = len(line) <= _SOURCE_CAPTION_MAX_CHARS
+        return short and source in line and bool(layout.caption_source_credit.search(line))
 
     def _is_rendering_label(self, i: int) -> bool:
         """A short lowercase unaccented line above a headline ("e magazine"): the page's rendering, not a title."""
