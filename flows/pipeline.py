@@ -53,7 +53,7 @@ from huunghi.enrich import TABLES as ENRICHED_TABLES
 from huunghi.firstpass import Input, PageFile, read_again
 from huunghi.flows.runners import task_runner
 from huunghi.knowledge import NO_KNOWLEDGE, learn_from
-from huunghi.parsing.clean import _adds as knowledge_adds
+from huunghi.parsing.clean import knowledge_adds
 from huunghi.parsing.confidence import REVIEW_BELOW
 from huunghi.progress import Stopwatch
 from huunghi.quality.gates import QUALITY_DIR, GateFailed, GateOutcome, Quality, drift_bound

@@ -290,7 +290,7 @@ def second_pass(
     """
     learned = learn(cleaned.articles, known, stored_counts)
     doubtful = {r.source_uri: r.prepared for r in cleaned.articles if r.needs_knowledge}
-    if doubtful and _adds(learned, known, stored):
+    if doubtful and knowledge_adds(learned, known, stored):
         again = clean([(p, doubtful[p.source_uri]) for p in pages if p.source_uri in doubtful], learned)
         redone = {r.source_uri: r for r in again.articles}
         lost = {q.source_uri for q in again.quarantined}
@@ -303,7 +303,7 @@ def second_pass(
     return cleaned
 
 
-def _adds(learned: Knowledge, known: Knowledge, stored: Lookup | None) -> bool:
+def knowledge_adds(learned: Knowledge, known: Knowledge, stored: Lookup | None) -> bool:
     """Whether `learned` knows a key that neither `known` nor the warehouse (asked for those keys only) does."""
     titles, lines = learned.titles - known.titles, learned.lines - known.lines
     probe = Probe(NO_KNOWLEDGE, stored)
