@@ -144,7 +144,7 @@ def _build(root: Path) -> IndexUpdate:
         try:
             con = connect(tmp, read_only=False)  # bounded like every connection of the run
             try:
-                update = _apply(source, con)
+                update = _apply(source, con, new_file=True)
             finally:
                 con.close()
         finally:
@@ -228,10 +228,12 @@ def _create(path: Path) -> None:
         con.close()
 
 
-def _apply(source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection) -> IndexUpdate:
+def _apply(source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, *, new_file: bool = False) -> IndexUpdate:
     """One transaction on the index: drop stale versions, add the current ones it lacks. The articles
     compared are those DuckLake lists as changed since the indexed snapshot (all of them for a new index, or
-    when the changes cannot be listed)."""
+    when the changes cannot be listed). In a `new_file` (which replaces the index only once whole, see
+    `_build`), each chunk is committed: an uncommitted transaction holds what it wrote, so a first index of a
+    large warehouse would take memory in proportion to it."""
     snapshot = _snapshot(source)
     con.execute("BEGIN")
     info = con.execute("SELECT format, snapshot_id FROM index_info").fetchone()
@@ -275,6 +277,9 @@ def _apply(source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection) ->
             source.register("wanted", wanted.slice(start, CHUNK).select(["article_id"]))
             texts = source.execute(_TEXTS).to_arrow_table()
         _index_chunk(con, texts)
+        if new_file:
+            con.execute("COMMIT")
+            con.execute("BEGIN")
     con.execute("DELETE FROM index_info")
     added, removed = wanted.num_rows, stale.num_rows
     con.execute("INSERT INTO index_info VALUES (?, ?, now(), ?, ?)", [FORMAT, snapshot, added, removed])
