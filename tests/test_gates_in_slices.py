@@ -74,3 +74,11 @@ def test_a_large_table_is_never_handed_to_great_expectations_whole(monkeypatch):
     monkeypatch.setattr(gates, "ROWS_PER_VALIDATION", 25)
     assert Quality().validate("cleaned", ds.dataset(cleaned(60))).passed
     assert seen == [25, 25, 10, 60]  # three slices of every column, then the whole-column checks on their columns
+
+
+def test_a_slice_is_bounded_by_bytes_so_wide_rows_make_smaller_slices(monkeypatch):
+    monkeypatch.setattr(gates, "BYTES_PER_VALIDATION", 10_000)
+    narrow = pa.table({"id": [f"a{n}" for n in range(5000)]})
+    wide = pa.table({"id": [f"a{n}" for n in range(5000)], "text": ["một đoạn văn dài " * 20] * 5000})
+    assert gates._rows_per_slice(narrow, 5000) > 10 * gates._rows_per_slice(ds.dataset(wide), 5000)
+    assert gates._rows_per_slice(pa.table({"id": ["a"]}), 1) == 1  # never more than the table's rows

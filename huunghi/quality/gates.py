@@ -60,9 +60,11 @@ DOCS_RUNS = 40
 DRIFT_HISTORY_MIN = 200  # stored articles before their doubtful share counts as the site's usual rate
 DRIFT_DEFAULT_BOUND = 0.25
 DRIFT_FLOOR, DRIFT_MARGIN, DRIFT_CEILING = 0.15, 0.15, 0.5
-# A larger table is validated in slices of this many rows (a gate's memory stays that of one slice); the
-# expectations about a whole column are checked once, on the columns they name.
-ROWS_PER_VALIDATION = 20_000
+# A larger table is validated in slices (a gate's memory stays that of one slice: pandas and Great Expectations
+# hold several copies of it) of at most this many bytes of Arrow data and rows; the expectations about a whole
+# column are checked once, on the columns they name.
+BYTES_PER_VALIDATION = 64 * 2**20
+ROWS_PER_VALIDATION = 1_000_000
 WHOLE_COLUMN = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
                           "expect_column_proportion_of_unique_values_to_be_between",
                           "expect_column_mean_to_be_between"})  # fmt: skip
@@ -292,15 +294,15 @@ class Quality:
     def validate(self, name: str, table: pa.Table | ds.Dataset) -> GateOutcome:
         """Validate a stage output against expectations/<name>.json; raise GateFailed when the run must stop.
         An empty table passes without Great Expectations: every suite finds nothing in one (tested). A table
-        (or a staged dataset) of more than ROWS_PER_VALIDATION rows is validated slice by slice (see
+        (or a staged dataset) larger than BYTES_PER_VALIDATION or ROWS_PER_VALIDATION is validated in slices (see
         `validate_in_slices`), so a gate's memory does not grow with the run."""
         started = time.perf_counter()
         spec = load_suite_file(name)
         rows = table.num_rows if isinstance(table, pa.Table) else table.count_rows()
         if rows == 0:
             outcome = GateOutcome(name, 0, len(spec["expectations"]))
-        elif rows > ROWS_PER_VALIDATION:
-            outcome = self.validate_in_slices(name, spec, table, rows)
+        elif rows > (per_slice := _rows_per_slice(table, rows)):
+            outcome = self.validate_in_slices(name, spec, table, rows, per_slice)
         else:
             outcome = self.validate_with_gx(name, spec, table if isinstance(table, pa.Table) else table.to_table())
         outcome.seconds = time.perf_counter() - started
@@ -337,9 +339,9 @@ class Quality:
         return list(result.results)
 
     def validate_in_slices(
-        self, name: str, spec: dict[str, Any], table: pa.Table | ds.Dataset, rows: int
+        self, name: str, spec: dict[str, Any], table: pa.Table | ds.Dataset, rows: int, per_slice: int
     ) -> GateOutcome:
-        """A large table's gate: the row-level expectations on slices of at most ROWS_PER_VALIDATION rows, their
+        """A large table's gate: the row-level expectations on slices of at most `per_slice` rows, their
         counts summed (a rate is judged on the whole table); the expectations about the whole column (unique
         values, a mean) once, on the columns they name. The same verdict as one validation of the whole table,
         in memory bounded by the slice."""
@@ -348,7 +350,7 @@ class Quality:
         source = table if isinstance(table, ds.Dataset) else ds.dataset(table)
         sliced: list[list[Any]] = []
         row_spec = {**spec, "expectations": per_row}
-        for i, batch in enumerate(source.to_batches(batch_size=ROWS_PER_VALIDATION), 1):
+        for i, batch in enumerate(source.to_batches(batch_size=per_slice), 1):
             if batch.num_rows:
                 sliced.append(self._results(f"{name}.rows", row_spec, pa.Table.from_batches([batch]), i))
         results = [_summed([part[k] for part in sliced]) for k in range(len(per_row))] if sliced else []
@@ -425,6 +427,14 @@ def judge(name: str, spec: dict[str, Any], rows: int, results: list[Any], enforc
         else:
             outcome.failed.append(described)
     return outcome
+
+
+def _rows_per_slice(table: pa.Table | ds.Dataset, rows: int) -> int:
+    """Rows of a slice of the table: within BYTES_PER_VALIDATION (by the size of its first rows) and
+    ROWS_PER_VALIDATION."""
+    sample = table.slice(0, 1000) if isinstance(table, pa.Table) else table.head(1000)
+    per_row = max(1.0, sample.nbytes / max(1, sample.num_rows))
+    return max(1, min(ROWS_PER_VALIDATION, int(BYTES_PER_VALIDATION / per_row), rows))
 
 
 def _columns_of(kwargs: dict[str, Any]) -> list[str]:
