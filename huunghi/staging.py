@@ -15,7 +15,7 @@ import pickle
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -47,7 +47,6 @@ REUSE_DAYS = 1  # kept at most this long
 # The files of a staged first pass, as (table, suffix).
 FIRST_PASS_FILES = (("cleaned", "parquet"), ("cleaned_gate", "parquet"), ("page_keys", "parquet"),
                     ("run_bands", "parquet"), ("kept", "pickle"))  # fmt: skip
-ROWS_PER_READ = 20_000  # rows of a staged table handled at once when it is read back whole (gates, the load's keys)
 
 CLEANED_PAGE = pa.schema(
     [
@@ -131,9 +130,6 @@ class Stage:
         os.replace(tmp, path)
         return path
 
-    def remove_part(self, table: str, part: str) -> None:
-        self.part(table, part).unlink(missing_ok=True)
-
     def parts(self, table: str) -> list[Path]:
         """A table's parts, in part order (batch order): the same rows whatever order the batches ended in."""
         folder = Path(self.folder) / table
@@ -215,13 +211,6 @@ def forget_reusable(root: Path) -> None:
     """Drop the first passes kept for reuse: a run published, so none of them can be reused (their key names the
     warehouse's snapshot)."""
     shutil.rmtree(root / STAGING_DIR / REUSE_DIR, ignore_errors=True)
-
-
-def slices(dataset: ds.Dataset, columns: list[str] | None = None, rows: int = ROWS_PER_READ) -> Iterator[pa.Table]:
-    """A staged table in slices of at most `rows` rows, in part order."""
-    for batch in dataset.to_batches(columns=columns, batch_size=rows):
-        if batch.num_rows:
-            yield pa.Table.from_batches([batch])
 
 
 def sweep(root: Path, keep: str) -> list[str]:

@@ -1,5 +1,6 @@
 """Cache keys for the idempotent stages: the same pages (by hash), the same knowledge and the same code give
-the same output, so a run retried after a later failure (say the load) skips the work already done.
+the same output, so a run retried after a later failure (say the load) reuses the batches already staged
+(huunghi/staging.py: Stage.remember).
 
 A key hashes what the output depends on, never object identity: each page's source, bytes hash and
 format, the knowledge sets, and the code and data files of the package (a new version never reuses a
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ from prefect.utilities.annotations import BaseAnnotation
 
 from huunghi.records import RawPage
 
-CACHE_EXPIRATION = timedelta(days=1)
 _PACKAGES = ("huunghi", "huunghi.tasks", "huunghi.warehouse", "huunghi.expectations")  # what the stages run on
 
 
@@ -68,16 +67,8 @@ def _feed(digest: Any, value: Any) -> None:
         digest.update(f"{type(value).__name__}\0{value!r}\0".encode())
 
 
-def inputs_key(context: Any, parameters: dict[str, Any]) -> str:
-    """A Prefect `cache_key_fn`: the task's function, its inputs' content and the code version."""
-    fn = context.task.fn  # not the run's display name ("clean batch 2/5"): the same work, the same key
-    digest = hashlib.sha256(f"{fn.__module__}.{fn.__qualname__}\0{code_version()}\0".encode())
-    _feed(digest, parameters)
-    return digest.hexdigest()
-
-
 def digest(name: str, *values: Any) -> str:
-    """A key for work whose output depends only on `values` (hashed by content, as `inputs_key` does) and the code."""
+    """A key for work whose output depends only on `values` (hashed by content: `_feed`) and the code."""
     hashed = hashlib.sha256(f"{name}\0{code_version()}\0".encode())
     for value in values:
         _feed(hashed, value)
