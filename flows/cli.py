@@ -63,10 +63,13 @@ def _prefect_environment():
 
 
 def _ready(server) -> None:
-    """Before the flow: Great Expectations imported (its ~2 s overlap the server's boot), the server up."""
-    from huunghi.quality.gates import preload
+    """Before the flow: the server up; Great Expectations imported meanwhile when the server boots (its ~2 s
+    overlap the boot). A server found up does not wait: the first gate imports it (a run with nothing new never
+    does)."""
+    if server is not None and server.started and not server.warmed.is_set():
+        from huunghi.quality.gates import preload
 
-    preload()
+        preload()
     if server is not None:
         server.hand_to_prefect(float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
 
@@ -300,12 +303,13 @@ def _print_summary(summary) -> None:
         shown = ", ".join(f"{k} {v}" for k, v in done.items())
         stages.add_row(stage, str(pages), f"{seconds:.2f}", rate, shown)
     console.print(stages)
-    gates = Table("gate", "rows", "outcome", "quarantined", "seconds")
-    for g in report["gates"]:
-        outcome = "passed" if g["passed"] else "failed"
-        gates.add_row(g["suite"], str(g["rows"]), outcome + (" (warnings)" if g["warnings"] else ""),
-                      str(g["quarantined"]), f"{g['seconds']:.2f}")  # fmt: skip
-    console.print(gates)
+    if report["gates"]:  # a run with nothing new passes no gate
+        gates = Table("gate", "rows", "outcome", "quarantined", "seconds")
+        for g in report["gates"]:
+            outcome = "passed" if g["passed"] else "failed"
+            gates.add_row(g["suite"], str(g["rows"]), outcome + (" (warnings)" if g["warnings"] else ""),
+                          str(g["quarantined"]), f"{g['seconds']:.2f}")  # fmt: skip
+        console.print(gates)
     if report["quarantine"]:
         reasons = Table("stage/reason", "inputs", title="Quarantined in this run")
         for key, n in report["quarantine"].items():
@@ -316,7 +320,8 @@ def _print_summary(summary) -> None:
         rows.add_row(table, str(n))
     console.print(rows)
     print(f"Run summary: {report_path(Path(summary.warehouse), summary.run_id)}")
-    print(f"Data Docs:   {report.get('data_docs')}")
+    if report.get("data_docs"):
+        print(f"Data Docs:   {report['data_docs']}")
 
 
 def _stopped(exc: Exception, warehouse: str | None) -> int:

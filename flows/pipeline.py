@@ -46,7 +46,6 @@ from huunghi.dedup.articles import (
     similar_pairs,
     story_tables,
 )
-from huunghi.dedup.articles import TABLES as DEDUP_TABLES
 from huunghi.dedup.stories import group_keys
 from huunghi.enrich import ENRICHERS, REFERENCE_TABLE, reference_rows
 from huunghi.enrich import TABLES as ENRICHED_TABLES
@@ -70,13 +69,13 @@ from huunghi.tasks.dedup import build_batch
 from huunghi.tasks.enrich import enrich_batch
 from huunghi.tasks.fetch import crawl_source, replay_source
 from huunghi.tasks.gates import gate
-from huunghi.tasks.load import load_run
+from huunghi.tasks.load import load_run, record_run
 from huunghi.tasks.report import publish_report, run_tags, tag_flow_run
 from huunghi.tasks.reprocess import quarantined_inputs
 from huunghi.text import title_key
 from huunghi.warehouse import backfill, reads, search, store
 from huunghi.warehouse.schema import build, schemas
-from huunghi.warehouse.write import RunInfo
+from huunghi.warehouse.write import LoadOutcome, RunInfo
 
 LAST_INPUTS = "last_inputs.json"  # under quality/: the page files of the latest published run (nothing-new check)
 # Clean batches submitted at once: enough to keep both cores busy (a batch's chunks are spread over the worker
@@ -329,12 +328,6 @@ def remember_inputs(run: Run) -> None:
     os.replace(tmp, path)
 
 
-def nothing_to_do(run: Run) -> dict[str, pa.Table]:
-    """The stages' empty outputs for a run with nothing new (the load merges them: no change)."""
-    run.report.count("ingest", inputs=len(run.unchanged), unchanged=len(run.unchanged), pages=0, quarantined=0)
-    return {name: build(name, []) for name in (*DEDUP_TABLES, REFERENCE_TABLE, *(e.table for e in ENRICHERS))}
-
-
 @dataclass
 class Cleaned:
     """The clean stage's result: the staged batches, a summary of each page that passed (in input order), and
@@ -569,6 +562,17 @@ def load(run: Run, tables: dict[str, pa.Table | ds.Dataset]) -> dict[str, int]:
     loaded = load_run(run.root, quote(tables), run.info, quote(run.quality), run.settings.dry_run,
                       run.settings.lock_wait_seconds)  # fmt: skip
     progress.report("load", tables["pages"].num_rows, tables["pages"].num_rows)
+    return loaded_as(run, loaded)
+
+
+def record(run: Run) -> dict[str, int]:
+    """A run with nothing new: its `runs` row alone (no table changes: no gate has a row to judge)."""
+    loaded = record_run(run.root, run.info, len(run.unchanged), run.settings.dry_run, run.settings.lock_wait_seconds)
+    return loaded_as(run, loaded)
+
+
+def loaded_as(run: Run, loaded: LoadOutcome) -> dict[str, int]:
+    """The load's outcome in the run's report, with the staleness warning it implies."""
     run.report.count("load", **loaded.counts)
     run.report.new_stories = loaded.new_stories
     run.report.snapshot = loaded.snapshot
@@ -617,7 +621,8 @@ def stages(run: Run) -> RunSummary:
             get_run_logger().error(nothing)
         warn_silent_sources(run)
         if run.nothing_new:
-            tables = nothing_to_do(run)
+            tables = None
+            run.report.count("ingest", inputs=len(run.unchanged), unchanged=len(run.unchanged), pages=0, quarantined=0)
         else:
             with run.watch("clean"):  # reads the page files too, in the workers that clean them
                 cleaned = clean(run, inputs)
@@ -629,7 +634,7 @@ def stages(run: Run) -> RunSummary:
                 enrich(run, deduped)
             tables = staged_tables(run, deduped)
     with run.watch("load"):
-        counts = load(run, tables)
+        counts = record(run) if tables is None else load(run, tables)
         del tables
     if not run.settings.dry_run:
         remember_inputs(run)

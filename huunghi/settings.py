@@ -36,8 +36,8 @@ DEFAULT_QUERY_MEMORY_SHARE = 0.5  # of the machine's memory: a daily run on the 
 # DuckDB's default 80 % of the machine beside the run's worker processes.
 DEFAULT_RUN_DUCKDB_MEMORY = "25%"
 TIMEZONE = "Asia/Ho_Chi_Minh"  # the site publishes in Vietnam time; the daily run follows it
-# Set by the command to the API URL of the temporary Prefect server it started (huunghi.flows.api): state
-# that server keeps in memory (concurrency leases) dies with the command.
+# Set by the command to the API URL of the local Prefect server it started or found (huunghi.flows.api): a server
+# of this machine's PREFECT_HOME, whose concurrency leases the write slot's file lock can vouch for.
 TEMPORARY_SERVER_VARIABLE = "HUUNGHI_TEMPORARY_SERVER"
 
 

@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from huunghi.quality.gates import Quality
 from huunghi.settings import DEFAULT_LOCK_WAIT_SECONDS, TEMPORARY_SERVER_VARIABLE
-from huunghi.warehouse import store
+from huunghi.warehouse import store, write
 from huunghi.warehouse.write import LoadOutcome, RunInfo, publish
 
 WRITE_LIMIT = "huunghi-warehouse-writes"  # a Prefect global concurrency limit: one warehouse write at a time
@@ -42,9 +42,10 @@ def write_slot(wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS, run_id: str = ""
     one shared catalog (PostgreSQL).
 
     A slot outlives a run killed while holding it (kill -9, power loss): Prefect keeps the count in its
-    database and the lease in the server's memory. With the command's temporary server, that memory died
-    with the run, so nothing would ever free it; the holder's lock on PREFECT_HOME/huunghi-write-slot.json
-    tells: a slot in use while nobody holds that lock is held by no live run, and is freed here. Whether its
+    database and the lease in the server's memory. With the local server of this PREFECT_HOME (huunghi.flows.api:
+    a command's own dies with it, so nothing would ever free the slot), the holder's lock on
+    PREFECT_HOME/huunghi-write-slot.json tells: a slot in use while nobody holds that lock is held by no live run,
+    and is freed here. Whether its
     last holder died holding it is read from the holder file, not guessed: a holder that went past Prefect's
     release marks the file `released`, so a count that outlives a release (Prefect kept it, no run died) is
     reset with a message saying that. With a server that stays up, its lease expires LEASE_SECONDS after the
@@ -126,7 +127,7 @@ def _holder(f) -> str:
 
 
 def _temporary_server() -> bool:
-    """Whether Prefect reports to a server that lives only as long as this process: the command's own
+    """Whether Prefect reports to a local server of this PREFECT_HOME: the one the command started or found
     (huunghi.flows.api), or Prefect's ephemeral one (no API URL)."""
     from prefect.settings import get_current_settings
 
@@ -159,3 +160,14 @@ def load_run(
     wait = run_lock_wait() if lock_wait_seconds is None else lock_wait_seconds
     with write_slot(wait, run_id=run.run_id):
         return publish(root, tables, run, lambda audit: (quality or Quality()).validate("warehouse", audit), dry_run)
+
+
+@task(name="record run", task_run_name="record run (nothing new)", retries=0, timeout_seconds=600,
+      cache_policy=NO_CACHE)  # fmt: skip
+def record_run(
+    root: Path, run: RunInfo, pages_in: int, dry_run: bool = False, lock_wait_seconds: float | None = None
+) -> LoadOutcome:
+    """A run that found nothing new: its `runs` row alone, written under the write slot like any load."""
+    wait = run_lock_wait() if lock_wait_seconds is None else lock_wait_seconds
+    with write_slot(wait, run_id=run.run_id):
+        return write.record_run(root, run, pages_in, dry_run)

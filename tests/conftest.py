@@ -19,6 +19,9 @@ os.environ["PREFECT_HOME"] = _PREFECT_HOME
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.pop("PREFECT_API_URL", None)
+# The suite's commands stop their Prefect server with them (tests/test_local_server.py covers the shared one that
+# outlives a command), so that no test leaves a server behind.
+os.environ.setdefault("HUUNGHI_PREFECT_SERVER_IDLE", "0")
 
 import pytest  # noqa: E402
 

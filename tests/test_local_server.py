@@ -1,12 +1,17 @@
-"""The CLI's own temporary Prefect server (huunghi/flows/api.py): used, stopped, and never left behind."""
+"""The CLI's local Prefect server (huunghi/flows/api.py): by default shared by the commands of a PREFECT_HOME and
+stopped once idle; with HUUNGHI_PREFECT_SERVER_IDLE=0 (the suite's setting, conftest.py) the command's own, used,
+stopped, and never left behind."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -93,3 +98,38 @@ def test_the_server_answers_its_first_api_request_before_the_flow_asks(tmp_path,
     finally:
         server.stop()
     assert server.process.returncode is not None
+
+
+def _flow_runs(url: str) -> int:
+    request = urllib.request.Request(f"{url}/flow_runs/count", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=30) as response:
+        return int(response.read())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the server's process is recognised through /proc")
+def test_the_next_command_finds_the_shared_server_up_and_it_stops_once_idle(tmp_path):
+    corpus = generate(tmp_path / "corpus", 3, seed=5)
+    home = tmp_path / "prefect"
+    home.mkdir()
+    env = _environment(home, HUUNGHI_PREFECT_SERVER_IDLE="2")
+    command = [str(Path(sys.executable).parent / "huunghi"), "run", "-q", "--source", str(corpus),
+               "--warehouse", str(tmp_path / "wh")]  # fmt: skip
+
+    def run() -> dict:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads((home / "huunghi-server.json").read_text())
+
+    with (home / "huunghi-server.users").open("a+") as users:
+        fcntl.flock(users, fcntl.LOCK_SH)  # a user of the server, like a running command: it may not stop
+        first = run()
+        second = run()  # nothing new: the same server answers it, already up
+        assert second["pid"] == first["pid"] and not _gone(first["pid"], within=4)  # idle, but held
+        assert _flow_runs(first["url"]) == 2  # both runs reported to it
+        os.kill(first["pid"], signal.SIGKILL)  # a server that died: its record stays, stale
+        assert _gone(first["pid"], within=10)
+        third = run()
+        assert third["pid"] != first["pid"]  # a new one was started, not the dead one waited for
+    assert _gone(third["pid"], within=30), "the shared server did not stop once idle and unheld"
+    assert not (home / "huunghi-server.json").exists()  # it forgot itself: the next command starts one

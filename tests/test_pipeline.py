@@ -441,6 +441,8 @@ def test_rerun_with_nothing_new_skips_the_stages_and_changes_only_runs(small_cor
     again = pipeline(sources=[str(pages)], warehouse=str(root))
     assert again.nothing_new is not None and "skipped" in again.nothing_new
     assert "clean" not in again.stage_seconds and again.counts["unchanged"] == 3
+    report = json.loads((root / "quality" / "runs" / f"{again.run_id}.json").read_text("utf-8"))
+    assert report["gates"] == [] and report["data_docs"] is None  # no table to judge: no gate, no Data Docs
     assert dump(root) == loaded  # every table as the full rerun leaves it: only `runs` grows
     (_, _, added), repeat = _runs(root)
     assert added > 0 and repeat == ("completed", 3, 0)  # the run is recorded, with nothing new

@@ -194,6 +194,58 @@ def audit_table(con: duckdb.DuckDBPyConnection, run_id: str, scope: str = "wareh
     return pa.Table.from_pylist([row])
 
 
+def _commit_message(con: duckdb.DuckDBPyConnection, run: RunInfo) -> None:
+    con.execute(
+        f"CALL {store.ALIAS}.set_commit_message(?, ?, extra_info => ?)",
+        ["huunghi", f"run {run.run_id}", json.dumps({"run_id": run.run_id, "flow_run_id": run.flow_run_id})],
+    )
+
+
+def _insert_run(con: duckdb.DuckDBPyConnection, run: RunInfo, counts: dict[str, int]) -> None:
+    con.execute(
+        """INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [run.run_id, run.flow_run_id, run.started_at, datetime.now(UTC), run.status,
+         *(counts[k] for k in ("pages_in", "articles_new", "articles_updated", "duplicates_new", "quarantined_new",
+                               "stories_new", "appearances_new", "mentions_new"))],
+    )  # fmt: skip
+
+
+def _snapshot(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
+
+
+def _history(con: duckdb.DuckDBPyConnection) -> tuple[datetime | None, datetime | None]:
+    """(end of the latest run that added or changed an article, start of the first run)."""
+    return con.execute(
+        "SELECT max(finished_at) FILTER (WHERE articles_new + articles_updated > 0), min(started_at) FROM runs"
+    ).fetchone()
+
+
+def record_run(root: Path, run: RunInfo, pages_in: int, dry_run: bool = False) -> LoadOutcome:
+    """A run that found nothing new: its `runs` row alone, in its own snapshot (every other table is left as it
+    is, so no gate has a row to judge and no audit a row to count). A dry run records nothing."""
+    counts = dict.fromkeys(
+        ("articles_new", "articles_updated", "duplicates_new", "quarantined_new", "stories_new", "appearances_new",
+         *(f"{table}_new" for table in ENRICHED)), 0,
+    ) | {"pages_in": pages_in}  # fmt: skip
+    con = store.connect(root, read_only=False)
+    try:
+        store.ensure_schema(con)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _commit_message(con, run)
+            _insert_run(con, run, counts)
+            last_new, first_run = _history(con)
+            con.execute("ROLLBACK" if dry_run else "COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        snapshot = None if dry_run else _snapshot(con)
+        return LoadOutcome({**counts, "orphan_files_removed": 0}, [], snapshot, last_new, first_run)
+    finally:
+        con.close()
+
+
 def publish(
     root: Path,
     tables: dict[str, pa.Table | ds.Dataset],
@@ -212,36 +264,10 @@ def publish(
         con.execute("BEGIN TRANSACTION")
         try:
             store.ensure_views(con)  # views with the data they describe, in the run's snapshot
-            con.execute(
-                f"CALL {store.ALIAS}.set_commit_message(?, ?, extra_info => ?)",
-                [
-                    "huunghi",
-                    f"run {run.run_id}",
-                    json.dumps({"run_id": run.run_id, "flow_run_id": run.flow_run_id}),
-                ],
-            )
+            _commit_message(con, run)
             counts, new_stories = write_run(con, tables)
-            con.execute(
-                """INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    run.run_id,
-                    run.flow_run_id,
-                    run.started_at,
-                    datetime.now(UTC),
-                    run.status,
-                    counts["pages_in"],
-                    counts["articles_new"],
-                    counts["articles_updated"],
-                    counts["duplicates_new"],
-                    counts["quarantined_new"],
-                    counts["stories_new"],
-                    counts["appearances_new"],
-                    counts["mentions_new"],
-                ],
-            )
-            last_new, first_run = con.execute(
-                "SELECT max(finished_at) FILTER (WHERE articles_new + articles_updated > 0), min(started_at) FROM runs"
-            ).fetchone()
+            _insert_run(con, run, counts)
+            last_new, first_run = _history(con)
             audit(audit_table(con, run.run_id, scope="run"))  # audit the run's rows before publishing
             con.execute("ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
@@ -253,7 +279,6 @@ def publish(
         counts["orphan_files_removed"] = len(orphans)
         if dry_run:
             return LoadOutcome(counts, new_stories, None, last_new, first_run)
-        snapshot = con.execute(f"SELECT max(snapshot_id) FROM {store.ALIAS}.snapshots()").fetchone()[0]
-        return LoadOutcome(counts, new_stories, snapshot, last_new, first_run)
+        return LoadOutcome(counts, new_stories, _snapshot(con), last_new, first_run)
     finally:
         con.close()

@@ -364,6 +364,8 @@ class Quality:
         """Render this run's validation results (and the site index) as Data Docs; the index's path."""
         if self.project_dir is None or not (self.project_dir / "gx").exists():
             return None
+        if not any(outcome.rows for outcome in self.outcomes):  # no gate had a row: GX ran nothing, stored nothing
+            return None
         with _LOCK:
             archive_old_results(self.project_dir, DOCS_RUNS)
             context = _context(str(self.project_dir))
