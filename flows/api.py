@@ -251,7 +251,7 @@ class SharedServer:
                 users.close()
                 raise RuntimeError(f"the local Prefect server of {home} did not stop within {LOCK_WAIT_SECONDS:.0f} s")
             state = _read_state(state_path)
-            if state.get("prefect") == _version() and state.get("python") == sys.executable and _is_our_server(
+            if state.get("prefect") == _version() and state.get("environment") == sys.prefix and _is_our_server(
                 state.get("pid")
             ):  # fmt: skip
                 return cls(state["url"], state["pid"], users, started=False)
@@ -331,7 +331,7 @@ def serve(home: Path, idle: float) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/api"
-    state = {"pid": os.getpid(), "url": url, "prefect": _version(), "python": sys.executable, "idle_seconds": idle}
+    state = {"pid": os.getpid(), "url": url, "prefect": _version(), "environment": sys.prefix, "idle_seconds": idle}
     temporary = state_path.with_name(f".{STATE_FILE}.{os.getpid()}")
     temporary.write_text(json.dumps(state))
     temporary.replace(state_path)
