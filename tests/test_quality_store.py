@@ -60,3 +60,21 @@ def test_every_suite_passes_an_empty_table():
         table = built[name] if name in built else build(name, [])
         outcome = Quality().validate_with_gx(name, load_suite_file(name), table)
         assert outcome.passed and not outcome.flagged, (name, outcome.failed)
+
+
+def test_a_stored_suite_is_reused_while_its_file_is_unchanged_and_replaced_when_it_changes(tmp_path):
+    """A run reads the suites an earlier run stored (writing each again cost ~25 ms a gate); a changed suite file
+    is stored anew."""
+    from huunghi.quality import gates
+
+    context = gates._context(str(tmp_path / "quality"))
+    spec = gates.load_suite_file("articles")
+    first = gates._definition(context, "articles", spec)
+    suite_file = next((tmp_path / "quality").rglob("expectations/articles.json"))
+    written = suite_file.stat().st_mtime_ns
+    again = gates._definition(context, "articles", spec)
+    assert suite_file.stat().st_mtime_ns == written and len(again.suite.expectations) == len(spec["expectations"])
+    fewer = {**spec, "expectations": spec["expectations"][:-1]}
+    changed = gates._definition(context, "articles", fewer)
+    assert len(changed.suite.expectations) == len(spec["expectations"]) - 1 == len(first.suite.expectations) - 1
+    assert len(gates._definition(context, "articles", spec).suite.expectations) == len(spec["expectations"])

@@ -19,6 +19,8 @@ Within a run, validation results are stored in a Great Expectations project in t
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib
 import importlib.util
 import json
@@ -192,6 +194,9 @@ def _context(project_dir: str | None) -> Any:
     return context
 
 
+_DIGEST = "huunghi_spec_sha256"  # in a stored suite's meta: the spec it was made from
+
+
 def _definition(context: Any, name: str, spec: dict[str, Any] | None = None) -> Any:
     """The suite from expectations/<name>.json (the repository is the source of truth; or `spec`, a part of
     one) and its validation definition over a pandas frame, created or updated in the context."""
@@ -211,11 +216,17 @@ def _definition(context: Any, name: str, spec: dict[str, Any] | None = None) -> 
     except KeyError:
         batch = asset.add_batch_definition_whole_dataframe("whole")
     spec = spec or load_suite_file(name)
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    with contextlib.suppress(Exception):  # stored by an earlier run from the same spec: read, not written again
+        stored = context.validation_definitions.get(name)
+        if stored.suite.meta.get(_DIGEST) == digest and stored.batch_definition.name == batch.name:
+            return stored
     expectations = [
         ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {})).to_domain_obj()
         for e in spec["expectations"]
     ]
-    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
+    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations,
+                                                             meta={_DIGEST: digest}))  # fmt: skip
     return context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
 
 
