@@ -30,7 +30,7 @@ from prefect.states import Completed
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from huunghi import accounting, parallel, progress, staging
+from huunghi import accounting, memory, parallel, progress, staging
 from huunghi.corpus import bundled_corpus
 from huunghi.crawl import sources as web
 from huunghi.dedup.articles import (
@@ -109,7 +109,7 @@ class Run:
     info: RunInfo
     quality: Quality
     report: RunReport
-    watch: Stopwatch = field(default_factory=Stopwatch)
+    watch: Stopwatch = field(default_factory=lambda: Stopwatch(after=memory.release))  # stages' peaks take turns
     quarantined: list[Quarantined] = field(default_factory=list)
     read: dict[str, PageRef] = field(default_factory=dict)  # every page read, without its text: the `pages` table
     held: dict[str, RawPage] = field(default_factory=dict)  # the pages the flow holds whole (web, kept, doubtful)

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from huunghi.dedup.articles import ENRICHED_KINDS, StoryForms, band_rows, build_part
 from huunghi.enrich import ENRICHERS, enrich_chunk
+from huunghi.memory import release
 from huunghi.quality.tables import cleaned_table
 from huunghi.records import (
     ArticleText,
@@ -315,6 +316,8 @@ def build_staged(
             forms.setdefault(key, StoryForms()).add(seen)
     for name, slices in tables.items():
         stage.write(name, part, pa.concat_tables(slices))
+    del cleaned, tables, built
+    release()  # the worker's next batch, or the other worker, gets it
     return forms
 
 
@@ -342,7 +345,10 @@ def enrich_staged(stage: Stage, part: str) -> dict[str, int]:
     rows = enrich_chunk(article_texts(stage, part))
     for enricher in ENRICHERS:
         stage.write(enricher.table, part, from_rows(enricher.table, rows[enricher.table]))
-    return {enricher.table: len(rows[enricher.table]) for enricher in ENRICHERS}
+    counts = {enricher.table: len(rows[enricher.table]) for enricher in ENRICHERS}
+    del rows
+    release()
+    return counts
 
 
 def build_parts(
