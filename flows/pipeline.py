@@ -627,6 +627,7 @@ def stages(run: Run) -> RunSummary:
                 del cleaned
             with run.watch("enrich"):
                 enrich(run, deduped)
+            parallel.shutdown()  # the workers' part is done: their memory is not held through the load and index
             tables = staged_tables(run, deduped)
     with run.watch("load"):
         counts = load(run, tables)
@@ -668,7 +669,7 @@ def pipeline_flow(settings: RunSettings | None = None) -> RunSummary:
         report=RunReport(run_id, str(root), started_at),
     )
     with ExitStack() as stack:
-        stack.callback(parallel.shutdown)  # worker processes live for one run
+        stack.callback(parallel.shutdown)  # worker processes live for one run at most (ended after enrich)
         stack.enter_context(store.run_lock(root, settings.lock_wait_seconds, say=logger.warning))  # one at a time
         try:
             summary = stages(run)

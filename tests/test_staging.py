@@ -220,3 +220,25 @@ def test_a_batch_is_built_and_enriched_slice_by_slice_into_the_rows_of_the_whole
     assert counts["mentions"] > 0
     for enricher in ENRICHERS:
         assert stage.read(enricher.table, "000001").equals(from_rows(enricher.table, rows[enricher.table]))
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("prefect_server")
+def test_the_worker_processes_end_before_the_load(small_corpus, tmp_path, monkeypatch):
+    """The workers' part ends with enrich: kept until the run's end, their memory stood beside the load's and the
+    search index's (at 20,000 pages, two idle workers of ~380 MB each in the tree's peak)."""
+    from huunghi import parallel
+    from huunghi.tasks import load
+
+    monkeypatch.setenv("HUUNGHI_WORKERS", "2")  # dedup and enrich run each batch in a worker process
+    pools: list[object] = []
+    real = load.publish
+
+    def publish(*args, **kwargs):
+        pools.append(parallel._pool)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(load, "publish", publish)
+    pages = sorted(small_corpus.rglob("*.txt"))[:5]
+    pipeline(sources=[str(p) for p in pages], warehouse=str(tmp_path / "wh"))
+    assert pools == [None]
