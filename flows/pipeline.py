@@ -30,7 +30,7 @@ from prefect.states import Completed
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from huunghi import accounting, parallel, progress, staging
+from huunghi import accounting, memory, parallel, progress, staging
 from huunghi.corpus import bundled_corpus
 from huunghi.crawl import sources as web
 from huunghi.dedup.articles import (
@@ -108,7 +108,7 @@ class Run:
     info: RunInfo
     quality: Quality
     report: RunReport
-    watch: Stopwatch = field(default_factory=Stopwatch)
+    watch: Stopwatch = field(default_factory=lambda: Stopwatch(after=memory.release))  # stages' peaks take turns
     quarantined: list[Quarantined] = field(default_factory=list)
     read: dict[str, PageRef] = field(default_factory=dict)  # every page read, without its text: the `pages` table
     held: dict[str, RawPage] = field(default_factory=dict)  # the pages the flow holds whole (web, kept, doubtful)
@@ -632,6 +632,7 @@ def stages(run: Run) -> RunSummary:
                 del cleaned
             with run.watch("enrich"):
                 enrich(run, deduped)
+            parallel.shutdown()  # the workers' part is done: their memory is not held through the load and index
             tables = staged_tables(run, deduped)
     with run.watch("load"):
         counts = record(run) if tables is None else load(run, tables)
@@ -673,7 +674,7 @@ def pipeline_flow(settings: RunSettings | None = None) -> RunSummary:
         report=RunReport(run_id, str(root), started_at),
     )
     with ExitStack() as stack:
-        stack.callback(parallel.shutdown)  # worker processes live for one run
+        stack.callback(parallel.shutdown)  # worker processes live for one run at most (ended after enrich)
         stack.enter_context(store.run_lock(root, settings.lock_wait_seconds, say=logger.warning))  # one at a time
         try:
             summary = stages(run)

@@ -85,12 +85,14 @@ def stop_drawing() -> None:
 class Stopwatch:
     """Seconds per stage; time spent in a nested span (the gates) is not counted twice. `spans` keeps each
     span's wall-clock start and end, so that a process watching the run (`make bench`) can say which
-    stage used its memory."""
+    stage used its memory. `after` runs at the end of each span, outside its seconds (the run's: give the memory
+    the stage freed back, huunghi/memory.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, after: Callable[[], None] | None = None) -> None:
         self.seconds: dict[str, float] = {}
         self.spans: list[tuple[str, float, float]] = []
         self._stack: list[list] = []
+        self._after = after
 
     @contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
@@ -105,3 +107,5 @@ class Stopwatch:
             self.seconds[name] = self.seconds.get(name, 0.0) + spent - nested
             if self._stack:
                 self._stack[-1][2] += spent
+            if self._after is not None:
+                self._after()

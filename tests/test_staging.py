@@ -183,3 +183,62 @@ def test_staged_batches_are_handled_two_at_a_time_in_batch_order():
     done = list(batch_by_batch(SimpleNamespace(stage="s"), "build tables", Task(), [(n,) for n in range(7)]))
     assert done == [n * 10 for n in range(7)]
     assert most == CLEAN_BATCHES_IN_FLIGHT == 2  # a batch's data is in memory while it runs: never all of them
+
+
+def test_a_batch_is_built_and_enriched_slice_by_slice_into_the_rows_of_the_whole_batch(tmp_path, monkeypatch):
+    """A worker turns a staged batch into rows a slice at a time (its memory: one slice's Python objects); the
+    tables are those of the whole batch built at once, in the same order."""
+    from huunghi import staging
+    from huunghi.dedup.articles import build_part
+    from huunghi.enrich import ENRICHERS, enrich_chunk
+    from huunghi.signatures import article_id
+    from huunghi.warehouse.schema import from_rows
+
+    body = [("lead", "Đoàn đại biểu tỉnh Hủa Phăn sang thăm tỉnh Nghệ An."), ("body", "Hai bên ký biên bản.")]
+    pages = [page(n, paragraphs=[*body, ("body", f"Nội dung số {n}.")], content_hash=f"{n:016x}") for n in range(9)]
+    stage = Stage.of_run(tmp_path, "run-a")
+    stage.write("cleaned", "000001", cleaned_to_arrow(pages))
+    duplicates = {article_id(pages[3].source_uri): article_id(pages[5].source_uri)}
+    excluded = {pages[7].source_uri}
+    whole = build_part([p for p in pages if p.source_uri not in excluded], duplicates, "run-a")
+    sizes: list[int] = []
+
+    def spy(slice_pages, *args):
+        sizes.append(len(slice_pages))
+        return build_part(slice_pages, *args)
+
+    monkeypatch.setattr(staging, "SLICE", 3, raising=False)
+    monkeypatch.setattr(staging, "build_part", spy)
+    forms = staging.build_staged(stage, "000001", duplicates, excluded, "run-a")
+    assert sizes == [3, 3, 2]
+    for name, table in {**whole.tables, "appearance_keys": whole.appearance_keys}.items():
+        assert stage.read(name, "000001").equals(table), name
+    assert forms == whole.forms
+
+    counts = staging.enrich_staged(stage, "000001")
+    rows = enrich_chunk(whole.canonical)
+    assert counts["mentions"] > 0
+    for enricher in ENRICHERS:
+        assert stage.read(enricher.table, "000001").equals(from_rows(enricher.table, rows[enricher.table]))
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("prefect_server")
+def test_the_worker_processes_end_before_the_load(small_corpus, tmp_path, monkeypatch):
+    """The workers' part ends with enrich: kept until the run's end, their memory stood beside the load's and the
+    search index's (at 20,000 pages, two idle workers of ~380 MB each in the tree's peak)."""
+    from huunghi import parallel
+    from huunghi.tasks import load
+
+    monkeypatch.setenv("HUUNGHI_WORKERS", "2")  # dedup and enrich run each batch in a worker process
+    pools: list[object] = []
+    real = load.publish
+
+    def publish(*args, **kwargs):
+        pools.append(parallel._pool)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(load, "publish", publish)
+    pages = sorted(small_corpus.rglob("*.txt"))[:5]
+    pipeline(sources=[str(p) for p in pages], warehouse=str(tmp_path / "wh"))
+    assert pools == [None]
