@@ -317,7 +317,7 @@ def build_staged(
     for name, slices in tables.items():
         stage.write(name, part, pa.concat_tables(slices))
     del cleaned, tables, built
-    release()  # the worker's next batch, or the other worker, gets it
+    release(collect=True)  # the worker's next batch, or the other worker, gets it
     return forms
 
 
@@ -347,7 +347,7 @@ def enrich_staged(stage: Stage, part: str) -> dict[str, int]:
         stage.write(enricher.table, part, from_rows(enricher.table, rows[enricher.table]))
     counts = {enricher.table: len(rows[enricher.table]) for enricher in ENRICHERS}
     del rows
-    release()
+    release(collect=True)
     return counts
 
 

@@ -36,3 +36,24 @@ def test_a_run_releases_memory_at_the_end_of_each_stage_and_gate():
             calls.append("gate")
         calls.append("dedup")
     assert calls == ["gate", "release", "dedup", "release"]
+
+
+def test_the_flow_gives_memory_back_without_a_full_garbage_collection():
+    """A full collection costs ~0.2 s in a run's flow process, after each of ~20 stages and gates: a 3-page run
+    took 4 s longer. The workers' release after a batch collects."""
+    import gc
+
+    generations: list[int] = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start":
+            generations.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        memory.release()
+        assert 2 not in generations
+        memory.release(collect=True)
+        assert 2 in generations
+    finally:
+        gc.callbacks.remove(seen)
