@@ -308,8 +308,9 @@ def build_staged(
     order = sorted((i for i, uri in enumerate(uris) if uri not in excluded), key=lambda i: article_id(uris[i]))
     tables: dict[str, list[pa.Table]] = {}
     forms: dict[str, StoryForms] = {}
-    for start in range(0, len(order), SLICE) or [0]:
-        built = build_part(cleaned_from_arrow(cleaned.take(order[start : start + SLICE])), duplicate_of, run_id)
+    for start in range(0, len(order), SLICE) or [0]:  # no page left: empty tables of the right schemas
+        rows = cleaned.take(pa.array(order[start : start + SLICE], pa.int64()))  # typed: [] alone is null-typed
+        built = build_part(cleaned_from_arrow(rows), duplicate_of, run_id)
         for name, table in {**built.tables, "appearance_keys": built.appearance_keys}.items():
             tables.setdefault(name, []).append(table)
         for key, seen in built.forms.items():
