@@ -55,31 +55,31 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class LocalServer:
-    """A temporary Prefect server for one command: started at once, waited for only when needed
-    (HUUNGHI_PREFECT_SERVER_IDLE=0; see SharedServer for the default)."""
+def _server_environment() -> dict[str, str]:
+    """The command's environment for a local server, as Prefect's own temporary server sets it."""
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    env.pop("PREFECT_API_URL", None)
+    return env
 
-    started = True  # booting now: the command imports meanwhile
 
-    def __init__(self) -> None:
-        self._spawn()
-        atexit.register(self.stop)  # registered before Prefect's own exit hooks, so it runs after they flush
+class _Server:
+    """What the command does with its local server, whoever started it: warm it up, wait, hand it to Prefect."""
+
+    url: str
+    started: bool  # booting now: the command imports meanwhile
+
+    def _start_warm_up(self) -> None:
         self.warmed = threading.Event()  # the server has answered its first API request
         threading.Thread(target=self._warm_up, name="warm-up-prefect-server", daemon=True).start()
 
-    def _spawn(self) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/api"
-        env = {
-            **os.environ,
-            "PREFECT_UI_ENABLED": "0",  # what Prefect's own temporary server sets
-            "PREFECT__SERVER_EPHEMERAL": "1",
-            "PREFECT__SERVER_FINAL": "1",
-        }
-        command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host",
-                   "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]  # fmt: skip
-        linux = sys.platform == "linux"
-        self.process = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent if linux else None)
+    def _gone(self) -> bool:
+        raise NotImplementedError
+
+    def wait(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
 
     def hand_to_prefect(self, timeout: float) -> None:
         """Wait for the server, then point Prefect's settings at it; when they name a server after all (a
@@ -101,16 +101,40 @@ class LocalServer:
 
     def _warm_up(self, timeout: float = 120.0) -> None:
         """Ask the server for its version as soon as it answers its health check: its first API request takes
-        ~0.7 s (its routes' first use), paid here while the command imports, not by the flow's first call.
-        (Only `wait` starts the server again when its port was taken.)"""
+        ~0.7 s (its routes' first use), paid here while the command imports, not by the flow's first call."""
         deadline = time.monotonic() + timeout
         while not _answers(f"{self.url}/health"):
-            ended = self.process.poll()
-            if time.monotonic() > deadline or (ended is not None and ended != _ADDRESS_IN_USE):
-                return  # gone (stopped, or failed: `wait` says why); a taken port is retried by `wait`
+            if time.monotonic() > deadline or self._gone():
+                return  # gone (stopped, or failed: `wait` says why)
             time.sleep(0.05)
         if _answers(f"{self.url}/admin/version", timeout=30):
             self.warmed.set()
+
+
+class LocalServer(_Server):
+    """A temporary Prefect server for one command: started at once, waited for only when needed
+    (HUUNGHI_PREFECT_SERVER_IDLE=0; see SharedServer for the default)."""
+
+    started = True
+
+    def __init__(self) -> None:
+        self._spawn()
+        atexit.register(self.stop)  # registered before Prefect's own exit hooks, so it runs after they flush
+        self._start_warm_up()
+
+    def _spawn(self) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host",
+                   "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]  # fmt: skip
+        linux = sys.platform == "linux"
+        self.process = subprocess.Popen(command, env=_server_environment(),
+                                        preexec_fn=_die_with_parent if linux else None)  # fmt: skip
+
+    def _gone(self) -> bool:
+        """Ended, other than for a taken port (which only `wait` retries)."""
+        ended = self.process.poll()
+        return ended is not None and ended != _ADDRESS_IN_USE
 
     def wait(self, timeout: float) -> None:
         """Return when the server answers its health check; RuntimeError if it died or took too long."""
@@ -224,20 +248,21 @@ def _is_our_server(pid: object) -> bool:
     cmdline = Path(f"/proc/{pid}/cmdline")
     if not cmdline.exists():  # not Linux: the pid is alive, trust the state file
         return True
-    with contextlib.suppress(OSError):
-        return __name__.encode() in cmdline.read_bytes() and b"\0serve\0" in cmdline.read_bytes() + b"\0"
-    return False
+    try:
+        arguments = cmdline.read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return arguments[1:4] == [b"-m", __name__.encode(), b"serve"]
 
 
-class SharedServer:
+class SharedServer(_Server):
     """The home's Prefect server, shared by its commands: found in PREFECT_HOME/huunghi-server.json, or started
     detached (it outlives this command, and stops itself when idle; see `serve`)."""
 
     def __init__(self, url: str, pid: int, users: IO, started: bool) -> None:
         self.url, self.pid, self.started = url, pid, started
         self._users = users  # held (shared) until this process ends: the server cannot stop under us
-        self.warmed = threading.Event()
-        threading.Thread(target=self._warm_up, name="warm-up-prefect-server", daemon=True).start()
+        self._start_warm_up()
 
     @classmethod
     def find_or_start(cls, home: Path, idle: float) -> SharedServer:
@@ -263,17 +288,8 @@ class SharedServer:
                 time.sleep(0.02)
             return cls(state["url"], pid, users, started=True)
 
-    hand_to_prefect = LocalServer.hand_to_prefect
-
-    def _warm_up(self, timeout: float = 120.0) -> None:
-        """The server's first API request (~0.7 s, its routes' first use) paid while the command imports."""
-        deadline = time.monotonic() + timeout
-        while not _answers(f"{self.url}/health"):
-            if time.monotonic() > deadline or not _is_our_server(self.pid):
-                return
-            time.sleep(0.05)
-        if _answers(f"{self.url}/admin/version", timeout=30):
-            self.warmed.set()
+    def _gone(self) -> bool:
+        return not _is_our_server(self.pid)
 
     def wait(self, timeout: float) -> None:
         """Return when the server answers its health check; RuntimeError if it died or took too long."""
@@ -281,7 +297,7 @@ class SharedServer:
         while time.monotonic() < deadline:
             if _answers(f"{self.url}/health"):
                 return
-            if not _is_our_server(self.pid):
+            if self._gone():
                 raise RuntimeError(f"the local Prefect server (process {self.pid}) exited; see huunghi-server.log "
                                    "in PREFECT_HOME")  # fmt: skip
             time.sleep(0.05)
@@ -293,17 +309,10 @@ class SharedServer:
 
 def _spawn_shared(home: Path, idle: float) -> int:
     """Start `serve` detached (its own session: a terminal's Ctrl-C or the command's end does not reach it)."""
-    env = {
-        **os.environ,
-        "PREFECT_UI_ENABLED": "0",  # what Prefect's own temporary server sets
-        "PREFECT__SERVER_EPHEMERAL": "1",
-        "PREFECT__SERVER_FINAL": "1",
-    }
-    env.pop("PREFECT_API_URL", None)
     with (home / "huunghi-server.log").open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", __name__, "serve", str(home), str(idle)],
-            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            env=_server_environment(), stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         )  # fmt: skip
     return process.pid
 
