@@ -53,6 +53,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -393,8 +394,10 @@ def run(
         finally:
             if child.poll() is None:
                 child.kill()
-            child.wait()
-            for stream in (child.stdin, child.stdout):
+            with contextlib.suppress(subprocess.TimeoutExpired):  # killed: it ends unless the kernel holds it
+                child.wait(timeout=KILL_WAIT_SECONDS)
+            # stdout only once the child has ended: the reading thread holds it until its end
+            for stream in (child.stdin, child.stdout) if child.returncode is not None else (child.stdin,):
                 with contextlib.suppress(OSError):
                     stream.close()  # type: ignore[union-attr]
     finally:
@@ -409,14 +412,17 @@ def _answer(child: subprocess.Popen, request: dict, timeout: float, memory: int)
     child.stdin.flush()  # stdin stays open: its end tells the child that the parent is gone
     messages: queue.Queue = queue.Queue()
     threading.Thread(target=_read_messages, args=(child.stdout, messages), daemon=True).start()
-    message = messages.get()
+    try:
+        message = _next(messages, CONNECT_SECONDS)
+    except queue.Empty:
+        raise QueryFailed(f"the query's process did not connect within {CONNECT_SECONDS:g} s") from None
     if message == ("ready",):
         try:
-            message = messages.get(timeout=timeout)
+            message = _next(messages, timeout)
         except queue.Empty:
             raise QueryTimedOut(f"the query was stopped at its time limit of {timeout:g} s (--timeout)") from None
     if message is None:  # the child ended without an answer
-        code = child.wait()
+        code = child.wait(timeout=CONNECT_SECONDS)  # its output ended: it is ending
         if code < 0:
             name = signal.Signals(-code).name
             raise QueryCrashed(f"the query crashed DuckDB (signal {-code}, {name}); nothing was written")
@@ -428,6 +434,24 @@ def _answer(child: subprocess.Popen, request: dict, timeout: float, memory: int)
         raise QueryOutOfMemory(f"the query needs more memory than its limit of {_size_text(memory)} "
                                f"(--memory-limit): {text}")  # fmt: skip
     raise (QueryRefused if kind == "refused" else QueryFailed)(text)
+
+
+# The connection's own wait for a busy catalog (store.READER_WAIT_SECONDS), and a margin for the child's start.
+CONNECT_SECONDS = store.READER_WAIT_SECONDS + 120.0
+# The main thread never sleeps longer than this at once. A Ctrl-C whose handler runs just before the thread
+# blocks (or in another thread) does not wake it; Python acts on it when the thread next wakes. A queue
+# waited on whole (minutes: the query's time limit) kept `huunghi sql` running after Ctrl-C, silent.
+WAKE_SECONDS = 0.1
+KILL_WAIT_SECONDS = 10.0  # a killed child ends at once, unless the kernel holds it (a disk stuck)
+
+
+def _next(messages: queue.Queue, seconds: float) -> Any:
+    """The next message within `seconds` (queue.Empty otherwise), waking every WAKE_SECONDS."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        with contextlib.suppress(queue.Empty):
+            return messages.get(timeout=min(left, WAKE_SECONDS))
+    raise queue.Empty
 
 
 def _read_messages(stream: Any, messages: queue.Queue) -> None:
