@@ -114,6 +114,29 @@ def test_the_update_is_in_place_by_key_and_equals_a_rebuild(root):
     assert search.search(root, "thuy dien xe ca man")[0][4] == 5
 
 
+@pytest.mark.slow
+def test_an_article_written_twice_since_the_last_update_is_indexed_once(root, monkeypatch):
+    """The update reads DuckLake's insertions as a stream (here one row at a time): an article deleted and
+    written again, unchanged, after it was added is listed twice, in two batches, and indexed once."""
+    monkeypatch.setattr(search, "CHUNK", 1)
+    add_new_articles(root, 2)
+    new = "article_id LIKE '%-khanh-thanh-thuy-dien-xe-ca-man'"
+    commit(root, f"CREATE OR REPLACE TEMP TABLE again AS FROM articles WHERE {new}",
+           f"DELETE FROM articles WHERE {new}", "INSERT INTO articles FROM temp.again")  # fmt: skip
+    con = store.connect(root, read_only=True)
+    latest = con.execute("SELECT max(snapshot_id) FROM wh.snapshots()").fetchone()[0]
+    listed = con.execute(f"SELECT count(*) FROM wh.table_insertions('articles', ?, ?) WHERE {new}",
+                         [search.indexed_snapshot(root) + 1, latest]).fetchone()[0]  # fmt: skip
+    con.close()
+    assert listed == 4  # each of the two, twice
+    update = search.update_index(root)
+    assert (update.added, update.removed) == (2, 0)
+    path = search.index_path(root)
+    incremental = index_tables(path)
+    search.build_index(root)
+    assert index_tables(path) == incremental
+
+
 def test_articles_the_run_did_not_touch_are_not_compared(root):
     """By key: an indexed version the warehouse no longer has is left alone unless its article changed (the
     old update compared every article and re-indexed it)."""

@@ -246,7 +246,6 @@ def _apply(source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, *,
     if by_key:
         con.register("changes", changes)
         con.execute(f"CREATE OR REPLACE TEMP TABLE current_docs AS {_LIVE}")
-        con.register("inserted", source.execute(_INSERTED, [indexed + 1, snapshot]).to_arrow_table())
         touched = "SELECT DISTINCT article_id FROM changes"
         scope = f"(SELECT * FROM docs WHERE article_id IN ({touched}))"
     else:
@@ -264,28 +263,43 @@ def _apply(source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, *,
         con.register("stale", stale)
         con.execute("DELETE FROM postings WHERE article_id IN (SELECT article_id FROM stale)")
         con.execute("DELETE FROM docs WHERE article_id IN (SELECT article_id FROM stale)")
-    for start in range(0, wanted.num_rows, CHUNK):  # memory: the tokens of CHUNK articles at a time
-        if by_key:
-            con.register("wanted", wanted.slice(start, CHUNK))
-            texts = con.execute(
-                "SELECT DISTINCT ON (article_id) i.* FROM inserted i JOIN wanted USING (article_id, version) "
-                "ORDER BY article_id"
-            ).to_arrow_table()
-            if texts.num_rows != min(CHUNK, wanted.num_rows - start):  # every live row was inserted in the window
-                raise RuntimeError("search index: a changed article's text is missing from DuckLake's insertions")
-        else:
+    if by_key:
+        added = _index_insertions(source, con, wanted, indexed + 1, snapshot)
+        if added != wanted.num_rows:  # every live row was inserted in the window
+            raise RuntimeError("search index: a changed article's text is missing from DuckLake's insertions")
+    else:
+        for start in range(0, wanted.num_rows, CHUNK):  # memory: the tokens of CHUNK articles at a time
             source.register("wanted", wanted.slice(start, CHUNK).select(["article_id"]))
-            texts = source.execute(_TEXTS).to_arrow_table()
-        _index_chunk(con, texts)
-        if new_file:
-            con.execute("COMMIT")
-            con.execute("BEGIN")
+            _index_chunk(con, source.execute(_TEXTS).to_arrow_table())
+            if new_file:
+                con.execute("COMMIT")
+                con.execute("BEGIN")
     con.execute("DELETE FROM index_info")
     added, removed = wanted.num_rows, stale.num_rows
     con.execute("INSERT INTO index_info VALUES (?, ?, now(), ?, ?)", [FORMAT, snapshot, added, removed])
     con.execute("COMMIT")
     total = con.execute("SELECT count(*) FROM docs").fetchone()[0]
     return IndexUpdate(snapshot, added, removed, total)
+
+
+def _index_insertions(
+    source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, wanted: pa.Table, first: int, last: int
+) -> int:
+    """Index the wanted articles' texts as DuckLake's insertions between two snapshots list them, read as a
+    stream of CHUNK rows: the texts of a large run are never in memory whole (they were, as one Arrow table).
+    An article inserted twice in the window (loaded, then reloaded) is indexed once; returns how many were."""
+    con.register("wanted", wanted)
+    added = 0
+    for batch in source.execute(_INSERTED, [first, last]).fetch_record_batch(CHUNK):
+        con.register("inserted", pa.Table.from_batches([batch]))
+        texts = con.execute(
+            "SELECT DISTINCT ON (article_id) i.* FROM inserted i JOIN wanted USING (article_id, version) "
+            "WHERE i.article_id NOT IN (SELECT article_id FROM docs) ORDER BY article_id"
+        ).to_arrow_table()
+        con.unregister("inserted")
+        _index_chunk(con, texts)
+        added += texts.num_rows
+    return added
 
 
 def _index_chunk(con: duckdb.DuckDBPyConnection, texts: pa.Table) -> None:

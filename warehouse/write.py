@@ -53,27 +53,15 @@ def write_run(con: duckdb.DuckDBPyConnection, t: dict[str, pa.Table | ds.Dataset
     for name in RUN_TABLES:
         con.register(f"new_{name}", t[name])
 
-    # Articles that are new, or whose raw bytes changed since they were loaded.
-    existing = dict(
-        con.execute(
-            "SELECT article_id, sha256 FROM articles WHERE article_id IN (SELECT article_id FROM new_articles)"
-        ).fetchall()
-    )
-    columns = ("article_id", "sha256", "duplicate_of")
-    rows = [
-        dict(zip(columns, row, strict=True))
-        for row in con.execute(f"SELECT {', '.join(columns)} FROM new_articles").fetchall()
-    ]
-    changed = [r for r in rows if existing.get(r["article_id"]) != r["sha256"]]
-    con.register(
-        "changed",
-        pa.table(
-            {
-                "article_id": pa.array([r["article_id"] for r in changed], pa.string()),
-                "is_new": pa.array([r["article_id"] not in existing for r in changed], pa.bool_()),
-            }
-        ),
-    )
+    # Articles that are new, or whose raw bytes changed since they were loaded: found in DuckDB, as a set (a
+    # backfill's hundreds of thousands of rows never become Python objects).
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE changed AS
+        SELECT n.article_id, o.article_id IS NULL AS is_new, coalesce(n.duplicate_of, '') <> '' AS is_copy
+        FROM new_articles n LEFT JOIN (
+            SELECT article_id, sha256 FROM articles WHERE article_id IN (SELECT article_id FROM new_articles)
+        ) o USING (article_id)
+        WHERE o.sha256 IS DISTINCT FROM n.sha256""")
     for table in PER_ARTICLE:
         con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM changed WHERE NOT is_new)")
     new_stories = [
@@ -139,11 +127,15 @@ def write_run(con: duckdb.DuckDBPyConnection, t: dict[str, pa.Table | ds.Dataset
             THEN UPDATE SET source = n.source, state = n.state, reason = n.reason,
                             last_fetched_at = n.last_fetched_at, run_id = n.run_id
         WHEN NOT MATCHED THEN {_insert_from_n(t["frontier"])}""")
+    articles_new, articles_updated, duplicates_new = con.execute(
+        "SELECT count(*) FILTER (is_new AND NOT is_copy), count(*) FILTER (NOT is_new), "
+        "count(*) FILTER (is_new AND is_copy) FROM changed"
+    ).fetchone()
     return {
         "pages_in": t["pages"].num_rows,
-        "articles_new": sum(1 for r in changed if r["article_id"] not in existing and not r["duplicate_of"]),
-        "articles_updated": sum(1 for r in changed if r["article_id"] in existing),
-        "duplicates_new": sum(1 for r in changed if r["article_id"] not in existing and r["duplicate_of"]),
+        "articles_new": articles_new,
+        "articles_updated": articles_updated,
+        "duplicates_new": duplicates_new,
         "quarantined_new": quarantined,
         "stories_new": len(new_stories),
         "appearances_new": counts["story_appearances"],
