@@ -25,15 +25,18 @@ SILENT_CHILD = "import sys, time; sys.stdin.readline(); time.sleep(60)"
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_a_ctrl_c_handled_in_another_thread_stops_the_wait_at_once():
+    # raise() in a thread delivers the signal to that thread: its C handler runs there, not in the main one
+    ctrl_c = threading.Timer(0.5, signal.raise_signal, [signal.SIGINT])
     child = subprocess.Popen([sys.executable, "-c", SILENT_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
-        # raise() in a thread delivers the signal to that thread: its C handler runs there, not in the main one
-        threading.Timer(0.5, signal.raise_signal, [signal.SIGINT]).start()
+        ctrl_c.start()
         start = time.monotonic()
         with pytest.raises(KeyboardInterrupt):
             sandbox._answer(child, {}, timeout=60, memory=2**30)
         assert time.monotonic() - start < 5
     finally:
+        ctrl_c.cancel()  # never a Ctrl-C into the next test
+        ctrl_c.join()
         child.kill()
         child.wait(timeout=10)
         child.stdin.close()

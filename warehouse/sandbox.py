@@ -422,7 +422,10 @@ def _answer(child: subprocess.Popen, request: dict, timeout: float, memory: int)
         except queue.Empty:
             raise QueryTimedOut(f"the query was stopped at its time limit of {timeout:g} s (--timeout)") from None
     if message is None:  # the child ended without an answer
-        code = child.wait(timeout=CONNECT_SECONDS)  # its output ended: it is ending
+        try:
+            code = child.wait(timeout=KILL_WAIT_SECONDS)  # its output ended: it is ending
+        except subprocess.TimeoutExpired:
+            raise QueryFailed("the query's process stopped answering") from None
         if code < 0:
             name = signal.Signals(-code).name
             raise QueryCrashed(f"the query crashed DuckDB (signal {-code}, {name}); nothing was written")

@@ -288,16 +288,21 @@ def _index_insertions(
     """Index the wanted articles' texts as DuckLake's insertions between two snapshots list them, read as a
     stream of CHUNK rows: the texts of a large run are never in memory whole (they were, as one Arrow table).
     An article inserted twice in the window (loaded, then reloaded) is indexed once; returns how many were."""
-    con.register("wanted", wanted)
+    con.register("wanted_keys", wanted)
+    con.execute("CREATE OR REPLACE TEMP TABLE pending AS SELECT article_id, version FROM wanted_keys")
+    con.unregister("wanted_keys")
     added = 0
-    for batch in source.execute(_INSERTED, [first, last]).fetch_record_batch(CHUNK):
+    for batch in source.execute(_INSERTED, [first, last]).to_arrow_reader(CHUNK):
         con.register("inserted", pa.Table.from_batches([batch]))
-        texts = con.execute(
-            "SELECT DISTINCT ON (article_id) i.* FROM inserted i JOIN wanted USING (article_id, version) "
-            "WHERE i.article_id NOT IN (SELECT article_id FROM docs) ORDER BY article_id"
-        ).to_arrow_table()
-        con.unregister("inserted")
+        try:
+            texts = con.execute(
+                "SELECT DISTINCT ON (article_id) i.* FROM inserted i JOIN temp.pending USING (article_id, version) "
+                "ORDER BY article_id"
+            ).to_arrow_table()
+        finally:
+            con.unregister("inserted")
         _index_chunk(con, texts)
+        con.execute("DELETE FROM temp.pending WHERE article_id IN (SELECT article_id FROM texts)")  # indexed now
         added += texts.num_rows
     return added
 
