@@ -63,13 +63,7 @@ def _prefect_environment():
 
 
 def _ready(server) -> None:
-    """Before the flow: the server up; Great Expectations imported meanwhile when the server boots (its ~2 s
-    overlap the boot). A server found up does not wait: the first gate imports it (a run with nothing new never
-    does)."""
-    if server is not None and server.started and not server.warmed.is_set():
-        from huunghi.quality.gates import preload
-
-        preload()
+    """Before the flow: the server up (Great Expectations is imported meanwhile, in its helper: _interruptible)."""
     if server is not None:
         server.hand_to_prefect(float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
 
@@ -177,7 +171,9 @@ def _interruptible(args: argparse.Namespace, body) -> int:
     """A command that runs the flow: SIGINT or SIGTERM at any point ends it within seconds, with one line
     that says whether the run was published, and exit 130 or 143."""
     from huunghi import progress
+    from huunghi.quality import helper
 
+    helper.start()  # Great Expectations is imported there meanwhile, on the other core (its gates run there)
     seen = _RunProgress()
     watch = _catch_signals(lambda signum: _interrupted(args, seen, signum, look=False), INTERRUPT_GRACE_SECONDS)
     try:
@@ -188,6 +184,8 @@ def _interruptible(args: argparse.Namespace, body) -> int:
             watch.uninstall()
             raise
         code = 0
+    finally:
+        helper.stop()
     if watch.signum is not None:  # whatever the flow made of it (a crash, a task's error, a warning, success)
         return watch.finish(_interrupted(args, seen, watch.signum, look=True))
     progress.listen(None)

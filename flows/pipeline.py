@@ -55,7 +55,7 @@ from huunghi.knowledge import NO_KNOWLEDGE, learn_from
 from huunghi.parsing.clean import knowledge_adds
 from huunghi.parsing.confidence import REVIEW_BELOW
 from huunghi.progress import Stopwatch
-from huunghi.quality.gates import QUALITY_DIR, GateFailed, GateOutcome, Quality, drift_bound
+from huunghi.quality.gates import QUALITY_DIR, GateFailed, GateOutcome, Quality, StagedRows, drift_bound
 from huunghi.quality.report import RunReport, staleness
 from huunghi.quality.tables import CLEANED, raw_pages_table
 from huunghi.readers import discover
@@ -130,7 +130,7 @@ class Run:
             return self.held[uri]
         return read_again(self.read[uri]) or self.read[uri]
 
-    def check(self, **outputs: pa.Table | ds.Dataset) -> dict[str, GateOutcome]:
+    def check(self, **outputs: pa.Table | ds.Dataset | StagedRows) -> dict[str, GateOutcome]:
         """The quality gate of each stage output; a failure that stops the run raises GateFailed."""
         with self.watch("gates"):
             return {suite: named(gate, f"gate {suite}")(quote(self.quality), suite, quote(table))
@@ -399,10 +399,10 @@ def collect(staged: list[StagedPass], batch: list[Input], future: Any) -> int:
     return len(batch)
 
 
-def staged_cleaned_table(stage: Stage, excluded: set[str]) -> ds.Dataset:
+def staged_cleaned_table(stage: Stage, excluded: set[str]) -> StagedRows:
     """The `cleaned` gate's rows (quality/tables.py) of every staged page but those set aside."""
-    rows = stage.dataset("cleaned_gate", CLEANED)
-    return rows.filter(~ds.field("source_uri").isin(pa.array(sorted(excluded), pa.string()))) if excluded else rows
+    files = tuple(str(path) for path in stage.parts("cleaned_gate"))
+    return StagedRows(files, CLEANED, "source_uri", tuple(sorted(excluded)))
 
 
 def reclean_with_knowledge(
@@ -474,8 +474,9 @@ def deduplicate(run: Run, cleaned: Cleaned) -> Deduped:
         if aid in duplicate_of:
             by_part[page.part][aid] = duplicate_of[aid]
     forms: dict[str, StoryForms] = {}
+    here = not parallel.worth_workers(len(pages))  # a run too small for the workers' start: in the task's thread
     for part_forms in batch_by_batch(run, "build tables", build_batch, [
-        (part, duplicates, cleaned.excluded, run.info.run_id) for part, duplicates in by_part.items()
+        (part, duplicates, cleaned.excluded, run.info.run_id, here) for part, duplicates in by_part.items()
     ]):  # fmt: skip
         for key, seen in part_forms.items():
             forms.setdefault(key, StoryForms()).add(seen)
@@ -521,7 +522,8 @@ def enrich(run: Run, deduped: Deduped) -> dict[str, int]:
     """Canonical articles → the enrichers' tables (and the entities they point at), each past its suite."""
     progress.report("enrich", 0, deduped.canonical)
     counts = {e.table: 0 for e in ENRICHERS}
-    for part_counts in batch_by_batch(run, "enrich batch", enrich_batch, [(part,) for part in deduped.parts]):
+    here = not parallel.worth_workers(deduped.canonical)  # a run too small for the workers' start: in the thread
+    for part_counts in batch_by_batch(run, "enrich batch", enrich_batch, [(part, here) for part in deduped.parts]):
         counts = {table: n + part_counts[table] for table, n in counts.items()}
     progress.report("enrich", deduped.canonical, deduped.canonical)
     run.check(**{REFERENCE_TABLE: build(REFERENCE_TABLE, reference_rows())},

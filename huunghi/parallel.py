@@ -8,7 +8,7 @@ A stage's time limit is enforced here, where it can be: a batch whose chunks are
 has the workers ended (a thread cannot be interrupted inside a parser; a process can), and each chunk left
 undone gets the stage's `overdue` result instead (its pages quarantined as `timeout`), or StageTimeout.
 Other batches that had chunks on those workers run them again on new ones. A batch too small for the
-workers (under _MIN_PARALLEL_ITEMS, or one worker) runs in the task's thread, without a limit.
+workers (under MIN_PARALLEL_ITEMS, or one worker) runs in the task's thread, without a limit.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from huunghi.settings import environment
 T = TypeVar("T")
 R = TypeVar("R")
 
-_MIN_PARALLEL_ITEMS = 64  # below this, starting workers costs more than it saves
+MIN_PARALLEL_ITEMS = 64  # below this, starting workers costs more than it saves
 # Imported once by the forkserver, so each worker starts warm instead of importing Prefect and friends.
 PRELOAD = ["huunghi.readers", "huunghi.parsing.clean", "huunghi.enrich"]
 _pool: ProcessPoolExecutor | None = None
@@ -127,10 +127,15 @@ def exit_with(pid: int, every: float = 0.5) -> None:
     threading.Thread(target=watch, name="exit-with-run", daemon=True).start()
 
 
+def worth_workers(items: int) -> bool:
+    """Whether a run of this many pages is worth the workers' start (a forkserver and its imports: ~1 s)."""
+    return workers() > 1 and items >= MIN_PARALLEL_ITEMS
+
+
 def warm_up(items: int) -> None:
     """Start the workers now, in the background, so that the first stage does not wait for them; not for
     a run too small to use them."""
-    if workers() > 1 and items >= _MIN_PARALLEL_ITEMS:
+    if worth_workers(items):
         _get_pool().submit(int)
 
 
@@ -154,16 +159,18 @@ def map_chunks(
     overdue: Callable[[Sequence[T]], R] | None = None,
     *,
     each: bool = False,
+    here: bool = False,
 ) -> list[R]:
     """fn over chunks of items, in parallel when worth it; results in input order. With `limit` (seconds),
     the chunks not done by then are ended: `overdue(chunk)` stands for each one's result (StageTimeout
-    without it). With `each`, every item is a chunk of its own (items that are batches already: staged parts)."""
+    without it). With `each`, every item is a chunk of its own (items that are batches already: staged parts);
+    with `here` too, they run in this thread (the batches of a run too small for the workers: worth_workers)."""
     n = workers()
     if each:  # even one item goes to a worker: the caller runs several such calls at once, in threads
-        if n == 1 or not items:
+        if n == 1 or not items or here:
             return [fn([item]) for item in items]
         parts = [[item] for item in items]
-    elif n == 1 or len(items) < _MIN_PARALLEL_ITEMS:
+    elif n == 1 or len(items) < MIN_PARALLEL_ITEMS:
         return [fn(items)]
     else:
         parts = chunks(items, n * 4)

@@ -14,9 +14,12 @@ from huunghi.staging import Stage, build_parts
 
 # No Prefect timeout_seconds (it cannot interrupt a worker thread): the limit is enforced on the worker processes.
 @task(name="build tables", cache_policy=NO_CACHE)
-def build_batch(stage: Stage, part: str, duplicates: dict[str, str], excluded: set[str], run_id: str) -> dict:
+def build_batch(
+    stage: Stage, part: str, duplicates: dict[str, str], excluded: set[str], run_id: str, here: bool = False
+) -> dict:
     """A staged batch's dedup tables, written beside it, in a worker process (`duplicates`: the duplicates among
-    its pages and their canonical articles); the forms of the batch's story titles (title key → StoryForms)."""
+    its pages and their canonical articles; `here`: in this thread, a run too small for the workers); the forms
+    of the batch's story titles (title key → StoryForms)."""
     build = partial(build_parts, stage=stage, excluded=excluded, run_id=run_id)
-    (forms,) = parallel.map_chunks(build, [(part, duplicates)], parallel.batch_seconds(), each=True)[0]
+    (forms,) = parallel.map_chunks(build, [(part, duplicates)], parallel.batch_seconds(), each=True, here=here)[0]
     return forms

@@ -44,6 +44,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from huunghi.quality import helper
 from huunghi.quality.docs_offline import make_offline
 
 SITE_START = datetime(2000, 1, 1, tzinfo=UTC)
@@ -109,6 +110,29 @@ class GateOutcome:
     @property
     def passed(self) -> bool:
         return not self.failed
+
+
+@dataclass(frozen=True)
+class StagedRows:
+    """Staged Parquet files minus the rows whose `column` is in `excluded`, as a gate's input: any process
+    can open it (a filtered pyarrow dataset cannot be pickled, so it could not be sent to the helper)."""
+
+    files: tuple[str, ...]
+    schema: pa.Schema
+    column: str
+    excluded: tuple[str, ...] = ()
+
+    def dataset(self) -> ds.Dataset:
+        rows = ds.dataset(list(self.files), schema=self.schema, format="parquet")
+        if not self.excluded:
+            return rows
+        return rows.filter(~ds.field(self.column).isin(pa.array(self.excluded, pa.string())))
+
+
+def _rows(table: pa.Table | ds.Dataset | StagedRows) -> int:
+    if isinstance(table, StagedRows):
+        table = table.dataset()
+    return table.num_rows if isinstance(table, pa.Table) else table.count_rows()
 
 
 def load_suite_file(name: str) -> dict[str, Any]:
@@ -303,25 +327,34 @@ class Quality:
         self.outcomes: list[GateOutcome] = []
         self.drift_max_share = DRIFT_DEFAULT_BOUND  # set from the warehouse's history before `cleaned` runs
 
-    def validate(self, name: str, table: pa.Table | ds.Dataset) -> GateOutcome:
+    def validate(self, name: str, table: pa.Table | ds.Dataset | StagedRows) -> GateOutcome:
         """Validate a stage output against expectations/<name>.json; raise GateFailed when the run must stop.
         An empty table passes without Great Expectations: every suite finds nothing in one (tested). A table
         (or a staged dataset) larger than BYTES_PER_VALIDATION or ROWS_PER_VALIDATION is validated in slices (see
-        `validate_in_slices`), so a gate's memory does not grow with the run."""
+        `validate_in_slices`), so a gate's memory does not grow with the run. Within a command that started
+        the Great Expectations helper (huunghi/quality/helper.py), a gate with rows is validated there."""
         started = time.perf_counter()
-        spec = load_suite_file(name)
-        rows = table.num_rows if isinstance(table, pa.Table) else table.count_rows()
-        if rows == 0:
-            outcome = GateOutcome(name, 0, len(spec["expectations"]))
-        elif rows > (per_slice := _rows_per_slice(table, rows)):
-            outcome = self.validate_in_slices(name, spec, table, rows, per_slice)
+        rows = _rows(table)
+        if rows and self.project_dir is not None and helper.running():
+            outcome = helper.call(Quality.outcome, self, name, table, rows)
         else:
-            outcome = self.validate_with_gx(name, spec, table if isinstance(table, pa.Table) else table.to_table())
+            outcome = self.outcome(name, table, rows)
         outcome.seconds = time.perf_counter() - started
         self.outcomes.append(outcome)
         if outcome.failed:
             raise GateFailed(f"gate '{name}' failed: " + " | ".join(outcome.failed), outcome)
         return outcome
+
+    def outcome(self, name: str, table: pa.Table | ds.Dataset | StagedRows, rows: int) -> GateOutcome:
+        """What the gate finds in this process (`validate` says what happens next)."""
+        spec = load_suite_file(name)
+        if isinstance(table, StagedRows):
+            table = table.dataset()
+        if rows == 0:
+            return GateOutcome(name, 0, len(spec["expectations"]))
+        if rows > (per_slice := _rows_per_slice(table, rows)):
+            return self.validate_in_slices(name, spec, table, rows, per_slice)
+        return self.validate_with_gx(name, spec, table if isinstance(table, pa.Table) else table.to_table())
 
     def validate_with_gx(self, name: str, spec: dict[str, Any], table: pa.Table) -> GateOutcome:
         """Great Expectations' results on the table, stored under the run's name, judged (see `judge`)."""
@@ -373,10 +406,17 @@ class Quality:
         return judge(name, spec, rows, results, self.enforce_rates)
 
     def build_docs(self) -> Path | None:
-        """Render this run's validation results (and the site index) as Data Docs; the index's path."""
+        """Render this run's validation results (and the site index) as Data Docs; the index's path. In the
+        helper, when it validated the run's gates."""
+        if self.project_dir is None or not any(outcome.rows for outcome in self.outcomes):
+            return None  # no gate had a row: GX ran nothing, stored nothing
+        if helper.running():
+            return helper.call(Quality.docs, self)
+        return self.docs()
+
+    def docs(self) -> Path | None:
+        """`build_docs` in this process."""
         if self.project_dir is None or not (self.project_dir / "gx").exists():
-            return None
-        if not any(outcome.rows for outcome in self.outcomes):  # no gate had a row: GX ran nothing, stored nothing
             return None
         with _LOCK:
             archive_old_results(self.project_dir, DOCS_RUNS)
