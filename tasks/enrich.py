@@ -14,8 +14,8 @@ from huunghi.staging import Stage, enrich_parts
 @task(name="enrich articles", cache_policy=NO_CACHE)
 def enrich_batch(stage: Stage, part: str, here: bool = False) -> dict[str, int]:
     """The enrichers over a staged batch's canonical articles, in a worker process (`here`: in this thread, a run
-    too small for the workers); rows per table. A batch over its time limit stops the run: an article cannot be
-    left out of a run that publishes it."""
+    too small for the workers, without a time limit); rows per table. A batch over its time limit stops the run: an
+    article cannot be left out of a run that publishes it."""
     enrich = partial(enrich_parts, stage=stage)
     ((counts,),) = parallel.map_chunks(enrich, [part], parallel.batch_seconds(), each=True, here=here)
     return counts

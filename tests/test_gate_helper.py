@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -95,7 +96,6 @@ def test_a_dead_helper_is_a_clear_error_and_a_silent_one_has_a_deadline():
         os.kill(_helper_pid(), signal.SIGKILL)
         with pytest.raises(helper.HelperFailed, match="died"):
             helper.call(int)
-            helper.call(int)  # the executor may take one call to notice the death
         assert not helper.running()  # stopped: a later gate validates in its own process
 
         helper.start()
@@ -107,15 +107,37 @@ def test_a_dead_helper_is_a_clear_error_and_a_silent_one_has_a_deadline():
         helper.stop()
 
 
+def test_a_call_given_up_on_ends_the_helper_and_the_docs_are_not_built_here(tmp_path):
+    """Ctrl-C (or a task's timeout) while a gate waits: the helper is ended at once, not left busy with a call
+    that the next one (the run's Data Docs) would wait behind."""
+    quality = Quality(tmp_path, "run-1")
+    helper.start()
+    try:
+        quality.validate("cleaned", cleaned(5, 0))
+        timer = threading.Timer(1.0, signal.raise_signal, [signal.SIGINT])
+        timer.start()
+        started = time.monotonic()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                helper.call(time.sleep, 30)
+        finally:
+            timer.cancel()
+        assert time.monotonic() - started < 5 and not helper.running()
+        assert quality.build_docs() is None  # its results are the ended helper's: no GX import in the command
+    finally:
+        helper.stop()
+
+
 ENDS_WITH_ITS_COMMAND = textwrap.dedent(
     """
     import os, signal, sys, time
     from huunghi.quality import helper
 
     helper.start()
+    os.kill(next(iter(helper._helper._processes)), signal.SIGINT)  # at once: Ctrl-C is the command's to act on
     helper.call(int)
     print(next(iter(helper._helper._processes)), flush=True)
-    os.kill(next(iter(helper._helper._processes)), signal.SIGINT)  # Ctrl-C is the command's to act on
+    os.kill(next(iter(helper._helper._processes)), signal.SIGINT)
     time.sleep(1)
     assert helper.call(int) == 0
     print("alive", flush=True)
@@ -129,7 +151,7 @@ def test_the_helper_ignores_ctrl_c_and_ends_with_its_command_even_killed(tmp_pat
                           timeout=120, cwd=ROOT)  # fmt: skip
     assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
     pid, said = done.stdout.split()
-    assert said == "alive"
+    assert said == "alive" and "KeyboardInterrupt" not in done.stderr, done.stderr[-3000:]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:

@@ -20,6 +20,7 @@ Within a run, validation results are stored in a Great Expectations project in t
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import importlib
 import importlib.util
@@ -326,6 +327,13 @@ class Quality:
         self.started_at = started_at or datetime.now(UTC)
         self.outcomes: list[GateOutcome] = []
         self.drift_max_share = DRIFT_DEFAULT_BOUND  # set from the warehouse's history before `cleaned` runs
+        self.in_helper = False  # whether a gate of the run was validated in the helper
+
+    def _sent(self) -> Quality:
+        """This Quality as sent to the helper: its settings, not the outcomes so far."""
+        sent = copy.copy(self)
+        sent.outcomes = []
+        return sent
 
     def validate(self, name: str, table: pa.Table | ds.Dataset | StagedRows) -> GateOutcome:
         """Validate a stage output against expectations/<name>.json; raise GateFailed when the run must stop.
@@ -336,7 +344,8 @@ class Quality:
         started = time.perf_counter()
         rows = _rows(table)
         if rows and self.project_dir is not None and helper.running():
-            outcome = helper.call(Quality.outcome, self, name, table, rows)
+            self.in_helper = True
+            outcome = helper.call(Quality.outcome, self._sent(), name, table, rows)
         else:
             outcome = self.outcome(name, table, rows)
         outcome.seconds = time.perf_counter() - started
@@ -411,7 +420,9 @@ class Quality:
         if self.project_dir is None or not any(outcome.rows for outcome in self.outcomes):
             return None  # no gate had a row: GX ran nothing, stored nothing
         if helper.running():
-            return helper.call(Quality.docs, self)
+            return helper.call(Quality.docs, self._sent(), deadline=helper.DOCS_SECONDS)
+        if self.in_helper:  # it was ended (a call given up on: an interrupted run): no GX import here now
+            return None
         return self.docs()
 
     def docs(self) -> Path | None:

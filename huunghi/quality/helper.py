@@ -20,16 +20,18 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from huunghi.parallel import _QUIET_TRACKER
 
 R = TypeVar("R")
 
-CALL_SECONDS = 1800.0  # one gate, or the Data Docs: as long as a gate task may take (tasks/gates.py)
+CALL_SECONDS = 1800.0  # one gate: as long as a gate task may take (tasks/gates.py)
+DOCS_SECONDS = 600.0  # the Data Docs of a run
 WAKE_SECONDS = 0.1  # the caller's wait is cut in slices, so that a signal's handler runs at once (interrupts.py)
 
 _helper: ProcessPoolExecutor | None = None
@@ -51,8 +53,21 @@ def start() -> None:
             sys.warnoptions.append(_QUIET_TRACKER)
         context = multiprocessing.get_context("spawn")
         _helper = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_prepare, initargs=(os.getpid(),))
-        _helper.submit(int)  # the process starts on the first call
+        with _ctrl_c_ignored():  # from its first instruction: a Ctrl-C is the command's (the helper inherits this)
+            _helper.submit(int)  # the process starts on the first call
         atexit.register(stop)
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set a handler
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def running() -> bool:
@@ -67,19 +82,23 @@ def call(function: Callable[..., R], *args: Any, deadline: float = CALL_SECONDS)
         raise HelperFailed("the Great Expectations helper is not running")
     try:
         future = helper.submit(function, *args)
-    except BrokenProcessPool as exc:
-        raise HelperFailed("the Great Expectations helper process has died") from exc
+    except BrokenProcessPool as exc:  # it died while idle, or could not start (its stderr says why)
+        stop()
+        raise HelperFailed(f"the Great Expectations helper process has died ({exc})") from exc
     end = time.monotonic() + deadline
-    while not future.done():
-        if time.monotonic() > end:
-            stop()
-            raise HelperFailed(f"the Great Expectations helper did not answer within {deadline:.0f} s: stopped")
-        wait([future], timeout=WAKE_SECONDS, return_when=FIRST_COMPLETED)
+    try:
+        while not future.done():
+            if time.monotonic() > end:
+                raise HelperFailed(f"the Great Expectations helper did not answer within {deadline:.0f} s: stopped")
+            wait([future], timeout=WAKE_SECONDS, return_when=FIRST_COMPLETED)
+    except BaseException:  # the deadline, Ctrl-C, a task's timeout: a call given up on ends the helper with it
+        stop()
+        raise
     try:
         return future.result()
     except BrokenProcessPool as exc:
         stop()
-        raise HelperFailed("the Great Expectations helper process died during a call") from exc
+        raise HelperFailed(f"the Great Expectations helper process died during a call ({exc})") from exc
 
 
 def stop() -> None:
