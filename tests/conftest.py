@@ -88,6 +88,28 @@ def small_corpus(tmp_path_factory) -> Path:
     return generate(tmp_path_factory.mktemp("corpus"), 400, seed=11)
 
 
+@pytest.fixture
+def ctrl_c_as_at_a_terminal():
+    """A test that sends Ctrl-C (to this process or to a command it starts) gets it as at a terminal: SIGINT not
+    blocked in the main thread (a child inherits the mask) and handled by Python's default handler. One full run
+    in four saw three such tests miss their SIGINT at once (unexplained, not reproduced in 100+ runs of them):
+    the state found is put right, and said, so that the next occurrence shows what it was."""
+    import signal
+    import warnings
+
+    blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    if blocked or handler is not signal.default_int_handler:
+        warnings.warn(f"SIGINT was {'blocked' if blocked else 'not blocked'} with handler {handler!r} in this test "
+                      "process: put right for the test", stacklevel=1)  # fmt: skip
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slow: a library test of 3 s or more (warehouses built, a Python subprocess): `make test` only"

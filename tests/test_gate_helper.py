@@ -107,6 +107,7 @@ def test_a_dead_helper_is_a_clear_error_and_a_silent_one_has_a_deadline():
         helper.stop()
 
 
+@pytest.mark.usefixtures("ctrl_c_as_at_a_terminal")
 def test_a_call_given_up_on_ends_the_helper_and_the_docs_are_not_built_here(tmp_path):
     """Ctrl-C (or a task's timeout) while a gate waits: the helper is ended at once, not left busy with a call
     that the next one (the run's Data Docs) would wait behind."""

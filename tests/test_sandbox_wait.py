@@ -24,6 +24,7 @@ SILENT_CHILD = "import sys, time; sys.stdin.readline(); time.sleep(60)"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.usefixtures("ctrl_c_as_at_a_terminal")
 def test_a_ctrl_c_handled_in_another_thread_stops_the_wait_at_once():
     # raise() in a thread delivers the signal to that thread: its C handler runs there, not in the main one
     ctrl_c = threading.Timer(0.5, signal.raise_signal, [signal.SIGINT])

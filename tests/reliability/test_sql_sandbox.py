@@ -135,6 +135,7 @@ def test_a_memory_limit_that_is_no_size_is_refused(warehouse, capsys, value):
     assert capsys.readouterr().err.startswith("huunghi: error: --memory-limit: ")
 
 
+@pytest.mark.usefixtures("ctrl_c_as_at_a_terminal")
 def test_ctrl_c_ends_the_query_at_once_with_one_line(warehouse):
     with sql_process(warehouse, ENDLESS, start_new_session=True) as process:
         deadline = time.monotonic() + 120
