@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -413,22 +414,25 @@ def reclean_with_knowledge(
     stored: reads.StoredKnowledge | None,
 ) -> tuple[dict[str, list[PageSummary]], list[Quarantined]]:
     """Second look, with what the whole run learned (its pages' story `titles`, their headline lines), at the
-    pages whose parse knowledge could change: the staged batches that hold one are parsed again and staged anew,
-    two at a time (their pages are in memory meanwhile: `batch_by_batch`). What earlier runs learned is asked by
+    pages whose parse knowledge could change: the staged pieces that hold one are parsed again and staged anew, in
+    the workers, two batches at a time (`batch_by_batch`). What earlier runs learned is asked by
     key (`stored`), the run's own knowledge is held whole. The batches' summaries, and the pages refused."""
     summaries = [p for part in pages.values() for p in part]
     ids = [article_id(p.source_uri) for p in summaries]
     keys = sorted({key for p in summaries for key in p.headline_lines})
     lines = ((line, p.content_hash) for p in summaries if p.content_hash is not None for line in p.headline_lines)
     learned = learn_from(titles, lines, NO_KNOWLEDGE, reads.read_headline_counts(run.root, keys, ids))
-    doubtful = [part for part, held in pages.items() if any(p.needs_knowledge for p in held)]
+    doubtful = {part: sorted({p.piece for p in held if p.needs_knowledge}) for part, held in pages.items()}
+    doubtful = {part: pieces for part, pieces in doubtful.items() if pieces}
     if not doubtful or not knowledge_adds(learned, NO_KNOWLEDGE, stored):
         return pages, []
     refused: list[Quarantined] = []
-    batches = [(part, shipped(learned), stored, flagged) for part in doubtful]
-    for part, (summaries_, lost) in zip(doubtful, batch_by_batch(run, "clean again", clean_again_and_stage, batches),
-                                       strict=True):  # fmt: skip
-        pages[part] = summaries_
+    here = not parallel.worth_workers(len(summaries))  # a run too small for the workers' start: in the thread
+    batches = [(part, pieces, shipped(learned), stored, flagged, here) for part, pieces in doubtful.items()]
+    for part, (redone, lost) in zip(doubtful, batch_by_batch(run, "clean again", clean_again_and_stage, batches),
+                                    strict=True):  # fmt: skip
+        pages[part] = [p for piece, held in groupby(pages[part], key=lambda p: p.piece)
+                       for p in redone.get(piece, held)]  # fmt: skip
         refused.extend(lost)
     return pages, refused
 

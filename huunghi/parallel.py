@@ -31,7 +31,7 @@ R = TypeVar("R")
 
 MIN_PARALLEL_ITEMS = 64  # below this, starting workers costs more than it saves
 # Imported once by the forkserver, so each worker starts warm instead of importing Prefect and friends.
-PRELOAD = ["huunghi.readers", "huunghi.parsing.clean", "huunghi.enrich"]
+PRELOAD = ["huunghi.readers", "huunghi.parsing.clean", "huunghi.enrich", "huunghi.staging"]
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _ended: list[ProcessPoolExecutor] = []  # pools ended for a batch over its limit (their other batches run again)
@@ -152,6 +152,13 @@ def chunks(items: Sequence[T], parts: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+def pieces(items: Sequence[T]) -> list[Sequence[T]]:
+    """Contiguous chunks of items as `map_chunks` spreads them over the workers (several per worker, so a slow
+    chunk does not hold the others up); one, the whole, when the items are too few for the workers."""
+    n = workers()
+    return [items] if n == 1 or len(items) < MIN_PARALLEL_ITEMS else chunks(items, n * 4)
+
+
 def map_chunks(
     fn: Callable[[Sequence[T]], R],
     items: Sequence[T],
@@ -170,10 +177,8 @@ def map_chunks(
         if n == 1 or not items or here:
             return [fn([item]) for item in items]
         parts = [[item] for item in items]
-    elif n == 1 or len(items) < MIN_PARALLEL_ITEMS:
+    elif len(parts := pieces(items)) == 1:
         return [fn(items)]
-    else:
-        parts = chunks(items, n * 4)
     if limit is None:
         return list(_get_pool().map(fn, parts))
     deadline = time.monotonic() + limit

@@ -126,6 +126,7 @@ class PageSummary:
 
     source_uri: str
     part: str  # the staged batch that holds the page
+    piece: int  # the piece of the batch (what one worker staged of it: huunghi/staging.py) that holds it
     content_hash: str | None  # None when incomplete
     needs_knowledge: bool
     parse_confidence: float
@@ -133,8 +134,8 @@ class PageSummary:
     headline_lines: tuple[str, ...]  # few: a page's story titles are counted per batch (StagedPass.titles)
 
     @classmethod
-    def of(cls, page: CleanedPage, part: str) -> PageSummary:
-        return cls(page.source_uri, part, page.content_hash, page.needs_knowledge, page.parse_confidence,
+    def of(cls, page: CleanedPage, part: str, piece: int) -> PageSummary:
+        return cls(page.source_uri, part, piece, page.content_hash, page.needs_knowledge, page.parse_confidence,
                    tuple(map(sys.intern, page.parse_doubts)), tuple(page.headline_lines))  # fmt: skip
 
     @property
@@ -144,16 +145,29 @@ class PageSummary:
 
 @dataclass
 class StagedPass:
-    """A batch read and cleaned, its cleaned pages staged: references to the pages read, the inputs that could
-    not be read or cleaned, a summary of each cleaned page, and the title groups its stories look up."""
+    """A batch (or a piece of it) read and cleaned, its cleaned pages staged: references to the pages read, the
+    inputs that could not be read or cleaned, a summary of each cleaned page, and the story titles it shows."""
 
     part: str
     refs: list[PageRef] = field(default_factory=list)
     unreadable: list[Quarantined] = field(default_factory=list)
     refused: list[Quarantined] = field(default_factory=list)  # cleaned but refused (a clean timeout)
     pages: list[PageSummary] = field(default_factory=list)
-    kept: int = 0  # pages staged for the second pass
+    kept: dict[int, int] = field(default_factory=dict)  # piece → its pages staged for the second pass (if any)
     titles: Counter[str] = field(default_factory=Counter)  # story title key → pages of the batch that show it
+
+    @classmethod
+    def merge(cls, part: str, pieces: list[StagedPass]) -> StagedPass:
+        """A batch's pass from its pieces' (in piece order)."""
+        out = cls(part)
+        for piece in pieces:
+            out.refs.extend(piece.refs)
+            out.unreadable.extend(piece.unreadable)
+            out.refused.extend(piece.refused)
+            out.pages.extend(piece.pages)
+            out.kept.update(piece.kept)
+            out.titles.update(piece.titles)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,13 @@ holds references and counts, never the pages (as datatrove's steps do). The load
 in its one transaction; the run's folder is removed when the run ends, and a killed run's by the next run.
 
     <warehouse>/staging/<run id>/<table>/<part>.parquet   one file per batch (and per pass), never appended to
-    <warehouse>/staging/<run id>/kept/<part>.pickle       pages the second pass parses again, with their prepared form
+    <warehouse>/staging/<run id>/<table>/<part>-<piece>.parquet   the clean's tables: one file per piece of a batch
+    <warehouse>/staging/<run id>/kept/<part>-<piece>.pickle       pages the second pass parses again, with their
+                                                                  prepared form
 
-A file is written under a temporary name and renamed, so a part that exists is whole.
+The clean stages a batch piece by piece, each piece in the worker process that read and cleaned it: the pages'
+text never reaches the flow process. Later stages read a batch's pieces as one table (`Stage.read`). A file is
+written under a temporary name and renamed, so a part that exists is whole.
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ import pyarrow.parquet as pq
 
 from huunghi.dedup.articles import ENRICHED_KINDS, StoryForms, band_rows, build_part
 from huunghi.enrich import ENRICHERS, enrich_chunk
+from huunghi.firstpass import Input, read_and_clean
+from huunghi.knowledge import NO_KNOWLEDGE, Knowledge, Lookup
 from huunghi.memory import release
+from huunghi.parsing.clean import clean_chunk
 from huunghi.quality.tables import cleaned_table
 from huunghi.records import (
     ArticleText,
@@ -48,7 +55,7 @@ REUSE_DAYS = 1  # kept at most this long
 # Pages a worker turns into rows at a time: their Python objects (records, row dicts) take several times their
 # Arrow size. A batch of 2,000 bench pages built at once took a worker +216 MB, 250 at a time +153 MB.
 SLICE = 250
-# The files of a staged first pass, as (table, suffix).
+# The files of a staged first pass (of each piece), as (table, suffix).
 FIRST_PASS_FILES = (("cleaned", "parquet"), ("cleaned_gate", "parquet"), ("page_keys", "parquet"),
                     ("run_bands", "parquet"), ("kept", "pickle"))  # fmt: skip
 
@@ -139,15 +146,29 @@ class Stage:
         folder = Path(self.folder) / table
         return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
+    def files(self, table: str, part: str, suffix: str = "parquet") -> list[Path]:
+        """A batch's files of a table: the batch's own, or its pieces' in piece order."""
+        whole = self.part(table, part, suffix)
+        pieces = sorted(whole.parent.glob(f"{part}-*.{suffix}")) if whole.parent.is_dir() else []
+        return ([whole] if whole.exists() else []) + pieces
+
     def read(self, table: str, part: str, columns: list[str] | None = None) -> pa.Table:
-        return pq.read_table(self.part(table, part), columns=columns)
+        """A batch's rows of a table (its pieces' one after the other), or one piece's."""
+        files = self.files(table, part)
+        if not files:
+            raise FileNotFoundError(f"no staged {table} for batch {part} in {self.folder}")
+        if len(files) == 1:
+            return pq.read_table(files[0], columns=columns)
+        return pa.concat_tables([pq.read_table(path, columns=columns) for path in files])
 
     def dataset(self, table: str, schema: pa.Schema) -> ds.Dataset:
         """Every part of a table as one dataset (read by DuckDB or in slices, never whole unless asked)."""
         return ds.dataset([str(p) for p in self.parts(table)], schema=schema, format="parquet")
 
     def keep(self, part: str, pages: list[tuple[RawPage, Prepared | None]]) -> None:
-        """The pages of a batch the second pass may parse again, with what the first pass prepared of them."""
+        """The pages of a piece the second pass may parse again, with what the first pass prepared of them."""
+        if not pages:
+            return
         path = self.part("kept", part, "pickle")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -155,8 +176,12 @@ class Stage:
         os.replace(tmp, path)
 
     def kept(self, part: str) -> list[tuple[RawPage, Prepared | None]]:
-        path = self.part("kept", part, "pickle")
-        return pickle.loads(path.read_bytes()) if path.exists() else []
+        return [page for path in self.files("kept", part, "pickle") for page in pickle.loads(path.read_bytes())]
+
+    def drop(self, part: str) -> None:
+        """A piece's first-pass files, removed (a piece over the time limit: its pages are quarantined)."""
+        for table, suffix in FIRST_PASS_FILES:
+            self.part(table, part, suffix).unlink(missing_ok=True)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -171,8 +196,9 @@ class Stage:
         shutil.rmtree(kept, ignore_errors=True)
         kept.mkdir(parents=True)
         for table, suffix in FIRST_PASS_FILES:
-            if (source := self.part(table, part, suffix)).exists():
-                _link(source, kept / f"{table}.{suffix}")
+            for source in self.files(table, part, suffix):
+                (kept / table).mkdir(exist_ok=True)
+                _link(source, kept / table / source.name.removeprefix(part))  # named without the batch
         with open(self.part("passes", part, "pickle"), "rb") as f:
             summary = f.read()
         tmp = kept / f".pass.{os.getpid()}.tmp"
@@ -186,9 +212,9 @@ class Stage:
             staged: StagedPass = pickle.loads((kept / "pass.pickle").read_bytes())
         except (OSError, pickle.UnpicklingError, EOFError):
             return None
-        for table, suffix in FIRST_PASS_FILES:
-            if (source := kept / f"{table}.{suffix}").exists():
-                target = self.part(table, part, suffix)
+        for table, _ in FIRST_PASS_FILES:
+            for source in sorted((kept / table).iterdir()) if (kept / table).is_dir() else []:
+                target = Path(self.folder) / table / f"{part}{source.name}"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.unlink(missing_ok=True)
                 _link(source, target)
@@ -236,8 +262,13 @@ def sweep(root: Path, keep: str) -> list[str]:
 # The staged steps: each reads its batch from the run's folder and writes what it made there.
 
 
-def summaries(pages: list[CleanedPage], part: str) -> list[PageSummary]:
-    return [PageSummary.of(page, part) for page in pages]
+def piece_name(part: str, piece: int) -> str:
+    """The files' name of a batch's piece: what one worker read, cleaned and staged of it."""
+    return f"{part}-{piece:03d}"
+
+
+def summaries(pages: list[CleanedPage], part: str, piece: int) -> list[PageSummary]:
+    return [PageSummary.of(page, part, piece) for page in pages]
 
 
 def page_keys(pages: list[CleanedPage]) -> pa.Table:
@@ -260,33 +291,54 @@ def stage_cleaned(stage: Stage, part: str, pages: list[CleanedPage]) -> None:
     stage.write("run_bands", part, band_rows(signatures))
 
 
-def stage_first_pass(stage: Stage, part: str, first: FirstPass) -> StagedPass:
-    """A batch read and cleaned once, staged: the pages needing the run's knowledge kept with their prepared form."""
+def stage_first_pass(stage: Stage, part: str, piece: int, first: FirstPass) -> StagedPass:
+    """A piece of a batch read and cleaned once, staged: the pages needing the run's knowledge kept with their
+    prepared form. What the flow gets of it: references, summaries, counts."""
+    name = piece_name(part, piece)
     prepared = {r.source_uri: r.prepared for r in first.cleaned.articles if r.needs_knowledge}
-    stage.keep(part, [(page, prepared.get(page.source_uri)) for page in first.kept])
+    stage.keep(name, [(page, prepared.get(page.source_uri)) for page in first.kept])
     for record in first.cleaned.articles:
         record.prepared = None
-    stage_cleaned(stage, part, first.cleaned.articles)
-    staged = StagedPass(part, first.refs, first.unreadable, first.cleaned.quarantined,
-                        summaries(first.cleaned.articles, part), len(first.kept),
-                        Counter(t for page in first.cleaned.articles for t in set(page.learned_titles)))  # fmt: skip
-    stage.save_pass(staged)
-    return staged
+    stage_cleaned(stage, name, first.cleaned.articles)
+    return StagedPass(part, first.refs, first.unreadable, first.cleaned.quarantined,
+                      summaries(first.cleaned.articles, part, piece), {piece: len(first.kept)} if first.kept else {},
+                      Counter(t for page in first.cleaned.articles for t in set(page.learned_titles)))  # fmt: skip
+
+
+def stage_piece(
+    pieces: Sequence[tuple[int, Sequence[Input]]], stage: Stage, part: str, stored: Lookup | None
+) -> StagedPass:
+    """The first pass of a piece of a batch, where it runs (a worker process): its inputs read, cleaned with what
+    earlier runs taught (`stored`, asked by key) and staged. (A one-item list: see parallel.map_chunks' `each`.)"""
+    [(piece, inputs)] = pieces
+    return stage_first_pass(stage, part, piece, read_and_clean(inputs, NO_KNOWLEDGE, stored))
 
 
 def stage_second_pass(
-    stage: Stage, part: str, again: CleanResult, drop: set[str]
+    stage: Stage, part: str, piece: int, again: CleanResult, drop: set[str]
 ) -> tuple[list[PageSummary], list[Quarantined]]:
-    """A batch's pages parsed again (`again`) replace their first parse; the pages in `drop` (set aside by a gate)
-    and those the second parse refused leave the batch. The batch's summaries, and the pages refused."""
+    """A piece's pages parsed again (`again`) replace their first parse; the pages in `drop` (set aside by a gate)
+    and those the second parse refused leave the piece. The piece's summaries, and the pages refused."""
+    name = piece_name(part, piece)
     redone = {r.source_uri: r for r in again.articles}
     lost = {q.source_uri for q in again.quarantined} | drop
-    pages = [redone.get(r.source_uri, r) for r in cleaned_from_arrow(stage.read("cleaned", part))
+    pages = [redone.get(r.source_uri, r) for r in cleaned_from_arrow(stage.read("cleaned", name))
              if r.source_uri not in lost]  # fmt: skip
     for record in pages:
         record.prepared = None
-    stage_cleaned(stage, part, pages)
-    return summaries(pages, part), again.quarantined
+    stage_cleaned(stage, name, pages)
+    return summaries(pages, part, piece), again.quarantined
+
+
+def restage_piece(
+    pieces: Sequence[int], stage: Stage, part: str, known: Knowledge, stored: Lookup | None, drop: set[str]
+) -> tuple[int, tuple[list[PageSummary], list[Quarantined]]]:
+    """The second pass of a piece, where it runs (a worker process): its kept pages parsed again with what the
+    whole run learned (`known`) and earlier runs taught (`stored`), the piece staged anew."""
+    [piece] = pieces
+    kept = [(page, prepared) for page, prepared in stage.kept(piece_name(part, piece)) if page.source_uri not in drop]
+    again = clean_chunk(kept, known, stored) if kept else CleanResult()
+    return piece, stage_second_pass(stage, part, piece, again, drop)
 
 
 def learned_titles(stage: Stage, part: str, uris: set[str]) -> Counter[str]:

@@ -65,3 +65,32 @@ def test_a_page_is_read_again_only_while_its_bytes_are_the_same(corpus, tmp_path
     path.write_bytes(source.read_bytes() + b"\n")  # the file changed since the run read it
     assert read_again(ref) is None
     assert PageFile.of(path) != PageFile.of(source)  # and the clean's cache key sees it
+
+
+def test_a_batch_staged_in_pieces_reads_back_as_the_batch_and_sends_no_text(corpus, tmp_path):
+    """Each worker stages its piece of a batch itself: what comes back to the flow is references and summaries
+    (no page text), and the batch's staged rows are those of one pass over the whole batch, in input order,
+    whatever order the pieces were staged in."""
+    import pickle
+
+    from huunghi.parallel import chunks
+    from huunghi.records import StagedPass
+    from huunghi.staging import Stage, cleaned_from_arrow, piece_name, stage_piece
+
+    inputs = [PageFile.of(p) for p in discover([corpus])]
+    whole = read_and_clean(inputs)
+    stage = Stage.of_run(tmp_path, "run")
+    pieces = list(enumerate(chunks(inputs, 4)))
+    staged = {k: stage_piece([(k, part)], stage, "000001", None) for k, part in reversed(pieces)}
+    batch = StagedPass.merge("000001", [staged[k] for k in sorted(staged)])
+
+    text = sum(len(p.text.encode()) for p in read_files(discover([corpus])).pages)
+    assert len(pickle.dumps(batch)) < text / 10  # the flow's share of a batch: no page's text
+    articles = [dataclasses.replace(a, prepared=None) for a in whole.cleaned.articles]
+    assert cleaned_from_arrow(stage.read("cleaned", "000001")) == articles
+    assert [p.source_uri for p in batch.pages] == [a.source_uri for a in articles]
+    assert [(p.part, p.piece) for p in batch.pages] == [("000001", k) for k, part in pieces
+                                                        for a in read_and_clean(part).cleaned.articles]  # fmt: skip
+    assert batch.refs == whole.refs and batch.unreadable == whole.unreadable
+    kept = [page for k in sorted(batch.kept) for page, _ in stage.kept(piece_name("000001", k))]
+    assert kept == whole.kept and sum(batch.kept.values()) == len(whole.kept)

@@ -82,3 +82,25 @@ def test_a_slice_is_bounded_by_bytes_so_wide_rows_make_smaller_slices(monkeypatc
     wide = pa.table({"id": [f"a{n}" for n in range(5000)], "text": ["một đoạn văn dài " * 20] * 5000})
     assert gates._rows_per_slice(narrow, 5000) > 10 * gates._rows_per_slice(ds.dataset(wide), 5000)
     assert gates._rows_per_slice(pa.table({"id": ["a"]}), 1) == 1  # never more than the table's rows
+
+
+def test_a_dataset_of_many_small_files_is_validated_in_full_slices(tmp_path, monkeypatch):
+    """A run stages a batch in one file per worker piece: a slice spans files, so 9 files of 7 rows make 3
+    validations of 25 rows and one of 13 (not one per file), with the rows in order."""
+    import pyarrow.parquet as pq
+
+    table = cleaned(63)
+    files = []
+    for i in range(9):
+        pq.write_table(table.slice(7 * i, 7), path := tmp_path / f"{i:03d}.parquet")
+        files.append(str(path))
+    slices = list(gates._slices(ds.dataset(files, schema=CLEANED), 25))
+    assert [s.num_rows for s in slices] == [25, 25, 13]
+    assert pa.concat_tables(slices).equals(table)
+    seen: list[int] = []
+    real = Quality._results
+    monkeypatch.setattr(Quality, "_results", lambda self, name, spec, t, i=0: seen.append(t.num_rows) or real(
+        self, name, spec, t, i))  # fmt: skip
+    monkeypatch.setattr(gates, "ROWS_PER_VALIDATION", 25)
+    Quality().validate("cleaned", ds.dataset(files, schema=CLEANED))
+    assert seen[:3] == [25, 25, 13]  # then the whole-column expectations, once

@@ -25,7 +25,7 @@ def test_what_a_clean_batch_is_shipped_does_not_grow_with_the_warehouse(tmp_path
 
     def recording(fn, items, *args, **kwargs):
         name = getattr(getattr(fn, "func", None), "__name__", "")
-        if name in ("read_and_clean", "clean_chunk"):  # the first and second clean: the function and its knowledge
+        if name in ("stage_piece", "restage_piece"):  # the first and second clean: the function and its knowledge
             shipped[current, name] = len(pickle.dumps(fn))
         return real(fn, items, *args, **kwargs)
 
@@ -33,9 +33,9 @@ def test_what_a_clean_batch_is_shipped_does_not_grow_with_the_warehouse(tmp_path
     for current, extra in (("a", 0), ("b", 20_000)):
         _fill(tmp_path / current, [STORY_C, *_unrelated(extra)], _unrelated(extra // 10))
         pipeline(sources=[str(src)], warehouse=str(tmp_path / current), dry_run=True)
-    assert ("a", "read_and_clean") in shipped and shipped.keys() == {(c, n) for c in "ab" for (_, n) in shipped}
+    assert ("a", "stage_piece") in shipped and shipped.keys() == {(c, n) for c in "ab" for (_, n) in shipped}
     # before: every story title and furniture line of the warehouse (~1 MB in b); now the warehouse's name
     # (and, in the second pass, what this run's three pages taught)
-    assert shipped["b", "read_and_clean"] < 1000
+    assert shipped["b", "stage_piece"] < 1000
     for name in {n for _, n in shipped}:
         assert abs(shipped["b", name] - shipped["a", name]) < 16

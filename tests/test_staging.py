@@ -133,23 +133,28 @@ def test_a_run_leaves_no_staged_file_and_clears_a_killed_runs(small_corpus, tmp_
 
 
 def test_a_first_pass_is_reused_by_a_retried_run_as_its_own_batch(tmp_path):
-    from huunghi.records import CleanResult, FirstPass, PageRef
+    from huunghi.records import CleanResult, FirstPass, PageRef, StagedPass
     from huunghi.staging import forget_reusable, stage_first_pass
 
     pages = [page(1), page(2)]
     refs = [PageRef(p.source_uri, p.sha256, datetime(2024, 1, 1, tzinfo=UTC), "html", 10, None, 0.0) for p in pages]
     first = Stage.of_run(tmp_path, "run-stopped")
-    staged = stage_first_pass(first, "000003", FirstPass(refs=refs, cleaned=CleanResult(pages)))
+    pieces = [stage_first_pass(first, "000003", i, FirstPass(refs=refs[i:i + 1], cleaned=CleanResult(pages[i:i + 1])))
+              for i in range(2)]  # a batch staged in two pieces, by two workers
+    staged = StagedPass.merge("000003", pieces)
+    first.save_pass(staged)
     first.remember("key", "000003")
-    first.write("cleaned", "000003", cleaned_to_arrow([page(9)]))  # its second pass replaces the part...
+    first.write("cleaned", "000003-001", cleaned_to_arrow([page(9)]))  # its second pass replaces a piece...
     first.remove()  # ...and the run ends
 
     retried = Stage.of_run(tmp_path, "run-retried")
     assert retried.reuse("other key", "000001") is None
     again = retried.reuse("key", "000001")
     assert again is not None and again.part == "000001" and {p.part for p in again.pages} == {"000001"}
+    assert [p.piece for p in again.pages] == [0, 1]
     assert again.refs == staged.refs and [p.source_uri for p in again.pages] == [p.source_uri for p in pages]
-    assert cleaned_from_arrow(retried.read("cleaned", "000001")) == pages  # the first pass, not the replaced part
+    assert cleaned_from_arrow(retried.read("cleaned", "000001")) == pages  # the first pass, not the replaced piece
+    assert cleaned_from_arrow(retried.read("cleaned", "000001-001")) == pages[1:]  # a piece alone
     forget_reusable(tmp_path)  # a run published: nothing is reused after it
     assert Stage.of_run(tmp_path, "run-next").reuse("key", "000001") is None
 

@@ -23,9 +23,10 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
+from huunghi.memory import release
 from huunghi.parallel import _QUIET_TRACKER
 
 R = TypeVar("R")
@@ -95,10 +96,13 @@ def call(function: Callable[..., R], *args: Any, deadline: float = CALL_SECONDS)
         stop()
         raise
     try:
-        return future.result()
+        result = future.result()
     except BrokenProcessPool as exc:
         stop()
         raise HelperFailed(f"the Great Expectations helper process died during a call ({exc})") from exc
+    with suppress(BrokenProcessPool, RuntimeError):  # not waited for: the helper does it while the run goes on
+        helper.submit(release)  # what the call freed (a gate's pandas frames) given back, as the flow's stages do
+    return result
 
 
 def stop() -> None:
