@@ -486,7 +486,8 @@ def deduplicate(run: Run, cleaned: Cleaned) -> Deduped:
             forms.setdefault(key, StoryForms()).add(seen)
     stories = story_tables(forms, known, run.info.run_id)
     for part in cleaned.parts:
-        stage.write("story_appearances", part, appearances(stage.read("appearance_keys", part), stories.ids))
+        for piece in stage.pieces("appearance_keys", part):
+            stage.write("story_appearances", piece, appearances(stage.read("appearance_keys", piece), stories.ids))
     progress.report("dedup", len(pages), len(pages))
     run.check(articles=staged(stage, "articles"), paragraphs=staged(stage, "paragraphs"), stories=stories.stories,
               story_appearances=staged(stage, "story_appearances"))  # fmt: skip

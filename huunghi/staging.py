@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -151,6 +153,11 @@ class Stage:
         whole = self.part(table, part, suffix)
         pieces = sorted(whole.parent.glob(f"{part}-*.{suffix}")) if whole.parent.is_dir() else []
         return ([whole] if whole.exists() else []) + pieces
+
+    def pieces(self, table: str, part: str) -> list[str]:
+        """The names of a batch's files of a table (its pieces', or its own): what a later stage works on, piece
+        by piece (a worker process's share)."""
+        return [path.name.removesuffix(".parquet") for path in self.files(table, part)]
 
     def read(self, table: str, part: str, columns: list[str] | None = None) -> pa.Table:
         """A batch's rows of a table (its pieces' one after the other), or one piece's."""
@@ -318,16 +325,45 @@ def stage_second_pass(
     stage: Stage, part: str, piece: int, again: CleanResult, drop: set[str]
 ) -> tuple[list[PageSummary], list[Quarantined]]:
     """A piece's pages parsed again (`again`) replace their first parse; the pages in `drop` (set aside by a gate)
-    and those the second parse refused leave the piece. The piece's summaries, and the pages refused."""
+    and those the second parse refused leave the piece. The piece's summaries, and the pages refused. Its staged
+    tables are changed as tables: only the pages parsed again become rows anew (rewriting every page of the piece
+    from Python records cost more than the second parse itself)."""
     name = piece_name(part, piece)
-    redone = {r.source_uri: r for r in again.articles}
     lost = {q.source_uri for q in again.quarantined} | drop
-    pages = [redone.get(r.source_uri, r) for r in cleaned_from_arrow(stage.read("cleaned", name))
-             if r.source_uri not in lost]  # fmt: skip
-    for record in pages:
+    redone = [r for r in again.articles if r.source_uri not in lost]
+    for record in redone:
         record.prepared = None
-    stage_cleaned(stage, name, pages)
-    return summaries(pages, part, piece), again.quarantined
+    gone = lost | {r.source_uri for r in redone}
+    old = stage.read("cleaned", name)
+    order = {uri: i for i, uri in enumerate(old.column("source_uri").to_pylist())}
+    cleaned = _replaced(old, cleaned_to_arrow(redone), "source_uri", order, gone)
+    keys = page_keys(redone)
+    stage.write("cleaned", name, cleaned)
+    stage.write("cleaned_gate", name, _replaced(stage.read("cleaned_gate", name), cleaned_table(redone), "source_uri",
+                                                order, gone))  # fmt: skip
+    stage.write("page_keys", name, _replaced(stage.read("page_keys", name), keys, "source_uri", order, gone))
+    signatures = zip(keys.column("article_id").to_pylist(), keys.column("minhash").to_pylist(), strict=True)
+    by_id = {article_id(uri): i for uri, i in order.items()}
+    stage.write("run_bands", name, _replaced(stage.read("run_bands", name), band_rows(signatures), "article_id", by_id,
+                                             {article_id(uri) for uri in gone}))  # fmt: skip
+    return summaries_of(cleaned, part, piece), again.quarantined
+
+
+def _replaced(old: pa.Table, new: pa.Table, key: str, order: dict[str, int], gone: set[str]) -> pa.Table:
+    """`old` without the rows whose `key` is in `gone`, plus `new`, each key's rows where its page stood (`order`),
+    in the order they were in (a stable sort): the table the same pages give from scratch."""
+    keep = pc.invert(pc.is_in(old.column(key), value_set=pa.array(sorted(gone), pa.string())))
+    merged = pa.concat_tables([old.filter(keep), new.select(old.schema.names).cast(old.schema)])
+    position = pa.array([order[k] for k in merged.column(key).to_pylist()], pa.int64())
+    return merged.take(pc.sort_indices(position))
+
+
+def summaries_of(cleaned: pa.Table, part: str, piece: int) -> list[PageSummary]:
+    """The summaries of a staged piece's pages, from its `cleaned` table (as `summaries` gives them)."""
+    columns = ["source_uri", "content_hash", "needs_knowledge", "parse_confidence", "parse_doubts", "headline_lines"]
+    return [PageSummary(r["source_uri"], part, piece, r["content_hash"], r["needs_knowledge"], r["parse_confidence"],
+                        tuple(map(sys.intern, r["parse_doubts"])), tuple(r["headline_lines"]))
+            for r in cleaned.select(columns).to_pylist()]  # fmt: skip
 
 
 def restage_piece(
@@ -370,7 +406,7 @@ def build_staged(
     for name, slices in tables.items():
         stage.write(name, part, pa.concat_tables(slices))
     del cleaned, tables, built
-    release(collect=True)  # the worker's next batch, or the other worker, gets it
+    release()  # the worker's next piece, or the other worker, gets it (no gc.collect: ~0.1 s a piece, nothing found)
     return forms
 
 
@@ -400,7 +436,7 @@ def enrich_staged(stage: Stage, part: str) -> dict[str, int]:
         stage.write(enricher.table, part, from_rows(enricher.table, rows[enricher.table]))
     counts = {enricher.table: len(rows[enricher.table]) for enricher in ENRICHERS}
     del rows
-    release(collect=True)
+    release()
     return counts
 
 

@@ -247,3 +247,31 @@ def test_the_worker_processes_end_before_the_load(small_corpus, tmp_path, monkey
     pages = sorted(small_corpus.rglob("*.txt"))[:5]
     pipeline(sources=[str(p) for p in pages], warehouse=str(tmp_path / "wh"))
     assert pools == [None]
+
+
+def test_a_second_pass_changes_a_piece_as_rewriting_it_whole_would(tmp_path):
+    """The second pass replaces the rows of the pages parsed again, drops those refused or set aside, and leaves
+    the others' rows as they were: every staged table of the piece equals the one its final pages give from
+    scratch, and so do the summaries."""
+    from huunghi.records import CleanResult, Quarantined
+    from huunghi.staging import stage_cleaned, stage_second_pass, summaries
+
+    first = [page(n) for n in range(1, 9)] + [page(9, content_hash=None, minhash=None, title=None)]
+    first[4] = page(5, minhash=bytes(range(100, 108)) * NUM_PERM)
+    stage = Stage.of_run(tmp_path, "run")
+    stage_cleaned(stage, "000001-002", first)
+    again = CleanResult(
+        articles=[page(2, title="Tiêu đề đọc lại", headline_lines=["dong tieu de"], needs_knowledge=False),
+                  page(6, content_hash=None, minhash=None, title=None), page(4, title="Bị bỏ"),
+                  page(8, minhash=bytes(range(50, 58)) * NUM_PERM, content_hash="8" * 16)],
+        quarantined=[Quarantined(page(4).source_uri, None, "clean", "timeout", "quá hạn")],
+    )  # fmt: skip
+    got, refused = stage_second_pass(stage, "000001", 2, again, drop={page(7).source_uri})
+
+    redone = {r.source_uri: r for r in again.articles}
+    final = [redone.get(p.source_uri, p) for p in first if p.source_uri not in {page(4).source_uri, page(7).source_uri}]
+    expected = Stage.of_run(tmp_path, "from scratch")
+    stage_cleaned(expected, "000001-002", final)
+    for table in ("cleaned", "cleaned_gate", "page_keys", "run_bands"):
+        assert stage.read(table, "000001-002").equals(expected.read(table, "000001-002")), table
+    assert got == summaries(final, "000001", 2) and refused == again.quarantined
