@@ -73,7 +73,9 @@ def test_a_large_table_is_never_handed_to_great_expectations_whole(monkeypatch):
     monkeypatch.setattr(Quality, "_results", counting)
     monkeypatch.setattr(gates, "ROWS_PER_VALIDATION", 25)
     assert Quality().validate("cleaned", ds.dataset(cleaned(60))).passed
-    assert seen == [25, 25, 10, 60]  # three slices of every column, then the whole-column checks on their columns
+    # three slices of every column, the whole-column statistics on their columns, then uniqueness on the rows whose
+    # key repeats (none)
+    assert seen == [25, 25, 10, 60, 0]
 
 
 def test_a_slice_is_bounded_by_bytes_so_wide_rows_make_smaller_slices(monkeypatch):
@@ -104,3 +106,29 @@ def test_a_dataset_of_many_small_files_is_validated_in_full_slices(tmp_path, mon
     monkeypatch.setattr(gates, "ROWS_PER_VALIDATION", 25)
     Quality().validate("cleaned", ds.dataset(files, schema=CLEANED))
     assert seen[:3] == [25, 25, 13]  # then the whole-column expectations, once
+
+
+@pytest.mark.parametrize("suite", ["people", "cleaned"])
+def test_a_large_tables_uniqueness_is_judged_on_its_repeated_keys_with_the_whole_tables_counts(suite):
+    """Great Expectations sees only the rows whose key repeats (found in DuckDB), and its result is the one the
+    whole table gives: the same offending rows, in order, and the same counts (nulls are missing, and equal when
+    pandas looks for copies of a key with one null part)."""
+    from huunghi.warehouse.schema import schemas
+
+    if suite == "people":
+        rows = [{"article_id": f"a{n:03d}", "name": f"Ông số {n}", "role": None} for n in range(80)]
+        rows[50] = {**rows[3], "role": "chủ tịch"}  # the same person twice in one article, far apart
+        rows[10]["name"] = rows[70]["name"] = None
+        rows[70]["article_id"] = "a010"  # a repeated key with a null part
+        rows[20]["name"] = None  # a key with a null part, once
+        table = pa.Table.from_pylist(rows, schema=schemas()["people"])
+    else:
+        table = cleaned(80, twice={45, 61})
+    spec = gates.load_suite_file(suite)
+    [expectation] = [e for e in spec["expectations"] if e["type"] in gates.UNIQUENESS]
+    quality = Quality()
+    [whole] = quality._results(f"{suite}.whole", {**spec, "expectations": [expectation]}, table)
+    part = quality._unique(f"{suite}.part", spec, expectation, ds.dataset(table), table.num_rows)
+    assert part.success == whole.success is False
+    for key in ("unexpected_count", "element_count", "missing_count", "unexpected_percent", "unexpected_index_list"):
+        assert part.result[key] == whole.result[key], key
