@@ -199,14 +199,6 @@ class CleanResult:
     articles: list[CleanedPage] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
 
-    @classmethod
-    def merge(cls, parts: list[CleanResult]) -> CleanResult:
-        out = cls()
-        for part in parts:
-            out.articles.extend(part.articles)
-            out.quarantined.extend(part.quarantined)
-        return out
-
 
 @dataclass
 class FirstPass:
@@ -217,15 +209,6 @@ class FirstPass:
     cleaned: CleanResult = field(default_factory=CleanResult)
     unreadable: list[Quarantined] = field(default_factory=list)
     kept: list[RawPage] = field(default_factory=list)
-
-    @classmethod
-    def merge(cls, parts: list[FirstPass]) -> FirstPass:
-        return cls(
-            refs=[ref for part in parts for ref in part.refs],
-            cleaned=CleanResult.merge([part.cleaned for part in parts]),
-            unreadable=[q for part in parts for q in part.unreadable],
-            kept=[page for part in parts for page in part.kept],
-        )
 
 
 @dataclass(frozen=True, slots=True)
