@@ -67,14 +67,21 @@ SELECT d.article_id, d.title, d.published_at, s.score, s.matched
 FROM scored s JOIN search.main.docs d USING (article_id)
 ORDER BY s.score DESC, d.article_id;
 """
+# Articles tokenized at a time: the index's memory follows it (a first index of 20,000 bench articles: 5,000 at a
+# time peaked 115 MB higher than 2,000, for 2 % less time).
+CHUNK = 2000
 # The canonical articles and the version each is at: a new input (sha256) or a new reading of the same
 # input (content_hash) is a new version.
-CHUNK = 5000  # articles tokenized at a time: a first index of a large warehouse stays in bounded memory
 _CURRENT = "SELECT article_id, sha256 || ':' || content_hash AS version FROM articles WHERE duplicate_of IS NULL"
 _TEXTS = (
     "SELECT a.article_id, a.title, a.published_at, concat_ws(' ', a.title, a.lead, a.body) AS text, "
     "a.sha256 || ':' || a.content_hash AS version "
     "FROM articles a JOIN wanted w USING (article_id) WHERE a.duplicate_of IS NULL"
+)
+# A new index's texts: in one pass (a join with each chunk of wanted keys read the whole table again: quadratic).
+_ALL_TEXTS = (
+    "SELECT article_id, title, published_at, concat_ws(' ', title, lead, body) AS text, "
+    "sha256 || ':' || content_hash AS version FROM articles WHERE duplicate_of IS NULL"
 )
 # The rows of `articles` written between two snapshots, by key (rowids are never reused): the ones still there at
 # the end are the last insert or update of their rowid with no later delete; every article_id listed was touched.
@@ -267,6 +274,11 @@ def _apply(source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, *,
         added = _index_insertions(source, con, wanted, indexed + 1, snapshot)
         if added != wanted.num_rows:  # every live row was inserted in the window
             raise RuntimeError("search index: a changed article's text is missing from DuckLake's insertions")
+    elif new_file:  # every canonical article, its text read once, as a stream of CHUNK rows
+        for batch in source.execute(_ALL_TEXTS).to_arrow_reader(CHUNK):
+            _index_chunk(con, pa.Table.from_batches([batch]))
+            con.execute("COMMIT")
+            con.execute("BEGIN")
     else:
         for start in range(0, wanted.num_rows, CHUNK):  # memory: the tokens of CHUNK articles at a time
             source.register("wanted", wanted.slice(start, CHUNK).select(["article_id"]))
