@@ -1,8 +1,9 @@
 """Both cores for the CPU-bound stages: map a function over contiguous chunks in worker processes.
 
 Prefect tasks stay one per stage and batch; inside a task the work is spread here. Workers start from a
-forkserver (never fork a process that runs Prefect's threads) and live for the whole run. Results come
-back in input order, so chunking never changes the output.
+forkserver (never fork a process that runs Prefect's threads), which keeps their imports: a new pool's workers
+start in milliseconds, so the run ends them (`shutdown`) whenever they would stand idle. Results come back in
+input order, so chunking never changes the output.
 
 A stage's time limit is enforced here, where it can be: a batch whose chunks are not all done within it
 has the workers ended (a thread cannot be interrupted inside a parser; a process can), and each chunk left
