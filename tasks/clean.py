@@ -76,7 +76,12 @@ def read_clean_and_stage(
 
 @task(name="clean again and stage", retries=0, cache_policy=NO_CACHE)
 def clean_again_and_stage(
-    stage: Stage, part: str, pieces: list[int], known: Knowledge, stored: StoredKnowledge | None, drop: set[str],
+    stage: Stage,
+    part: str,
+    pieces: list[int],
+    known: Knowledge,
+    stored: StoredKnowledge | None,
+    drop: set[str],
     here: bool = False,
 ) -> tuple[dict[int, list[PageSummary]], list[Quarantined]]:
     """The second pass of a staged batch's `pieces` that hold pages kept for it, each in a worker process: the
