@@ -195,3 +195,30 @@ def test_an_old_warehouse_is_backfilled_once_to_what_a_fresh_one_holds(stored, t
 def test_a_new_or_empty_warehouse_needs_no_backfill(stored, tmp_path):
     assert backfill.backfill_dedup_keys(tmp_path) is None
     assert backfill.backfill_dedup_keys(_copy(stored, tmp_path)) is None
+
+
+def test_candidate_pairs_found_band_by_band_are_every_pair_that_shares_a_band_key(tmp_path):
+    """The pairs are found one band at a time (memory: one band's rows): every pair of kept ids that share a key in
+    the same band, once, in order, across the band tables given, and none with a skipped id or across bands."""
+    import itertools
+    import random
+
+    import pyarrow as pa
+
+    from huunghi.dedup.articles import _candidate_pairs
+
+    rng = random.Random(5)
+    rows = [(f"{i:016x}", band, rng.randrange(6)) for i in range(40) for band in range(LSH_BANDS)]
+    rows.append(("f" * 16, 0, 99))  # key 99 only in band 0 ...
+    rows.append(("e" * 16, 1, 99))  # ... and in band 1: no pair
+    skip = {f"{i:016x}" for i in range(0, 40, 7)}
+    table = pa.table({"article_id": [r[0] for r in rows], "band": pa.array([r[1] for r in rows], pa.int8()),
+                      "band_key": pa.array([r[2] for r in rows], pa.uint64())})  # fmt: skip
+    expected = sorted({
+        (min(a[0], b[0]), max(a[0], b[0]))
+        for a, b in itertools.combinations(rows, 2)
+        if a[1:] == b[1:] and a[0] != b[0] and not {a[0], b[0]} & skip
+    })  # fmt: skip
+    half = table.num_rows // 2
+    assert _candidate_pairs([table.slice(0, half), table.slice(half)], skip, str(tmp_path)) == expected
+    assert expected and all(a < b for a, b in expected)
