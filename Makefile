@@ -53,8 +53,9 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m huunghi.flows.bench --pages $(N)
 
+# `make bench-scale PEER=1`: datatrove on the same pages after each size, and both marginal costs a page.
 bench-scale: $(BENCH_STAMP)
-	$(BIN)/python -m huunghi.flows.bench --scale $(SCALE)
+	$(BIN)/python -m huunghi.flows.bench --scale $(SCALE) $(if $(PEER),--with-peer)
 
 # A 3-page run into a warehouse of N simulated articles (built directly, cached under var/bench) and into an empty
 # one; REAL=20000 also into that many real-pipeline articles. `make bench-history N=1000000` for the long history.

@@ -159,20 +159,28 @@ def _datatrove(jsonl: str, out: str) -> None:
     ).run()
 
 
+DATATROVE = "datatrove 0.10.1 (JSONL → trafilatura → Parquet)"
+
+
 def peers(folder: Path) -> dict[str, Measured]:
     """The peers on both cores, each as its own process (so memory is theirs alone)."""
     me = [sys.executable, "-m", "huunghi.flows.bench"]
     out = {"bare trafilatura, 2 processes": Measured([*me, "--peer", "bare", "--input", str(folder)])}
+    if (run := datatrove_run(folder)) is not None:
+        out[DATATROVE] = run
+    return out
+
+
+def datatrove_run(folder: Path) -> Measured | None:
+    """datatrove's extraction of the corpus on both cores, in its own process; None when it is not installed."""
     try:
         import datatrove  # noqa: F401
     except ImportError:
         print("datatrove is not installed (it is a bench-only extra: pip install -e '.[bench]'): peer skipped")
-        return out
+        return None
+    me = [sys.executable, "-m", "huunghi.flows.bench"]
     with tempfile.TemporaryDirectory(prefix="huunghi-bench-dt-") as tmp:
-        out["datatrove 0.10.1 (JSONL → trafilatura → Parquet)"] = Measured(
-            [*me, "--peer", "datatrove", "--input", str(folder / "jsonl"), "--out", tmp]
-        )
-    return out
+        return Measured([*me, "--peer", "datatrove", "--input", str(folder / "jsonl"), "--out", tmp])
 
 
 def huunghi_run(sources: list[str], warehouse: Path) -> tuple[Measured, dict]:
@@ -239,8 +247,10 @@ def fixed_cost(folder: Path) -> None:
           f"(peak RSS {_mb(first.peak())})")  # fmt: skip
 
 
-def scale(sizes: list[int], seed: int) -> None:
-    rows = []
+def scale(sizes: list[int], seed: int, peer: bool = False) -> None:
+    """A huunghi run of each size; with `peer`, datatrove's extraction of the same pages right after each, and the
+    marginal cost of a page from size to size (the slope of wall time: fixed costs cancel) of both."""
+    rows, theirs = [], []
     print(f"{'pages':>9}{'wall s':>9}{'pages/s':>10}{'peak RSS':>11}")
     for pages in sizes:
         folder = corpus(pages, seed)
@@ -248,6 +258,15 @@ def scale(sizes: list[int], seed: int) -> None:
             run, report = huunghi_run([str(folder)], Path(tmp) / "wh")
         print(f"{pages:>9,}{run.wall:>9.1f}{pages / run.wall:>10,.0f}{_mb(run.peak()):>11}   {report['status']}")
         rows.append((pages, run, report))
+        if peer and (other := datatrove_run(folder)) is not None:
+            theirs.append(other)
+            print(f"{'':>9}{other.wall:>9.1f}{pages / other.wall:>10,.0f}{_mb(other.peak()):>11}   datatrove")
+    if len(theirs) == len(rows) > 1:
+        print("\nmarginal cost of a page (ms), from one size to the next:")
+        print(f"  {'pages':<20}{'huunghi':>9}{'datatrove':>11}{'ratio':>7}")
+        for (a, ours_a, _), (b, ours_b, _), dt_a, dt_b in zip(rows, rows[1:], theirs, theirs[1:], strict=False):
+            ours, dt = (1000 * (y.wall - x.wall) / (b - a) for x, y in ((ours_a, ours_b), (dt_a, dt_b)))
+            print(f"  {f'{a:,} → {b:,}':<20}{ours:>9.2f}{dt:>11.2f}{ours / dt:>7.2f}")
     for pages, run, report in rows:  # where the memory went, size by size
         print(f"\n{pages:,} pages:", end="")
         print_stages(report, run, pages)
@@ -355,6 +374,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2022)
     parser.add_argument("--scale", type=int, nargs="*", help="bench-scale: these corpus sizes, one run each")
+    parser.add_argument("--with-peer", action="store_true", help="bench-scale: datatrove too, and both slopes")
     parser.add_argument("--history", type=int, help="bench-history: a warehouse of this many simulated articles")
     parser.add_argument("--real", type=int, help="bench-history: also into this many real-pipeline articles")
     parser.add_argument("--repeats", type=int, default=2, help="bench-history: runs into each warehouse (best kept)")
@@ -377,7 +397,7 @@ def main() -> None:
         if args.history:
             history(args.history, args.real, args.seed, args.repeats)
         elif args.scale:
-            scale(args.scale, args.seed)
+            scale(args.scale, args.seed, args.with_peer)
         else:
             bench(args.pages, args.seed)
 
