@@ -36,7 +36,7 @@ def _bytes(text: str) -> float:
 def test_a_runs_connection_takes_a_fixed_size_and_spills_to_a_private_folder(warehouse, monkeypatch):
     monkeypatch.delenv("HUUNGHI_DUCKDB_MEMORY", raising=False)
     memory, temp = _settings(warehouse)
-    assert _bytes(memory) == pytest.approx(10**9, rel=0.03)  # shown as "953.6 MiB", whatever the machine
+    assert _bytes(memory) == pytest.approx(512 * 10**6, rel=0.03)  # shown as "488.2 MiB", whatever the machine
     assert Path(temp).is_absolute() and Path(temp).name.startswith("huunghi-duckdb-")
 
 
@@ -72,4 +72,9 @@ def test_a_first_search_index_is_built_in_a_bounded_connection(warehouse, monkey
     search.build_index(warehouse)
     index_files = [config for name, config in opened if search.INDEX_FILE in name]
     assert store.memory_limit() == "2000000000B"
-    assert index_files and all(config.get("memory_limit") == "2000000000B" for config in index_files)
+    # the writer within UPDATE_MEMORY (less than the run's 2 GB): its written postings stay within it
+    assert index_files and all(config.get("memory_limit") == f"{search.UPDATE_MEMORY}B" for config in index_files)
+    monkeypatch.setenv("HUUNGHI_DUCKDB_MEMORY", "100MB")  # a smaller run limit holds for the writer too
+    opened.clear()
+    search.build_index(warehouse)
+    assert all(c.get("memory_limit") == "100000000B" for name, c in opened if search.INDEX_FILE in name)

@@ -67,6 +67,10 @@ SELECT d.article_id, d.title, d.published_at, s.score, s.matched
 FROM scored s JOIN search.main.docs d USING (article_id)
 ORDER BY s.score DESC, d.article_id;
 """
+# DuckDB's memory while it writes the index (at most; HUUNGHI_DUCKDB_MEMORY if less): beside the warehouse's
+# connection that reads the texts, its buffers of written postings made the flow's peak of a 200,000-page run
+# (1.6 GB with 512 MB each). What it writes is committed chunk by chunk (a new index) or spills.
+UPDATE_MEMORY = 256 * 2**20
 # Articles tokenized at a time: the index's memory follows it (a first index of 20,000 bench articles: 5,000 at a
 # time peaked 115 MB higher than 2,000, for 2 % less time).
 CHUNK = 2000
@@ -166,7 +170,7 @@ def _build(root: Path) -> IndexUpdate:
 def connect(path: Path, *, read_only: bool, wait: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the index, waiting while another process holds a conflicting lock on it (DuckDB: one writer
     or many readers per file)."""
-    config = {"memory_limit": store.memory_limit()}  # bounded like the warehouse's (it spills next to the file)
+    config = {"memory_limit": store.memory_limit(at_most=None if read_only else UPDATE_MEMORY)}  # it spills beyond
     return _retry_locked(lambda: duckdb.connect(str(path), read_only=read_only, config=config), wait)
 
 

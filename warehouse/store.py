@@ -216,9 +216,11 @@ def _check_sqlite(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                              f"{found[0].splitlines()[-1][:200]}): restore it from a backup")  # fmt: skip
 
 
-def memory_limit() -> str:
-    """DuckDB's memory_limit in a run's own connections (HUUNGHI_DUCKDB_MEMORY), as DuckDB reads it."""
-    return f"{parse_memory(environment().duckdb_memory)}B"
+def memory_limit(at_most: int | None = None) -> str:
+    """DuckDB's memory_limit in a run's own connections (HUUNGHI_DUCKDB_MEMORY, or `at_most` bytes if less), as
+    DuckDB reads it."""
+    limit = parse_memory(environment().duckdb_memory)
+    return f"{limit if at_most is None else min(limit, at_most)}B"
 
 
 # Extensions whose signature DuckDB checked in this process. DuckDB checks it at every LOAD, in every new connection:
