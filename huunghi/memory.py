@@ -11,9 +11,16 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 @cache
@@ -35,3 +42,17 @@ def release(collect: bool = False) -> None:
     pa.default_memory_pool().release_unused()
     if (trim := _malloc_trim()) is not None:
         trim(0)
+
+
+@contextmanager
+def bounded_duckdb(memory: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection for one step's set work beside the run's other processes: within `memory`
+    (it spills beyond, to a private folder removed afterwards), on one thread (the workers have the cores)."""
+    import duckdb  # not at import: the command that starts a run imports this module before it needs DuckDB
+
+    with tempfile.TemporaryDirectory(prefix="huunghi-duckdb-step-") as spill:
+        con = duckdb.connect(config={"memory_limit": memory, "temp_directory": spill, "threads": 1})
+        try:
+            yield con
+        finally:
+            con.close()

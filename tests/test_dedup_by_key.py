@@ -197,7 +197,7 @@ def test_a_new_or_empty_warehouse_needs_no_backfill(stored, tmp_path):
     assert backfill.backfill_dedup_keys(_copy(stored, tmp_path)) is None
 
 
-def test_candidate_pairs_found_band_by_band_are_every_pair_that_shares_a_band_key(tmp_path):
+def test_candidate_pairs_found_band_by_band_are_every_pair_that_shares_a_band_key():
     """The pairs are found one band at a time (memory: one band's rows): every pair of kept ids that share a key in
     the same band, once, in order, across the band tables given, and none with a skipped id or across bands."""
     import itertools
@@ -220,5 +220,5 @@ def test_candidate_pairs_found_band_by_band_are_every_pair_that_shares_a_band_ke
         if a[1:] == b[1:] and a[0] != b[0] and not {a[0], b[0]} & skip
     })  # fmt: skip
     half = table.num_rows // 2
-    assert _candidate_pairs([table.slice(0, half), table.slice(half)], skip, str(tmp_path)) == expected
+    assert _candidate_pairs([table.slice(0, half), table.slice(half)], skip) == expected
     assert expected and all(a < b for a, b in expected)

@@ -5,17 +5,16 @@ already holds stays canonical, else the smallest id."""
 
 from __future__ import annotations
 
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 
 from huunghi.dedup.stories import cluster_titles, group_keys, pick
+from huunghi.memory import bounded_duckdb
 from huunghi.records import ArticleText, CleanedPage
 from huunghi.signatures import LSH_BANDS, NUM_PERM, article_id, band_keys
 from huunghi.text import title_key
@@ -117,8 +116,7 @@ def similar_pairs(
     signatures.band_keys) whose estimated Jaccard reaches NEAR_DUP_JACCARD. `bands` hold (article_id, band,
     band_key) rows; `skip` the ids left out (exact copies); `signatures` gives the signatures of the ids in a
     pair. The candidates are found by a join in DuckDB: only the pairs reach Python, not the signatures."""
-    with tempfile.TemporaryDirectory(prefix="huunghi-pairs-") as spill:
-        pairs = _candidate_pairs(bands, skip, spill)
+    pairs = _candidate_pairs(bands, skip)
     found = signatures(sorted({aid for pair in pairs for aid in pair}))
     near: dict[str, set[str]] = defaultdict(set)
     for a, b in pairs:
@@ -128,14 +126,12 @@ def similar_pairs(
     return near
 
 
-def _candidate_pairs(bands: list[pa.Table | ds.Dataset], skip: Iterable[str], spill: str) -> list[tuple[str, str]]:
+def _candidate_pairs(bands: list[pa.Table | ds.Dataset], skip: Iterable[str]) -> list[tuple[str, str]]:
     """The pairs of ids that share a band, sorted, found band by band (a join of one band's rows holds 1/16 of what
     one join of every band held: the bands of 200,000 pages, 3.2 M rows, +590 MB in one join, +190 MB band by band) in
-    DuckDB within PAIRS_MEMORY (it spills to `spill` beyond)."""
-    con = duckdb.connect(config={"memory_limit": PAIRS_MEMORY, "temp_directory": spill})
+    DuckDB within PAIRS_MEMORY."""
     pairs: set[tuple[str, str]] = set()
-    try:
-        con.execute("SET threads = 1")  # the run's other work has the cores; the join is small next to it
+    with bounded_duckdb(PAIRS_MEMORY) as con:
         for i, source in enumerate(bands):
             con.register(f"bands_{i}", source)
         every = " UNION ALL ".join(f"SELECT article_id, band_key FROM bands_{i} WHERE band = $band" for i in
@@ -146,8 +142,6 @@ def _candidate_pairs(bands: list[pa.Table | ds.Dataset], skip: Iterable[str], sp
                 WITH kept AS (SELECT * FROM ({every}) WHERE article_id NOT IN (SELECT article_id FROM skip))
                 SELECT a.article_id, b.article_id FROM kept a JOIN kept b USING (band_key)
                 WHERE a.article_id < b.article_id""", {"band": band}).fetchall())  # fmt: skip
-    finally:
-        con.close()
     return sorted(pairs)
 
 

@@ -29,7 +29,6 @@ import logging
 import math
 import shutil
 import sys
-import tempfile
 import threading
 import time
 import types
@@ -46,6 +45,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from huunghi.memory import bounded_duckdb
 from huunghi.quality import helper
 from huunghi.quality.docs_offline import make_offline
 
@@ -551,23 +551,17 @@ def _rows_per_slice(table: pa.Table | ds.Dataset, rows: int) -> int:
 def _repeated_keys(source: ds.Dataset, keys: list[str], columns: list[str]) -> tuple[pa.Table, int]:
     """The `columns` of the rows whose `keys` occur more than once (nulls equal, as pandas counts copies), in
     table order; and the rows whose keys are all null (what Great Expectations counts as missing)."""
-    import duckdb
-
-    with tempfile.TemporaryDirectory(prefix="huunghi-gate-") as spill:
-        con = duckdb.connect(config={"memory_limit": UNIQUENESS_MEMORY, "temp_directory": spill, "threads": 1})
-        try:
-            con.register("source", source)
-            key_list = ", ".join(_quoted(k) for k in keys)
-            same = " AND ".join(f"s.{_quoted(k)} IS NOT DISTINCT FROM d.{_quoted(k)}" for k in keys)
-            repeated = con.execute(
-                f"SELECT {', '.join('s.' + _quoted(c) for c in columns)} FROM "
-                f"(SELECT *, row_number() OVER () AS huunghi_row FROM source) s SEMI JOIN "
-                f"(SELECT {key_list} FROM source GROUP BY ALL HAVING count(*) > 1) d ON {same} ORDER BY s.huunghi_row"
-            ).to_arrow_table()
-            nulls = " AND ".join(f"{_quoted(k)} IS NULL" for k in keys)
-            missing = con.execute(f"SELECT count(*) FROM source WHERE {nulls}").fetchone()[0]
-        finally:
-            con.close()
+    with bounded_duckdb(UNIQUENESS_MEMORY) as con:
+        con.register("source", source)
+        key_list = ", ".join(_quoted(k) for k in keys)
+        same = " AND ".join(f"s.{_quoted(k)} IS NOT DISTINCT FROM d.{_quoted(k)}" for k in keys)
+        repeated = con.execute(
+            f"SELECT {', '.join('s.' + _quoted(c) for c in columns)} FROM "
+            f"(SELECT *, row_number() OVER () AS huunghi_row FROM source) s SEMI JOIN "
+            f"(SELECT {key_list} FROM source GROUP BY ALL HAVING count(*) > 1) d ON {same} ORDER BY s.huunghi_row"
+        ).to_arrow_table()
+        nulls = " AND ".join(f"{_quoted(k)} IS NULL" for k in keys)
+        missing = con.execute(f"SELECT count(*) FROM source WHERE {nulls}").fetchone()[0]
     return repeated, missing
 
 
