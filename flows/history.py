@@ -24,7 +24,7 @@ import pyarrow as pa
 from huunghi.enrich import reference_rows
 from huunghi.text import stable_id
 from huunghi.warehouse import backfill, search, store
-from huunghi.warehouse.schema import schemas, sql_text
+from huunghi.warehouse.schema import SORTED_BY, schemas, sql_text
 
 ARTICLES_PER_RUN = 1000  # one `runs` row per this many articles (a daily run of a large site)
 DUPLICATE_EVERY = 25  # every 25th article is a copy of the one before it (no paragraphs of its own)
@@ -235,7 +235,8 @@ def audit_seconds(root: Path) -> tuple[float, dict[str, int]]:
 
 def fingerprint() -> str:
     """Changes when the builder or the schema does: a cached simulated warehouse is rebuilt then."""
-    return stable_id(PLAN, _BODY, _CANONICAL, _SIGNATURE, *GENERATORS, *GENERATORS.values(), sql_text("schema.sql"))
+    return stable_id(PLAN, _BODY, _CANONICAL, _SIGNATURE, *GENERATORS, *GENERATORS.values(), sql_text("schema.sql"),
+                     repr(sorted(SORTED_BY.items())))  # fmt: skip
 
 
 def disk_bytes(root: Path) -> int:

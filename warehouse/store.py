@@ -29,7 +29,7 @@ import duckdb
 import duckdb_extensions
 
 from huunghi.settings import default_warehouse, environment, parse_memory
-from huunghi.warehouse.schema import sql_text
+from huunghi.warehouse.schema import SORTED_BY, sql_text
 
 CATALOG_FILE = "catalog.sqlite"  # the embedded catalog: SQLite in WAL mode (readers never block a run)
 LEGACY_CATALOG_FILE = "catalog.ducklake"  # the DuckDB-file catalog of older versions, migrated by the first writer
@@ -537,11 +537,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = Fals
     if in_transaction:
         con.execute(sql_text("schema.sql"))
         _bound_row_groups(con)
+        _sort_tables(con)
         return
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(sql_text("schema.sql"))
         _bound_row_groups(con)
+        _sort_tables(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -562,6 +564,22 @@ def _bound_row_groups(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchone()
     if value != str(ROW_GROUP_ROWS):
         con.execute(f"CALL {ALIAS}.set_option('parquet_row_group_size', {ROW_GROUP_ROWS})")
+
+
+def _sort_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Each table's sort order (schema.py `SORTED_BY`), set once (set again, it would change the catalog every
+    run). A warehouse made before keeps its files as they are; its new files, and its compactions, are sorted."""
+    meta = f"__ducklake_metadata_{ALIAS}"
+    current = dict(
+        con.execute(f"""
+        SELECT t.table_name, string_agg(e.expression, ', ' ORDER BY e.sort_key_index)
+        FROM {meta}.ducklake_sort_info i JOIN {meta}.ducklake_sort_expression e USING (sort_id, table_id)
+        JOIN {meta}.ducklake_table t ON t.table_id = i.table_id AND t.end_snapshot IS NULL
+        WHERE i.end_snapshot IS NULL GROUP BY t.table_name""").fetchall()
+    )
+    for table, column in SORTED_BY.items():
+        if current.get(table) != column:  # names from schema.py, never from user input
+            con.execute(f'ALTER TABLE "{table}" SET SORTED BY ("{column}" ASC)')
 
 
 def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
