@@ -4,8 +4,9 @@
 --                    inside its transaction, before COMMIT (warehouse/write.py: audit_table; write, audit, publish),
 --                    so the audit costs what the run's rows cost, whatever the warehouse holds.
 -- A run's keys are temp tables the load fills before its audit (write.py: run_keys): run_articles (the articles
--- it wrote, rewrote or deleted, and the article ids of any row it inserted into a per-article table), run_stories,
--- run_sources (pages and quarantine), run_urls (frontier), run_ids (runs). A rule a run can break through rows it
+-- it wrote, rewrote or deleted, and the article ids of any row it inserted into a per-article table), run_paragraphs
+-- (their paragraphs' rowid, article_id and kind: one scan of the key column for the rules that read paragraphs),
+-- run_stories, run_sources (pages and quarantine), run_urls (frontier), run_ids (runs). A rule a run can break through rows it
 -- did not write names those too (a duplicate pointing at an article the run rewrote, a page of a deleted article).
 -- Both counts are checked by expectations/warehouse.json, which requires every one to be 0: a run whose rows
 -- disagree with the warehouse is rolled back and the warehouse keeps its snapshot.
@@ -26,8 +27,7 @@ SELECT count(*) FROM articles a WHERE a.duplicate_of IS NULL
 -- run: canonical_articles_without_body
 SELECT count(*) FROM articles a WHERE a.duplicate_of IS NULL
    AND a.article_id IN (SELECT article_id FROM run_articles)
-   AND a.article_id NOT IN (SELECT p.article_id FROM paragraphs p WHERE p.kind = 'body'
-                              AND p.article_id IN (SELECT article_id FROM run_articles));
+   AND a.article_id NOT IN (SELECT article_id FROM run_paragraphs WHERE kind = 'body');
 
 -- name: duplicates_of_missing_articles
 SELECT count(*) FROM articles a WHERE a.duplicate_of IS NOT NULL
@@ -43,8 +43,8 @@ SELECT count(*) FROM d ANTI JOIN (SELECT article_id FROM articles WHERE duplicat
 -- name: paragraphs_without_article
 SELECT count(*) FROM paragraphs p WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = p.article_id);
 -- run: paragraphs_without_article
-SELECT count(*) FROM paragraphs p WHERE p.article_id IN (SELECT article_id FROM run_articles)
-   AND p.article_id NOT IN (SELECT a.article_id FROM articles a WHERE a.article_id IN (SELECT article_id FROM run_articles));
+SELECT count(*) FROM run_paragraphs p
+ WHERE p.article_id NOT IN (SELECT a.article_id FROM articles a WHERE a.article_id IN (SELECT article_id FROM run_articles));
 
 -- name: mentions_off_their_text
 SELECT count(*) FROM mentions m LEFT JOIN paragraphs p
@@ -53,9 +53,8 @@ SELECT count(*) FROM mentions m LEFT JOIN paragraphs p
 -- run: mentions_off_their_text
 -- (the run's paragraphs by rowid, found on the key column first: filtered by article_id alone, the scan read the
 -- text of every stored paragraph, +200 MB at 10^5 articles)
-WITH k AS MATERIALIZED (SELECT rowid AS r FROM paragraphs WHERE article_id IN (SELECT article_id FROM run_articles))
 SELECT count(*) FROM (SELECT * FROM mentions WHERE article_id IN (SELECT article_id FROM run_articles)) m
-  LEFT JOIN (SELECT * FROM paragraphs WHERE rowid IN (SELECT r FROM k)) p
+  LEFT JOIN (SELECT * FROM paragraphs WHERE rowid IN (SELECT r FROM run_paragraphs)) p
     ON p.article_id = m.article_id AND p.position = m.paragraph_position
  WHERE p.text IS NULL OR substring(p.text, m.start_char + 1, m.end_char - m.start_char) <> m.surface;
 

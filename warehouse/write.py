@@ -67,7 +67,8 @@ def write_run(con: duckdb.DuckDBPyConnection, t: dict[str, pa.Table | ds.Dataset
     new_stories = [
         title
         for (title,) in con.execute(
-            "SELECT title FROM new_stories WHERE story_id NOT IN (SELECT story_id FROM stories) ORDER BY title"
+            "SELECT title FROM new_stories WHERE story_id NOT IN (SELECT story_id FROM stories "
+            "WHERE story_id IN (SELECT story_id FROM new_stories)) ORDER BY title"
         ).fetchall()
     ]
     counts = {}
@@ -80,10 +81,14 @@ def write_run(con: duckdb.DuckDBPyConnection, t: dict[str, pa.Table | ds.Dataset
 
     con.execute(f"""
         INSERT INTO story_alias_groups ({_columns(t["story_alias_groups"])}) SELECT {_columns(t["story_alias_groups"])}
-        FROM new_story_alias_groups WHERE title_key NOT IN (SELECT title_key FROM story_aliases)""")  # before them
+        FROM new_story_alias_groups
+        WHERE title_key NOT IN (SELECT title_key FROM story_aliases
+                                WHERE title_key IN (SELECT title_key FROM new_story_alias_groups))""")  # before them
     con.execute(f"""
         INSERT INTO story_aliases ({_columns(t["story_aliases"])}) SELECT {_columns(t["story_aliases"])}
-        FROM new_story_aliases WHERE title_key NOT IN (SELECT title_key FROM story_aliases)""")
+        FROM new_story_aliases
+        WHERE title_key NOT IN (SELECT title_key FROM story_aliases
+                                WHERE title_key IN (SELECT title_key FROM new_story_aliases))""")
     # A story keeps its first title; a longer summary seen later replaces a shorter one; a URL fills a gap.
     con.execute(f"""
         MERGE INTO stories USING new_stories AS n ON stories.story_id = n.story_id
@@ -152,9 +157,10 @@ class LoadOutcome:
     first_run_at: datetime | None = None  # start of the warehouse's first run: how long it has been watched
 
 
-# DuckLake numbers the rows a transaction inserts from 10^18 (its transaction-local row ids) until COMMIT: the
-# rows this run inserted, whatever wrote them, are the ones at or above it (files of older rows are skipped).
-INSERTED = "rowid >= 1000000000000000000"
+# The rows this transaction inserted, whatever wrote them: DuckLake gives a row its snapshot_id at COMMIT, NULL before,
+# and skips the files of earlier snapshots for this filter (at 10^6 simulated articles, 0.015 s a table against
+# 0.13 s for `rowid >= 10^18`, the transaction-local row ids, which read the rowid of every stored row).
+INSERTED = "snapshot_id IS NULL"
 
 
 def run_keys(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
@@ -164,6 +170,8 @@ def run_keys(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     inserted = " UNION ".join(f"SELECT article_id FROM {table} WHERE {INSERTED}" for table in PER_ARTICLE)
     keys = {
         "run_articles": f"SELECT article_id FROM changed UNION {inserted}",
+        "run_paragraphs": "SELECT rowid AS r, article_id, kind FROM paragraphs "
+        "WHERE article_id IN (SELECT article_id FROM run_articles)",
         "run_stories": f"SELECT story_id FROM new_stories UNION SELECT story_id FROM stories WHERE {INSERTED}",
         "run_sources": "SELECT source_uri FROM new_pages UNION SELECT source_uri FROM new_quarantine UNION "
         f"SELECT source_uri FROM pages WHERE {INSERTED} UNION SELECT source_uri FROM quarantine WHERE {INSERTED}",
