@@ -267,8 +267,9 @@ def _apply(source: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, *,
     stale = con.execute(
         f"SELECT article_id FROM {scope} ANTI JOIN temp.current_docs USING (article_id, version)"
     ).to_arrow_table()
-    wanted = con.execute(
-        "SELECT * FROM temp.current_docs ANTI JOIN docs USING (article_id, version) ORDER BY article_id"
+    wanted = con.execute(  # the indexed versions of these articles only: not a scan of every doc's key and version
+        "SELECT * FROM temp.current_docs ANTI JOIN (SELECT article_id, version FROM docs WHERE article_id IN "
+        "(SELECT article_id FROM temp.current_docs)) USING (article_id, version) ORDER BY article_id"
     ).to_arrow_table()
     if stale.num_rows:  # a scan of the postings: only when an indexed article changed or went
         con.register("stale", stale)
