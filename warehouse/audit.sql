@@ -4,7 +4,8 @@
 --                    inside its transaction, before COMMIT (warehouse/write.py: audit_table; write, audit, publish),
 --                    so the audit costs what the run's rows cost, whatever the warehouse holds.
 -- A run's keys are temp tables the load fills before its audit (write.py: run_keys): run_articles (the articles
--- it wrote, rewrote or deleted, and the article ids of any row it inserted into a per-article table), run_paragraphs
+-- it wrote, rewrote or deleted, and the article ids of any row it inserted into a per-article table), run_article_rows
+-- (the rows of `articles` with those ids, article_id and duplicate_of: one scan of the key column), run_paragraphs
 -- (their paragraphs' rowid, article_id and kind: one scan of the key column for the rules that read paragraphs),
 -- run_stories, run_sources (pages and quarantine), run_urls (frontier), run_ids (runs). A rule a run can break through rows it
 -- did not write names those too (a duplicate pointing at an article the run rewrote, a page of a deleted article).
@@ -18,23 +19,20 @@
 -- name: articles_duplicate_ids
 SELECT count(*) - count(DISTINCT article_id) FROM articles;
 -- run: articles_duplicate_ids
-SELECT count(*) - count(DISTINCT article_id) FROM articles
- WHERE article_id IN (SELECT article_id FROM run_articles);
+SELECT count(*) - count(DISTINCT article_id) FROM run_article_rows;
 
 -- name: canonical_articles_without_body
 SELECT count(*) FROM articles a WHERE a.duplicate_of IS NULL
    AND NOT EXISTS (SELECT 1 FROM paragraphs p WHERE p.article_id = a.article_id AND p.kind = 'body');
 -- run: canonical_articles_without_body
-SELECT count(*) FROM articles a WHERE a.duplicate_of IS NULL
-   AND a.article_id IN (SELECT article_id FROM run_articles)
+SELECT count(*) FROM run_article_rows a WHERE a.duplicate_of IS NULL
    AND a.article_id NOT IN (SELECT article_id FROM run_paragraphs WHERE kind = 'body');
 
 -- name: duplicates_of_missing_articles
 SELECT count(*) FROM articles a WHERE a.duplicate_of IS NOT NULL
    AND NOT EXISTS (SELECT 1 FROM articles c WHERE c.article_id = a.duplicate_of AND c.duplicate_of IS NULL);
 -- run: duplicates_of_missing_articles
-WITH d AS MATERIALIZED (SELECT duplicate_of FROM articles WHERE duplicate_of IS NOT NULL
-                                             AND article_id IN (SELECT article_id FROM run_articles)
+WITH d AS MATERIALIZED (SELECT duplicate_of FROM run_article_rows WHERE duplicate_of IS NOT NULL
                         UNION ALL SELECT duplicate_of FROM articles WHERE duplicate_of IN (SELECT article_id FROM run_articles)
                                              AND article_id NOT IN (SELECT article_id FROM run_articles))
 SELECT count(*) FROM d ANTI JOIN (SELECT article_id FROM articles WHERE duplicate_of IS NULL
@@ -44,7 +42,7 @@ SELECT count(*) FROM d ANTI JOIN (SELECT article_id FROM articles WHERE duplicat
 SELECT count(*) FROM paragraphs p WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = p.article_id);
 -- run: paragraphs_without_article
 SELECT count(*) FROM run_paragraphs p
- WHERE p.article_id NOT IN (SELECT a.article_id FROM articles a WHERE a.article_id IN (SELECT article_id FROM run_articles));
+ WHERE p.article_id NOT IN (SELECT article_id FROM run_article_rows);
 
 -- name: mentions_off_their_text
 SELECT count(*) FROM mentions m LEFT JOIN paragraphs p
@@ -76,7 +74,7 @@ SELECT count(*) FROM s ANTI JOIN (SELECT story_id FROM stories WHERE story_id IN
 SELECT count(*) FROM story_appearances s WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = s.article_id);
 -- run: appearances_without_article
 SELECT count(*) FROM story_appearances s WHERE s.article_id IN (SELECT article_id FROM run_articles)
-   AND s.article_id NOT IN (SELECT a.article_id FROM articles a WHERE a.article_id IN (SELECT article_id FROM run_articles));
+   AND s.article_id NOT IN (SELECT article_id FROM run_article_rows);
 
 -- name: stories_duplicate_ids
 SELECT count(*) - count(DISTINCT story_id) FROM stories;
@@ -90,11 +88,11 @@ SELECT (SELECT count(*) FROM people x WHERE NOT EXISTS (SELECT 1 FROM articles a
      + (SELECT count(*) FROM amounts x WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = x.article_id));
 -- run: enrichment_without_article
 SELECT (SELECT count(*) FROM people x WHERE x.article_id IN (SELECT article_id FROM run_articles)
-           AND x.article_id NOT IN (SELECT a.article_id FROM articles a WHERE a.article_id IN (SELECT article_id FROM run_articles)))
+           AND x.article_id NOT IN (SELECT article_id FROM run_article_rows))
      + (SELECT count(*) FROM partnerships x WHERE x.article_id IN (SELECT article_id FROM run_articles)
-           AND x.article_id NOT IN (SELECT a.article_id FROM articles a WHERE a.article_id IN (SELECT article_id FROM run_articles)))
+           AND x.article_id NOT IN (SELECT article_id FROM run_article_rows))
      + (SELECT count(*) FROM amounts x WHERE x.article_id IN (SELECT article_id FROM run_articles)
-           AND x.article_id NOT IN (SELECT a.article_id FROM articles a WHERE a.article_id IN (SELECT article_id FROM run_articles)));
+           AND x.article_id NOT IN (SELECT article_id FROM run_article_rows));
 
 -- name: partnerships_not_vietnam_laos
 SELECT count(*) FROM partnerships WHERE vn_entity_id NOT LIKE 'VN-%' OR la_entity_id NOT LIKE 'LA-%';

@@ -170,6 +170,8 @@ def run_keys(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     inserted = " UNION ".join(f"SELECT article_id FROM {table} WHERE {INSERTED}" for table in PER_ARTICLE)
     keys = {
         "run_articles": f"SELECT article_id FROM changed UNION {inserted}",
+        "run_article_rows": "SELECT article_id, duplicate_of FROM articles "
+        "WHERE article_id IN (SELECT article_id FROM run_articles)",
         "run_paragraphs": "SELECT rowid AS r, article_id, kind FROM paragraphs "
         "WHERE article_id IN (SELECT article_id FROM run_articles)",
         "run_stories": f"SELECT story_id FROM new_stories UNION SELECT story_id FROM stories WHERE {INSERTED}",
