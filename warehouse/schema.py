@@ -15,15 +15,14 @@ SQL_DIR = Path(__file__).resolve().parent
 # The column a table's Parquet files are sorted by: the key a run looks its rows up by. DuckLake sorts the rows of
 # every INSERT (and of a compaction) by it, so a file's row groups hold narrow ranges of the key and a lookup of a
 # few keys reads the row groups whose min/max hold them instead of the whole column (at 10^6 simulated articles,
-# the band keys of 3 pages among 15 M rows: 0.15 s unsorted, 0.02 s sorted). Narrow tables only: a sorting INSERT
-# holds its rows in DuckDB, and 250,000 articles (KB a row, a list column) failed to sort within a run's 512 MB
-# memory_limit where the plain INSERT streams; `articles`, `paragraphs` and `article_signatures` stay in load order.
+# the band keys of 3 pages among 15 M rows: 0.15 s unsorted, 0.02 s sorted). A sorting INSERT holds its rows in
+# DuckDB, so large tables stay in load order: 250,000 articles failed to sort within a run's 512 MB memory_limit,
+# and the 200,000-page bench's story appearances and mentions (8 M rows) took +630 MB to sort (article bands,
+# 3.2 M rows: +190 MB, kept: dedup reads them for every page).
 SORTED_BY = {
     "stories": "story_id",
     "story_aliases": "title_key",
-    "story_appearances": "article_id",
     "entities": "entity_id",
-    "mentions": "article_id",
     "people": "article_id",
     "partnerships": "article_id",
     "amounts": "article_id",
